@@ -1,0 +1,242 @@
+//! Storage: one pool enum for PostgreSQL (production) and SQLite (embedded default), embedded
+//! migrations for both, and one classification of database errors for both dialects.
+//!
+//! A store writes its SQL once, with `$N` placeholders and portable syntax, and runs it on
+//! either backend through [`with_pool!`](crate::with_pool): the body is compiled once per
+//! driver, so native types (`Uuid`, `DateTime<Utc>`, `bool`) work on both.
+use crate::error::ErrorKind;
+use crate::sql::SqlValue;
+use sqlx::{
+    Database, Encode, PgPool, SqlitePool, Type,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use std::{str::FromStr, time::Duration};
+
+/// A connection pool to the service's own database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// PostgreSQL (production).
+    Pg(PgPool),
+    /// SQLite (embedded default, `crm dev`).
+    Sqlite(SqlitePool),
+}
+
+/// Runs the same expression on whichever backend `db` is; `$pool` is the concrete pool.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Pg($pool) => $body,
+            $crate::db::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// A service's embedded migrations, one folder per backend.
+pub struct Migrations {
+    /// `migrations/postgres`.
+    pub postgres: Migrator,
+    /// `migrations/sqlite`.
+    pub sqlite: Migrator,
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Maximum open connections.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Is this URL a PostgreSQL URL (otherwise SQLite)?
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl Db {
+    /// Connects to `url`: `postgres://...` or `sqlite://path` (the file is created if missing).
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Db, sqlx::Error> {
+        if is_postgres_url(url) {
+            Self::connect_postgres(PgConnectOptions::from_str(url)?, settings).await
+        } else {
+            Self::connect_sqlite(SqliteConnectOptions::from_str(url)?, settings).await
+        }
+    }
+
+    /// Connects to PostgreSQL with explicit options.
+    pub async fn connect_postgres(
+        options: PgConnectOptions,
+        settings: PoolSettings,
+    ) -> Result<Db, sqlx::Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Db::Pg(pool))
+    }
+
+    /// Connects to a SQLite file with the settings a server needs: WAL so readers never block
+    /// the writer, a busy timeout so concurrent writers wait instead of failing, foreign keys on.
+    pub async fn connect_sqlite(
+        options: SqliteConnectOptions,
+        settings: PoolSettings,
+    ) -> Result<Db, sqlx::Error> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections.min(8))
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Db::Sqlite(pool))
+    }
+
+    /// Applies the pending migrations of this backend.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Pg(pool) => migrations.postgres.run(pool).await,
+            Db::Sqlite(pool) => migrations.sqlite.run(pool).await,
+        }
+    }
+
+    /// "postgres" or "sqlite", for logs (never the URL: it may hold a password).
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Pg(_) => "postgres",
+            Db::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Checks that the database answers, for readiness probes.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for checked-out ones to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The statement that opens a write transaction. SQLite's default deferred transaction fails
+/// with SQLITE_BUSY when two readers both try to upgrade to writers; `BEGIN IMMEDIATE` takes
+/// the write lock up front (waiting on the busy timeout) so concurrent writers queue instead.
+pub const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// A database failure, classified the same way for both dialects.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// A unique constraint rejected the write.
+    #[error("unique constraint violated")]
+    UniqueViolation {
+        /// The constraint or index name (PostgreSQL) or the column list (SQLite), when known.
+        constraint: Option<String>,
+    },
+    /// A foreign key rejected the write.
+    #[error("foreign key constraint violated")]
+    ForeignKeyViolation {
+        /// The constraint name, when known.
+        constraint: Option<String>,
+    },
+    /// The database could not be reached in time (pool exhausted, network, shutdown).
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a bug or a broken database.
+    #[error("database error")]
+    Other(#[source] sqlx::Error),
+}
+
+impl DbError {
+    /// The error kind a service should report for this failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DbError::UniqueViolation { .. } => ErrorKind::AlreadyExists,
+            DbError::ForeignKeyViolation { .. } => ErrorKind::FailedPrecondition,
+            DbError::Unavailable(_) => ErrorKind::Unavailable,
+            DbError::Other(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// True for a unique violation on the named constraint. SQLite reports no constraint name,
+    /// only "UNIQUE constraint failed: table.column", so the name is matched against that text too.
+    pub fn is_unique(&self, constraint_or_column: &str) -> bool {
+        matches!(self, DbError::UniqueViolation { constraint: Some(c) } if c.contains(constraint_or_column))
+    }
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) => {
+                let constraint = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .or_else(|| Some(db.message().to_owned()));
+                if db.is_unique_violation() {
+                    DbError::UniqueViolation { constraint }
+                } else if db.is_foreign_key_violation() {
+                    DbError::ForeignKeyViolation { constraint }
+                } else {
+                    DbError::Other(err)
+                }
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                DbError::Unavailable(err)
+            }
+            _ => DbError::Other(err),
+        }
+    }
+}
+
+/// Binds filter/paging values to a query, for either backend.
+pub fn bind_values<'q, DB, O>(
+    mut query: sqlx::query::QueryAs<'q, DB, O, <DB as Database>::Arguments>,
+    values: &'q [SqlValue],
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as Database>::Arguments>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    chrono::DateTime<chrono::Utc>: Encode<'q, DB> + Type<DB>,
+    uuid::Uuid: Encode<'q, DB> + Type<DB>,
+{
+    for value in values {
+        query = match value {
+            SqlValue::Text(v) => query.bind(v.as_str()),
+            SqlValue::Int(v) => query.bind(*v),
+            SqlValue::Float(v) => query.bind(*v),
+            SqlValue::Bool(v) => query.bind(*v),
+            SqlValue::Timestamp(v) => query.bind(*v),
+            SqlValue::Uuid(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+/// The current time truncated to microseconds, the precision PostgreSQL keeps, so a value
+/// read back compares equal to the value written (etags, page cursors).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}

@@ -1,0 +1,129 @@
+//! gRPC servers and clients: every service is served the same way, with health, reflection and
+//! the standard tower stack, so a platform team sees the same behaviour on every port.
+use crate::{auth, middleware};
+use axum::{Router, extract::Request};
+use std::{convert::Infallible, time::Duration};
+use tonic::{server::NamedService, service::RoutesBuilder, transport::Channel};
+use tonic_health::ServingStatus;
+use tower::{Service, ServiceBuilder};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+/// Limits of the standard stack.
+#[derive(Debug, Clone, Copy)]
+pub struct StackSettings {
+    /// A request running longer than this fails with DEADLINE_EXCEEDED / 504.
+    pub request_timeout: Duration,
+    /// Requests handled at once; further ones wait for a slot, bounding memory under overload.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for StackSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
+        }
+    }
+}
+
+/// The gRPC services of one server, plus the standard health and reflection services.
+#[derive(Default)]
+pub struct GrpcRoutes {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl GrpcRoutes {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one generated tonic server (e.g. `CustomerServiceServer::new(api)`).
+    pub fn add<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<tonic::body::Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.names.push(S::NAME);
+        self
+    }
+
+    /// The names of the services added, e.g. "crm.customers.v1.CustomerService".
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// Builds the router: the added services, `grpc.health.v1.Health` (each service and the
+    /// whole server reported SERVING) and reflection v1 + v1alpha listing only these services
+    /// (the descriptor set holds every CRM service; `grpcurl list` must show what is served).
+    pub async fn into_router(mut self, descriptor_set: &[u8]) -> anyhow::Result<Router> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_service_status("", ServingStatus::Serving).await;
+        let mut v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(descriptor_set);
+        let mut v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(descriptor_set);
+        for name in &self.names {
+            reporter.set_service_status(name, ServingStatus::Serving).await;
+            v1 = v1.with_service_name(*name);
+            v1alpha = v1alpha.with_service_name(*name);
+        }
+        self.routes
+            .add_service(health)
+            .add_service(v1.build_v1()?)
+            .add_service(v1alpha.build_v1alpha()?);
+        Ok(self.routes.routes().prepare().into_axum_router())
+    }
+}
+
+/// Wraps a router in the standard stack. Outermost first:
+pub fn standard_layers(router: Router, settings: StackSettings) -> Router {
+    let stack = ServiceBuilder::new()
+        // Give every request an `x-request-id` (keeping the caller's) before anything logs.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // One span per request, carrying method, path and request id, around everything below.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
+        }))
+        // Echo the request id to the caller so a support ticket can quote it.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        // Count and time requests, including those that time out or wait for a slot below.
+        .layer(middleware::MetricsLayer)
+        // Bound the time a request may take, waiting for a slot included.
+        .layer(middleware::TimeoutLayer(settings.request_timeout))
+        // Bound the requests in flight across all routes of this server (one shared semaphore).
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            settings.max_concurrent_requests,
+        ))
+        // Attach the caller's principal; handlers read it from the extensions.
+        .layer(axum::middleware::map_request(auth::attach_principal));
+    router.layer(stack)
+}
+
+/// A client channel to another service that connects on first use and reconnects on failure,
+/// so services can start in any order.
+pub fn lazy_channel(uri: &str) -> anyhow::Result<Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(uri.to_owned())
+        .map_err(|e| anyhow::anyhow!("invalid service address {uri:?}: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(endpoint.connect_lazy())
+}

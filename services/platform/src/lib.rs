@@ -1,0 +1,12 @@
+//! Shared machinery of every CRM service. It holds no business types: configuration,
+//! telemetry, the error model, storage, the gRPC server stack, auth seam, filters and paging.
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod middleware;
+pub mod server;
+pub mod sql;
+pub mod telemetry;
+pub mod testing;

@@ -1,0 +1,145 @@
+//! Hand-written tower layers of the standard server stack (see [`crate::grpc::standard_layers`]).
+use crate::error::http_response;
+use axum::{extract::MatchedPath, extract::Request, response::Response};
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+use tower::{Layer, Service};
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+fn is_grpc(req: &Request) -> bool {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Counts requests and records their latency by method and result code.
+///
+/// Labels stay bounded: gRPC methods are labelled by their path only when the service exists
+/// (an unknown method is "unknown"), REST routes by their route template, never the raw path.
+#[derive(Clone, Copy, Default)]
+pub struct MetricsLayer;
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+    fn layer(&self, inner: S) -> Metrics<S> {
+        Metrics { inner }
+    }
+}
+
+/// See [`MetricsLayer`].
+#[derive(Clone)]
+pub struct Metrics<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for Metrics<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> BoxFuture {
+        let grpc = is_grpc(&req);
+        let method = match req.extensions().get::<MatchedPath>() {
+            Some(_) if grpc => req.uri().path().to_owned(),
+            Some(route) => format!("{} {}", req.method(), route.as_str()),
+            None => "unmatched".to_owned(),
+        };
+        let start = Instant::now();
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let Ok(response) = fut.await;
+            let protocol = if grpc { "grpc" } else { "http" };
+            let code = if grpc {
+                // Errors come back trailers-only (status in the headers); a success carries its
+                // status in the trailers, which are not visible here.
+                response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned()
+            } else {
+                response.status().as_u16().to_string()
+            };
+            // 12 = UNIMPLEMENTED: the method part of the path is caller-chosen.
+            let method = if grpc && code == "12" { "unknown".to_owned() } else { method };
+            metrics::counter!("crm_requests_total", "protocol" => protocol, "method" => method.clone(), "code" => code)
+                .increment(1);
+            metrics::histogram!("crm_request_duration_seconds", "protocol" => protocol, "method" => method)
+                .record(start.elapsed().as_secs_f64());
+            Ok(response)
+        })
+    }
+}
+
+/// Fails a request that runs longer than the limit: DEADLINE_EXCEEDED for gRPC callers,
+/// 504 with an AIP-193 body for REST callers. The handler's future is dropped, which rolls
+/// back an open transaction.
+#[derive(Clone, Copy)]
+pub struct TimeoutLayer(pub Duration);
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+    fn layer(&self, inner: S) -> Timeout<S> {
+        Timeout {
+            inner,
+            limit: self.0,
+        }
+    }
+}
+
+/// See [`TimeoutLayer`].
+#[derive(Clone)]
+pub struct Timeout<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S> Service<Request> for Timeout<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> BoxFuture {
+        let grpc = is_grpc(&req);
+        let limit = self.limit;
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, fut).await {
+                Ok(result) => result,
+                Err(_) => {
+                    let status = tonic::Status::deadline_exceeded("request timed out");
+                    tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out");
+                    if grpc {
+                        Ok(status.into_http::<axum::body::Body>())
+                    } else {
+                        Ok(http_response(&status))
+                    }
+                }
+            }
+        })
+    }
+}

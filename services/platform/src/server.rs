@@ -1,0 +1,101 @@
+//! Serving a router, the admin port, and graceful shutdown.
+use axum::{Router, routing::get};
+use std::future::Future;
+use tokio::{net::TcpListener, sync::watch};
+
+/// A shutdown signal shared by every server of a process. Cloning shares it.
+#[derive(Clone)]
+pub struct Shutdown {
+    tx: watch::Sender<bool>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shutdown {
+    /// A signal not yet triggered.
+    pub fn new() -> Self {
+        Self {
+            tx: watch::channel(false).0,
+        }
+    }
+
+    /// Asks every server to stop accepting and drain.
+    pub fn trigger(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Resolves once triggered.
+    pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.tx.subscribe();
+        async move {
+            // An error means the sender is gone, which also means shut down.
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    }
+
+    /// Triggers on SIGTERM (Kubernetes) or ctrl-c.
+    pub fn on_signals(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            let term = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for SIGTERM");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term => {},
+            }
+            tracing::info!("shutdown requested, draining in-flight requests");
+            this.trigger();
+        });
+    }
+}
+
+/// Serves `router` (gRPC over h2c and HTTP/1.1 on the same port) until `shutdown`, then stops
+/// accepting and waits for in-flight requests to finish.
+pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.wait())
+        .await
+}
+
+/// The admin port of a process: `/metrics` (Prometheus), `/healthz` (alive) and `/readyz`
+/// (ready: `ready()` says whether the process can serve, e.g. its database answers).
+pub fn admin_router<F, Fut>(ready: F) -> Router
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let handle = crate::telemetry::prometheus();
+    Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    if ready().await {
+                        (http::StatusCode::OK, "ready")
+                    } else {
+                        (http::StatusCode::SERVICE_UNAVAILABLE, "not ready")
+                    }
+                }
+            }),
+        )
+}
