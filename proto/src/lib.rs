@@ -23,4 +23,5 @@ pub mod crm {
 
 /// Encoded `FileDescriptorSet` of every CRM proto (with imports and comments), for reflection
 /// and the gateway's OpenAPI document.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/crm_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/crm_descriptor.bin"));

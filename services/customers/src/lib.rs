@@ -1,1 +1,76 @@
+//! The customers service: customers (organisations and persons) and what is known about them.
+//!
+//! Layout: `api` (gRPC adapter) → `service` (use cases) → `store` (SQL for both backends),
+//! with `domain` (parsed values) and `error` (one error enum, one status mapping).
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod store;
 
+use crm_platform::{
+    config::Secret,
+    db::{Db, PoolSettings},
+    grpc::GrpcRoutes,
+    server::{ServiceContext, Shutdown},
+};
+use crm_proto::crm::customers::v1::customer_service_server::CustomerServiceServer;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// The service's name in config, logs and `crm serve`.
+pub const NAME: &str = "customers";
+
+/// Configuration of the customers service (`[customers]`, `CRM_CUSTOMERS__*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address of the gRPC server.
+    pub listen: SocketAddr,
+    /// `postgres://...` or `sqlite://path`. Secret: it may carry a password.
+    pub database_url: Secret,
+    /// Maximum database connections.
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            database_url: Secret::new("sqlite://data/customers.db"),
+            max_connections: 16,
+        }
+    }
+}
+
+/// Connects to the service's database and applies its migrations.
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let settings = PoolSettings {
+        max_connections: config.max_connections,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(config.database_url.expose(), settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("customers: cannot open database: {e}"))?;
+    db.migrate(&store::MIGRATIONS)
+        .await
+        .map_err(|e| anyhow::anyhow!("customers: migration failed: {e}"))?;
+    Ok(db)
+}
+
+/// The service's gRPC routes over a migrated database.
+pub async fn build(ctx: &ServiceContext) -> anyhow::Result<GrpcRoutes> {
+    let customers = service::Customers::new(store::Store::new(ctx.db.clone()));
+    Ok(GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
+        .add(CustomerServiceServer::new(api::Api::new(customers))))
+}
+
+/// Runs the service alone (Kubernetes: `crm serve customers`) until `shutdown`.
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let db = open_db(&config).await?;
+    let ctx = ServiceContext { db: db.clone() };
+    let routes = build(&ctx).await?;
+    let result = crm_platform::server::run_grpc(NAME, config.listen, routes, shutdown).await;
+    db.close().await;
+    result
+}

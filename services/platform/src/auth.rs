@@ -75,3 +75,98 @@ pub fn principal<T>(req: &tonic::Request<T>) -> Result<Principal, tonic::Status>
         .cloned()
         .ok_or_else(|| tonic::Status::unauthenticated("no credentials"))
 }
+
+/// Which records of a resource family (customers, sales, …) a caller may see and change.
+/// Enforced in SQL by each store, in one place, on every read path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataScope {
+    /// Only records the caller owns.
+    Own(uuid::Uuid),
+    /// Records owned within exactly this unit.
+    Unit(String),
+    /// Records owned within this unit or any unit below it.
+    Subtree(String),
+    /// Every record.
+    All,
+}
+
+impl Principal {
+    /// The caller's data scope for a resource family. Roles arrive with the identity service;
+    /// until then the development principal sees everything, and anyone else only their own.
+    pub fn scope(&self, _family: &str) -> DataScope {
+        match &self.subject {
+            Subject::Development => DataScope::All,
+            Subject::User(id) => DataScope::Own(*id),
+            Subject::Client(_) => DataScope::Unit(self.unit_path.clone()),
+        }
+    }
+}
+
+impl DataScope {
+    /// Appends a boolean SQL condition keeping only rows in scope, given the row's owner and
+    /// owner-unit columns (trusted names from the store).
+    pub fn push_condition(
+        &self,
+        buf: &mut crate::sql::SqlBuf,
+        owner_column: &str,
+        unit_column: &str,
+    ) {
+        use crate::sql::SqlValue;
+        match self {
+            DataScope::All => buf.push("1 = 1"),
+            DataScope::Own(id) => {
+                buf.push(owner_column);
+                buf.push(" = ");
+                buf.push_bind(SqlValue::Uuid(*id));
+            }
+            DataScope::Unit(path) => {
+                buf.push(unit_column);
+                buf.push(" = ");
+                buf.push_bind(SqlValue::Text(path.clone()));
+            }
+            DataScope::Subtree(path) => {
+                buf.push(unit_column);
+                buf.push(" LIKE ");
+                buf.push_bind(SqlValue::Text(format!("{}%", escape_like(path))));
+                buf.push(" ESCAPE '\\'");
+            }
+        }
+    }
+}
+
+/// Escapes LIKE wildcards so a unit path matches literally.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{SqlBuf, SqlValue};
+
+    #[test]
+    fn scope_conditions() {
+        let mut buf = SqlBuf::new("");
+        DataScope::Subtree("/g/east_1/".into()).push_condition(
+            &mut buf,
+            "owner_id",
+            "owner_unit_path",
+        );
+        assert_eq!(buf.sql, "owner_unit_path LIKE $1 ESCAPE '\\'");
+        assert_eq!(buf.binds, vec![SqlValue::Text("/g/east\\_1/%".into())]);
+
+        let id = uuid::Uuid::now_v7();
+        let mut buf = SqlBuf::new("x AND ");
+        buf.push_bind(SqlValue::Int(1));
+        DataScope::Own(id).push_condition(&mut buf, "owner_id", "owner_unit_path");
+        assert_eq!(buf.sql, "x AND $1owner_id = $2");
+        assert_eq!(Principal::development().scope("customers"), DataScope::All);
+    }
+}

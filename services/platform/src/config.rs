@@ -112,7 +112,10 @@ mod tests {
     fn bad_values_name_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CRM_INNER__PORT", "not-a-port");
-            let err = load::<Sample>().err().map(|e| e.to_string()).unwrap_or_default();
+            let err = load::<Sample>()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains("port"), "{err}");
             Ok(())
         });

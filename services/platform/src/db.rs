@@ -12,7 +12,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-use std::{str::FromStr, time::Duration};
+use std::{future::Future, str::FromStr, time::Duration};
 
 /// A connection pool to the service's own database.
 #[derive(Clone, Debug)]
@@ -109,7 +109,10 @@ impl Db {
     }
 
     /// Applies the pending migrations of this backend.
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(
+        &self,
+        migrations: &Migrations,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Db::Pg(pool) => migrations.postgres.run(pool).await,
             Db::Sqlite(pool) => migrations.sqlite.run(pool).await,
@@ -126,7 +129,10 @@ impl Db {
 
     /// Checks that the database answers, for readiness probes.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
+        with_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(drop))?;
         Ok(())
     }
 
@@ -136,10 +142,38 @@ impl Db {
     }
 }
 
-/// The statement that opens a write transaction. SQLite's default deferred transaction fails
-/// with SQLITE_BUSY when two readers both try to upgrade to writers; `BEGIN IMMEDIATE` takes
-/// the write lock up front (waiting on the busy timeout) so concurrent writers queue instead.
-pub const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// Opens a transaction that will write.
+pub trait BeginWrite {
+    /// The backend.
+    type Database: Database;
+    /// Begins the transaction.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send
+    {
+        self.begin()
+    }
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    /// SQLite's default deferred transaction fails with SQLITE_BUSY when two readers both try
+    /// to upgrade to writers; `BEGIN IMMEDIATE` takes the write lock up front (waiting on the
+    /// busy timeout) so concurrent writers queue instead.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
+    {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
 
 /// A database failure, classified the same way for both dialects.
 #[derive(Debug, thiserror::Error)]
@@ -238,5 +272,6 @@ where
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::{DurationRound, TimeDelta};
     let now = chrono::Utc::now();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
 }

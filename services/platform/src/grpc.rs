@@ -30,16 +30,23 @@ impl Default for StackSettings {
 }
 
 /// The gRPC services of one server, plus the standard health and reflection services.
-#[derive(Default)]
 pub struct GrpcRoutes {
     routes: RoutesBuilder,
     names: Vec<&'static str>,
+    reflected: Vec<String>,
+    descriptor_set: &'static [u8],
 }
 
 impl GrpcRoutes {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty set; `descriptor_set` (an encoded `FileDescriptorSet` holding the services
+    /// to be added) feeds reflection.
+    pub fn new(descriptor_set: &'static [u8]) -> Self {
+        Self {
+            routes: RoutesBuilder::default(),
+            names: Vec::new(),
+            reflected: Vec::new(),
+            descriptor_set,
+        }
     }
 
     /// Adds one generated tonic server (e.g. `CustomerServiceServer::new(api)`).
@@ -59,6 +66,13 @@ impl GrpcRoutes {
         self
     }
 
+    /// Also lists `names` in reflection without serving them here: the gateway reflects every
+    /// service it forwards to, so `grpcurl` against the gateway sees the whole API.
+    pub fn reflect_also(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.reflected.extend(names);
+        self
+    }
+
     /// The names of the services added, e.g. "crm.customers.v1.CustomerService".
     pub fn names(&self) -> &[&'static str] {
         &self.names
@@ -67,17 +81,26 @@ impl GrpcRoutes {
     /// Builds the router: the added services, `grpc.health.v1.Health` (each service and the
     /// whole server reported SERVING) and reflection v1 + v1alpha listing only these services
     /// (the descriptor set holds every CRM service; `grpcurl list` must show what is served).
-    pub async fn into_router(mut self, descriptor_set: &[u8]) -> anyhow::Result<Router> {
+    pub async fn into_router(mut self) -> anyhow::Result<Router> {
+        let descriptor_set = self.descriptor_set;
         let (reporter, health) = tonic_health::server::health_reporter();
-        reporter.set_service_status("", ServingStatus::Serving).await;
+        reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
         let mut v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set);
         let mut v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(descriptor_set);
         for name in &self.names {
-            reporter.set_service_status(name, ServingStatus::Serving).await;
+            reporter
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
             v1 = v1.with_service_name(*name);
             v1alpha = v1alpha.with_service_name(*name);
+        }
+        for name in &self.reflected {
+            v1 = v1.with_service_name(name.clone());
+            v1alpha = v1alpha.with_service_name(name.clone());
         }
         self.routes
             .add_service(health)
@@ -126,4 +149,21 @@ pub fn lazy_channel(uri: &str) -> anyhow::Result<Channel> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
     Ok(endpoint.connect_lazy())
+}
+
+/// The fully-qualified names of the services in an encoded `FileDescriptorSet` whose package
+/// starts with `prefix` (e.g. "crm.").
+pub fn service_names(descriptor_set: &[u8], prefix: &str) -> anyhow::Result<Vec<String>> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(descriptor_set)?;
+    Ok(set
+        .file
+        .iter()
+        .filter(|f| f.package().starts_with(prefix))
+        .flat_map(|f| {
+            f.service
+                .iter()
+                .map(move |s| format!("{}.{}", f.package(), s.name()))
+        })
+        .collect())
 }

@@ -77,7 +77,11 @@ where
                 response.status().as_u16().to_string()
             };
             // 12 = UNIMPLEMENTED: the method part of the path is caller-chosen.
-            let method = if grpc && code == "12" { "unknown".to_owned() } else { method };
+            let method = if grpc && code == "12" {
+                "unknown".to_owned()
+            } else {
+                method
+            };
             metrics::counter!("crm_requests_total", "protocol" => protocol, "method" => method.clone(), "code" => code)
                 .increment(1);
             metrics::histogram!("crm_request_duration_seconds", "protocol" => protocol, "method" => method)

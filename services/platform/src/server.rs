@@ -68,7 +68,11 @@ impl Shutdown {
 
 /// Serves `router` (gRPC over h2c and HTTP/1.1 on the same port) until `shutdown`, then stops
 /// accepting and waits for in-flight requests to finish.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.wait())
         .await
@@ -98,4 +102,41 @@ where
                 }
             }),
         )
+}
+
+/// What a service needs to build its routes.
+#[derive(Clone, Debug)]
+pub struct ServiceContext {
+    /// The service's own migrated database.
+    pub db: crate::db::Db,
+}
+
+/// Binds `listen` and serves a service's gRPC routes with health, reflection and the standard
+/// stack until `shutdown`.
+pub async fn run_grpc(
+    name: &str,
+    listen: std::net::SocketAddr,
+    routes: crate::grpc::GrpcRoutes,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (router, addr, listener) = bind_grpc(listen, routes).await?;
+    tracing::info!(service = name, %addr, "serving gRPC");
+    serve(listener, router, shutdown).await?;
+    tracing::info!(service = name, "stopped");
+    Ok(())
+}
+
+/// Binds `listen` and builds the full router of a service, without serving yet: callers that
+/// need the bound address first (port 0) serve it themselves.
+pub async fn bind_grpc(
+    listen: std::net::SocketAddr,
+    routes: crate::grpc::GrpcRoutes,
+) -> anyhow::Result<(Router, std::net::SocketAddr, TcpListener)> {
+    let router = routes.into_router().await?;
+    let router = crate::grpc::standard_layers(router, crate::grpc::StackSettings::default());
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    Ok((router, addr, listener))
 }

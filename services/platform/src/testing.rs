@@ -17,7 +17,10 @@ pub struct TestDb {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin: PgConnectOptions, name: String },
+    Postgres {
+        admin: PgConnectOptions,
+        name: String,
+    },
 }
 
 impl TestDb {
@@ -39,7 +42,8 @@ impl TestDb {
     /// Panics when it is set but the server cannot be used: a configured backend never skips.
     pub async fn postgres(migrations: &Migrations) -> Option<TestDb> {
         let url = std::env::var(POSTGRES_URL_ENV).ok()?;
-        let admin = PgConnectOptions::from_str(&url).expect("CRM_TEST_POSTGRES_URL is not a valid url");
+        let admin =
+            PgConnectOptions::from_str(&url).expect("CRM_TEST_POSTGRES_URL is not a valid url");
         let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
         let mut conn = sqlx::PgConnection::connect_with(&admin)
             .await
@@ -71,7 +75,9 @@ impl TestDb {
             Cleanup::Postgres { admin, name } => {
                 if let Ok(mut conn) = sqlx::PgConnection::connect_with(&admin).await {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
                     let _ = conn.close().await;
                 }
             }

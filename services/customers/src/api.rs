@@ -1,0 +1,307 @@
+//! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+use crate::{
+    domain::{self, DisplayName, Email, Kind, Phone},
+    error::Error,
+    service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
+    store::CustomerRow,
+};
+use crm_platform::{auth, error::Violations, idempotency};
+use crm_proto::crm::customers::v1::{
+    CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
+    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
+    customer::Kind as ProtoKind, customer_service_server::CustomerService,
+};
+use prost::Message;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+/// `crm.customers.v1.CustomerService` over the use cases.
+#[derive(Clone, Debug)]
+pub struct Api {
+    customers: Customers,
+}
+
+impl Api {
+    /// The adapter.
+    pub fn new(customers: Customers) -> Self {
+        Self { customers }
+    }
+}
+
+/// Proto representation of a stored customer.
+pub fn to_proto(row: &CustomerRow) -> Customer {
+    let kind = match row.kind() {
+        Some(Kind::Person) => ProtoKind::Person,
+        Some(Kind::Organization) => ProtoKind::Organization,
+        None => ProtoKind::Unspecified,
+    };
+    Customer {
+        name: domain::name_of(row.id),
+        id: row.id.to_string(),
+        display_name: row.display_name.clone(),
+        kind: kind as i32,
+        email: row.email.clone().unwrap_or_default(),
+        phone: row.phone.clone().unwrap_or_default(),
+        owner_id: row.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+        etag: row.version.to_string(),
+    }
+}
+
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
+    pbjson_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
+}
+
+fn parse_kind(value: i32, field: &str, v: &mut Violations) -> Option<Kind> {
+    match ProtoKind::try_from(value) {
+        Ok(ProtoKind::Person) => Some(Kind::Person),
+        Ok(ProtoKind::Organization) => Some(Kind::Organization),
+        Ok(ProtoKind::Unspecified) => {
+            v.add(field, "is required (PERSON or ORGANIZATION)");
+            None
+        }
+        Err(_) => {
+            v.add(field, "must be PERSON or ORGANIZATION");
+            None
+        }
+    }
+}
+
+/// Parses a value with `parse`, recording a violation for `field` on failure.
+fn field<T>(v: &mut Violations, field: &str, result: Result<T, &'static str>) -> Option<T> {
+    result.map_err(|e| v.add(field, e)).ok()
+}
+
+/// An optional text field: empty means "none".
+fn optional<T>(
+    v: &mut Violations,
+    name: &str,
+    raw: &str,
+    parse: fn(&str) -> Result<T, &'static str>,
+) -> Option<Option<T>> {
+    if raw.trim().is_empty() {
+        Some(None)
+    } else {
+        field(v, name, parse(raw)).map(Some)
+    }
+}
+
+fn parse_owner(raw: &str) -> Result<Uuid, &'static str> {
+    Uuid::parse_str(raw).map_err(|_| "must be a user id (UUID)")
+}
+
+fn parse_etag(raw: &str, name: &str, v: &mut Violations) -> Option<i64> {
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<i64>() {
+        Ok(etag) => Some(etag),
+        Err(_) => {
+            v.add(name, "is not an etag returned by this service");
+            None
+        }
+    }
+}
+
+fn invalid(v: Violations) -> Status {
+    Error::InvalidArgument(v.into_vec()).into()
+}
+
+fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
+    let mut v = Violations::default();
+    let display_name = field(
+        &mut v,
+        "customer.display_name",
+        DisplayName::parse(&c.display_name),
+    );
+    let kind = parse_kind(c.kind, "customer.kind", &mut v);
+    let email = optional(&mut v, "customer.email", &c.email, Email::parse);
+    let phone = optional(&mut v, "customer.phone", &c.phone, Phone::parse);
+    let owner_id = optional(&mut v, "customer.owner_id", &c.owner_id, parse_owner);
+    match (display_name, kind, email, phone, owner_id) {
+        (Some(display_name), Some(kind), Some(email), Some(phone), Some(owner_id))
+            if v.is_empty() =>
+        {
+            Ok(NewCustomer {
+                display_name,
+                kind,
+                email,
+                phone,
+                owner_id,
+            })
+        }
+        _ => Err(invalid(v)),
+    }
+}
+
+/// Fields an update mask may name; output-only fields are ignored (AIP-161).
+const UPDATABLE: &[&str] = &["display_name", "kind", "email", "phone", "owner_id"];
+const OUTPUT_ONLY: &[&str] = &["name", "id", "create_time", "update_time", "etag"];
+
+fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, Status> {
+    let mut v = Violations::default();
+    if paths.is_empty() {
+        v.add(
+            "update_mask",
+            "is required: name the fields to update, or \"*\" for all",
+        );
+        return Err(invalid(v));
+    }
+    let all = paths.iter().any(|p| p == "*");
+    let mut changes = Changes::default();
+    let wants = |f: &str| all || paths.iter().any(|p| p == f);
+    for path in paths {
+        if path != "*"
+            && !UPDATABLE.contains(&path.as_str())
+            && !OUTPUT_ONLY.contains(&path.as_str())
+        {
+            v.add(
+                "update_mask",
+                format!(
+                    "unknown field {path:?} (updatable: {})",
+                    UPDATABLE.join(", ")
+                ),
+            );
+        }
+    }
+    if wants("display_name") {
+        changes.display_name = field(
+            &mut v,
+            "customer.display_name",
+            DisplayName::parse(&c.display_name),
+        );
+    }
+    if wants("kind") {
+        changes.kind = parse_kind(c.kind, "customer.kind", &mut v);
+    }
+    if wants("email") {
+        changes.email = optional(&mut v, "customer.email", &c.email, Email::parse);
+    }
+    if wants("phone") {
+        changes.phone = optional(&mut v, "customer.phone", &c.phone, Phone::parse);
+    }
+    if wants("owner_id") {
+        changes.owner_id = optional(&mut v, "customer.owner_id", &c.owner_id, parse_owner);
+    }
+    if v.is_empty() {
+        Ok(changes)
+    } else {
+        Err(invalid(v))
+    }
+}
+
+fn parse_name(name: &str, field_name: &str) -> Result<Uuid, Status> {
+    domain::parse_name(name).map_err(|e| Error::field(field_name, e).into())
+}
+
+#[tonic::async_trait]
+impl CustomerService for Api {
+    async fn get_customer(
+        &self,
+        req: Request<GetCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        let principal = auth::principal(&req)?;
+        let id = parse_name(&req.get_ref().name, "name")?;
+        let row = self.customers.get(&principal, id).await?;
+        Ok(Response::new(to_proto(&row)))
+    }
+
+    async fn list_customers(
+        &self,
+        req: Request<ListCustomersRequest>,
+    ) -> Result<Response<ListCustomersResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let params = ListParams {
+            filter: r.filter,
+            order_by: r.order_by,
+            page_size: r.page_size,
+            page_token: r.page_token,
+        };
+        let (rows, next_page_token) = self.customers.list(&principal, &params).await?;
+        Ok(Response::new(ListCustomersResponse {
+            customers: rows.iter().map(to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn create_customer(
+        &self,
+        req: Request<CreateCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let Some(customer) = r.customer else {
+            return Err(Error::field("customer", "is required").into());
+        };
+        let new = parse_new(&customer)?;
+        let request_id = idempotency::check_request_id(&r.request_id)
+            .map_err(|e| Status::from(Error::field("request_id", e)))?;
+        let key = request_id.map(|id| Idempotency {
+            request_id: id.to_owned(),
+            // Output-only fields do not make a request different.
+            fingerprint: idempotency::fingerprint(
+                &Customer {
+                    name: String::new(),
+                    id: String::new(),
+                    create_time: None,
+                    update_time: None,
+                    etag: String::new(),
+                    ..customer
+                }
+                .encode_to_vec(),
+            ),
+        });
+        let created = self
+            .customers
+            .create(&principal, new, key, |row| to_proto(row).encode_to_vec())
+            .await?;
+        let customer = match created {
+            Created::New(row) => to_proto(&row),
+            Created::Replayed(bytes) => Customer::decode(bytes.as_slice())
+                .map_err(|e| Status::from(Error::Corrupt(format!("stored response: {e}"))))?,
+        };
+        Ok(Response::new(customer))
+    }
+
+    async fn update_customer(
+        &self,
+        req: Request<UpdateCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let Some(customer) = r.customer else {
+            return Err(Error::field("customer", "is required").into());
+        };
+        let id = parse_name(&customer.name, "customer.name")?;
+        let mut v = Violations::default();
+        let etag = parse_etag(&customer.etag, "customer.etag", &mut v);
+        if !v.is_empty() {
+            return Err(invalid(v));
+        }
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let changes = parse_changes(&customer, &paths)?;
+        let row = self.customers.update(&principal, id, etag, changes).await?;
+        Ok(Response::new(to_proto(&row)))
+    }
+
+    async fn delete_customer(
+        &self,
+        req: Request<DeleteCustomerRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.get_ref();
+        let id = parse_name(&r.name, "name")?;
+        let mut v = Violations::default();
+        let etag = parse_etag(&r.etag, "etag", &mut v);
+        if !v.is_empty() {
+            return Err(invalid(v));
+        }
+        self.customers.delete(&principal, id, etag).await?;
+        Ok(Response::new(pbjson_types::Empty {}))
+    }
+}

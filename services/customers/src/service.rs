@@ -1,0 +1,278 @@
+//! Customer use cases: data scope, etag checks, idempotency. Transport-free: the gRPC adapter
+//! in `api.rs` parses requests into these inputs and formats the results.
+use crate::{
+    domain::{DisplayName, Email, Kind, Phone},
+    error::Error,
+    store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
+};
+use crm_platform::{
+    auth::Principal,
+    db,
+    filter::{self, QueryError},
+    paging::{self, Cursor, OrderBy},
+};
+use tracing::instrument;
+use uuid::Uuid;
+
+/// The resource family whose data scope applies to customers.
+const FAMILY: &str = "customers";
+/// Sort order when the caller gives none: newest first.
+const DEFAULT_ORDER: &str = "create_time desc";
+
+/// A customer to create, already validated.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    /// Display name.
+    pub display_name: DisplayName,
+    /// Person or organisation.
+    pub kind: Kind,
+    /// Email.
+    pub email: Option<Email>,
+    /// Phone.
+    pub phone: Option<Phone>,
+    /// Owner; defaults to the caller.
+    pub owner_id: Option<Uuid>,
+}
+
+/// Changes to apply: `None` leaves a field as it is; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// New display name.
+    pub display_name: Option<DisplayName>,
+    /// New kind.
+    pub kind: Option<Kind>,
+    /// New or cleared email.
+    pub email: Option<Option<Email>>,
+    /// New or cleared phone.
+    pub phone: Option<Option<Phone>>,
+    /// New or cleared owner.
+    pub owner_id: Option<Option<Uuid>>,
+}
+
+/// An idempotent request: its id, RPC and fingerprint.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The caller's request id.
+    pub request_id: String,
+    /// Hash of the request.
+    pub fingerprint: String,
+}
+
+/// What a create returned.
+#[derive(Debug)]
+pub enum Created {
+    /// A new customer.
+    New(CustomerRow),
+    /// A retry: the encoded response of the first attempt.
+    Replayed(Vec<u8>),
+}
+
+/// List parameters, as the caller sent them.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// AIP-160 filter.
+    pub filter: String,
+    /// AIP-132 order.
+    pub order_by: String,
+    /// Requested page size.
+    pub page_size: i32,
+    /// Token of the previous page.
+    pub page_token: String,
+}
+
+/// The customer use cases.
+#[derive(Clone, Debug)]
+pub struct Customers {
+    store: Store,
+}
+
+fn query_error(e: QueryError) -> Error {
+    Error::field(e.field, e.message)
+}
+
+impl Customers {
+    /// Use cases over a store.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// One customer in the caller's scope.
+    #[instrument(skip(self, principal), fields(customer = %id))]
+    pub async fn get(&self, principal: &Principal, id: Uuid) -> Result<CustomerRow, Error> {
+        self.store
+            .get(id, &principal.scope(FAMILY))
+            .await?
+            .ok_or_else(|| Error::NotFound(crate::domain::name_of(id)))
+    }
+
+    /// A page of customers in the caller's scope, and the token of the next page ("" at the end).
+    #[instrument(skip(self, principal))]
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        params: &ListParams,
+    ) -> Result<(Vec<CustomerRow>, String), Error> {
+        let size = paging::page_size(params.page_size).map_err(query_error)?;
+        let order =
+            OrderBy::parse(&params.order_by, DEFAULT_ORDER, &SCHEMA).map_err(query_error)?;
+        let mut query = Store::list_query(&principal.scope(FAMILY));
+        query.push(" AND ");
+        if !filter::compile(&params.filter, &SCHEMA, &mut query).map_err(query_error)? {
+            query.push("1 = 1");
+        }
+        if !params.page_token.is_empty() {
+            let cursor =
+                paging::decode_token(&params.page_token, &params.filter, &params.order_by, &order)
+                    .map_err(query_error)?;
+            query.push(" AND ");
+            order.push_after(&cursor, &mut query);
+        }
+        query.push(&order.sql());
+        query.push(" LIMIT ");
+        // One extra row tells whether there is a next page without a COUNT.
+        query.push_bind(crm_platform::sql::SqlValue::Int(size + 1));
+        let mut rows = self.store.fetch(query).await?;
+        let mut next = String::new();
+        if rows.len() as i64 > size {
+            rows.truncate(size as usize);
+            if let Some(last) = rows.last() {
+                let cursor = Cursor {
+                    values: order
+                        .field_names()
+                        .iter()
+                        .map(|f| last.sort_value(f))
+                        .collect(),
+                    id: last.id,
+                };
+                next = paging::encode_token(&cursor, &params.filter, &params.order_by);
+            }
+        }
+        Ok((rows, next))
+    }
+
+    /// Creates a customer owned by the caller (unless an owner is given). With a request id,
+    /// a retry returns the first result; `encode` makes the response stored for retries.
+    #[instrument(skip_all)]
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        new: NewCustomer,
+        idempotency: Option<Idempotency>,
+        encode: impl Fn(&CustomerRow) -> Vec<u8>,
+    ) -> Result<Created, Error> {
+        const METHOD: &str = "CreateCustomer";
+        if let Some(key) = &idempotency
+            && let Some(replay) = self.replay(METHOD, key).await?
+        {
+            return Ok(Created::Replayed(replay));
+        }
+        let now = db::now();
+        let row = CustomerRow {
+            id: Uuid::now_v7(),
+            display_name: new.display_name.as_str().to_owned(),
+            kind: new.kind.as_str().to_owned(),
+            email: new.email.map(|e| e.as_str().to_owned()),
+            phone: new.phone.map(|p| p.as_str().to_owned()),
+            owner_id: new.owner_id.or_else(|| principal.user_id()),
+            owner_unit_path: principal.unit_path.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let request = idempotency.as_ref().map(|key| NewRequest {
+            request_id: &key.request_id,
+            method: METHOD,
+            fingerprint: &key.fingerprint,
+        });
+        match self.store.insert(&row, request, encode).await {
+            Ok(stored) => {
+                tracing::info!(customer = %stored.id, "customer created");
+                Ok(Created::New(stored))
+            }
+            // A concurrent retry with the same request id committed first: answer as it did.
+            Err(e) if e.is_unique("request_log") => match &idempotency {
+                Some(key) => match self.replay(METHOD, key).await? {
+                    Some(replay) => Ok(Created::Replayed(replay)),
+                    None => Err(e.into()),
+                },
+                None => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn replay(&self, method: &str, key: &Idempotency) -> Result<Option<Vec<u8>>, Error> {
+        match self.store.find_request(&key.request_id).await? {
+            Some(record) if record.method == method && record.fingerprint == key.fingerprint => {
+                Ok(Some(record.response))
+            }
+            Some(_) => Err(Error::field(
+                "request_id",
+                "was already used for a different request",
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Applies `changes` if the customer is in scope and, when `etag` is given, unchanged since.
+    #[instrument(skip(self, principal, changes), fields(customer = %id))]
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        etag: Option<i64>,
+        changes: Changes,
+    ) -> Result<CustomerRow, Error> {
+        let scope = principal.scope(FAMILY);
+        let current = self.get(principal, id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(crate::domain::name_of(id)));
+        }
+        let mut next = current.clone();
+        if let Some(name) = changes.display_name {
+            next.display_name = name.as_str().to_owned();
+        }
+        if let Some(kind) = changes.kind {
+            next.kind = kind.as_str().to_owned();
+        }
+        if let Some(email) = changes.email {
+            next.email = email.map(|e| e.as_str().to_owned());
+        }
+        if let Some(phone) = changes.phone {
+            next.phone = phone.map(|p| p.as_str().to_owned());
+        }
+        if let Some(owner) = changes.owner_id {
+            next.owner_id = owner;
+        }
+        next.updated_at = db::now();
+        // The version read above, not the caller's etag: a change between our read and our
+        // write is a conflict even when the caller sent no etag.
+        match self.store.update(&next, current.version, &scope).await? {
+            Write::Done(row) => Ok(row),
+            Write::NotFound => Err(Error::NotFound(crate::domain::name_of(id))),
+            Write::Conflict => Err(Error::EtagMismatch(crate::domain::name_of(id))),
+        }
+    }
+
+    /// Deletes a customer in scope; with an etag, only if unchanged since.
+    #[instrument(skip(self, principal), fields(customer = %id))]
+    pub async fn delete(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        etag: Option<i64>,
+    ) -> Result<(), Error> {
+        match self
+            .store
+            .delete(id, etag, &principal.scope(FAMILY))
+            .await?
+        {
+            Write::Done(()) => {
+                tracing::info!(customer = %id, "customer deleted");
+                Ok(())
+            }
+            Write::NotFound => Err(Error::NotFound(crate::domain::name_of(id))),
+            Write::Conflict => Err(Error::EtagMismatch(crate::domain::name_of(id))),
+        }
+    }
+}

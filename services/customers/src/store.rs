@@ -1,0 +1,327 @@
+//! SQL for customers, one code path for PostgreSQL and SQLite. Data scope is applied here, in
+//! [`Store::scoped`], for every read and write path.
+use crate::domain::Kind;
+use chrono::{DateTime, Utc};
+use crm_platform::{
+    auth::DataScope,
+    db::{BeginWrite, Db, DbError, Migrations, bind_values},
+    filter::{FieldSpec, FieldType, Schema},
+    sql::{SqlBuf, SqlValue},
+    with_pool,
+};
+use uuid::Uuid;
+
+/// The embedded migrations of the customers database.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: sqlx::migrate!("migrations/postgres"),
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+};
+
+/// Fields callers may filter and sort customers by, and their columns.
+pub static SCHEMA: Schema = Schema {
+    id_column: "id",
+    fields: &[
+        FieldSpec {
+            name: "display_name",
+            column: "display_name",
+            ty: FieldType::Text,
+            sortable: true,
+        },
+        FieldSpec {
+            name: "kind",
+            column: "kind",
+            ty: FieldType::Enum(&["PERSON", "ORGANIZATION"]),
+            sortable: false,
+        },
+        FieldSpec {
+            name: "email",
+            column: "email",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "phone",
+            column: "phone",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "owner_id",
+            column: "owner_id",
+            ty: FieldType::Uuid,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "create_time",
+            column: "created_at",
+            ty: FieldType::Timestamp,
+            sortable: true,
+        },
+        FieldSpec {
+            name: "update_time",
+            column: "updated_at",
+            ty: FieldType::Timestamp,
+            sortable: true,
+        },
+    ],
+};
+
+const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at";
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CustomerRow {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// Display name.
+    pub display_name: String,
+    /// "PERSON" or "ORGANIZATION".
+    pub kind: String,
+    /// Normalized email.
+    pub email: Option<String>,
+    /// E.164 phone.
+    pub phone: Option<String>,
+    /// Owning user.
+    pub owner_id: Option<Uuid>,
+    /// Owning unit path.
+    pub owner_unit_path: String,
+    /// Optimistic-concurrency version; the etag.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change time.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CustomerRow {
+    /// The kind as a domain value.
+    pub fn kind(&self) -> Option<Kind> {
+        Kind::from_stored(&self.kind)
+    }
+
+    /// The value of a sortable field, for page cursors.
+    pub fn sort_value(&self, field: &str) -> SqlValue {
+        match field {
+            "display_name" => SqlValue::Text(self.display_name.clone()),
+            "update_time" => SqlValue::Timestamp(self.updated_at),
+            _ => SqlValue::Timestamp(self.created_at),
+        }
+    }
+}
+
+/// The first result of a request id (idempotency).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RequestRecord {
+    /// The RPC it belongs to.
+    pub method: String,
+    /// Hash of the request, to tell a retry from a different request reusing the id.
+    pub fingerprint: String,
+    /// The encoded response.
+    pub response: Vec<u8>,
+}
+
+/// A new request record, written in the same transaction as the change it records.
+pub struct NewRequest<'a> {
+    /// The caller's request id.
+    pub request_id: &'a str,
+    /// The RPC.
+    pub method: &'a str,
+    /// Hash of the request.
+    pub fingerprint: &'a str,
+}
+
+/// Outcome of a conditional write.
+#[derive(Debug, PartialEq)]
+pub enum Write<T> {
+    /// Done.
+    Done(T),
+    /// No such row in scope.
+    NotFound,
+    /// The row exists but its version is not the expected one.
+    Conflict,
+}
+
+/// Customer storage.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    /// A store on a migrated database.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// "SELECT ... FROM customers WHERE <scope>": the one place data scope enters a query.
+    fn scoped(scope: &DataScope) -> SqlBuf {
+        let mut buf = SqlBuf::new(format!("SELECT {COLUMNS} FROM customers WHERE "));
+        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        buf
+    }
+
+    /// Inserts a customer; with a request record, both in one transaction so a retry finds
+    /// either both or neither. The encoded response is produced from the stored row by `encode`.
+    pub async fn insert(
+        &self,
+        row: &CustomerRow,
+        request: Option<NewRequest<'_>>,
+        encode: impl Fn(&CustomerRow) -> Vec<u8>,
+    ) -> Result<CustomerRow, DbError> {
+        let sql = format!(
+            "INSERT INTO customers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+        );
+        const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
+        with_pool!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let stored: CustomerRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(row.id)
+                .bind(&row.display_name)
+                .bind(&row.kind)
+                .bind(&row.email)
+                .bind(&row.phone)
+                .bind(row.owner_id)
+                .bind(&row.owner_unit_path)
+                .bind(row.version)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(req) = request {
+                sqlx::query(LOG)
+                    .bind(req.request_id)
+                    .bind(req.method)
+                    .bind(req.fingerprint)
+                    .bind(encode(&stored))
+                    .bind(stored.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(stored)
+        })
+    }
+
+    /// The record of a request id, if it was seen.
+    pub async fn find_request(&self, request_id: &str) -> Result<Option<RequestRecord>, DbError> {
+        const SQL: &str =
+            "SELECT method, fingerprint, response FROM request_log WHERE request_id = $1";
+        Ok(with_pool!(&self.db, |pool| sqlx::query_as(SQL)
+            .bind(request_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// One customer, if it exists in scope.
+    pub async fn get(&self, id: Uuid, scope: &DataScope) -> Result<Option<CustomerRow>, DbError> {
+        let mut buf = Self::scoped(scope);
+        buf.push(" AND id = ");
+        buf.push_bind(SqlValue::Uuid(id));
+        self.fetch(buf).await.map(|mut rows| rows.pop())
+    }
+
+    /// Runs a built SELECT.
+    pub async fn fetch(&self, buf: SqlBuf) -> Result<Vec<CustomerRow>, DbError> {
+        let SqlBuf { sql, binds } = buf;
+        Ok(with_pool!(&self.db, |pool| bind_values(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+            &binds
+        )
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The scoped SELECT a list query starts from; the caller appends filter, cursor and order.
+    pub fn list_query(scope: &DataScope) -> SqlBuf {
+        Self::scoped(scope)
+    }
+
+    /// Replaces the updatable fields of a customer if it is in scope and still at
+    /// `expected_version`; bumps the version and update time.
+    pub async fn update(
+        &self,
+        row: &CustomerRow,
+        expected_version: i64,
+        scope: &DataScope,
+    ) -> Result<Write<CustomerRow>, DbError> {
+        let mut buf = SqlBuf::new("UPDATE customers SET display_name = ");
+        buf.push_bind(SqlValue::Text(row.display_name.clone()));
+        buf.push(", kind = ");
+        buf.push_bind(SqlValue::Text(row.kind.clone()));
+        buf.push(", email = ");
+        push_opt_text(&mut buf, &row.email);
+        buf.push(", phone = ");
+        push_opt_text(&mut buf, &row.phone);
+        buf.push(", owner_id = ");
+        match row.owner_id {
+            Some(id) => buf.push_bind(SqlValue::Uuid(id)),
+            None => buf.push("NULL"),
+        }
+        buf.push(", version = version + 1, updated_at = ");
+        buf.push_bind(SqlValue::Timestamp(row.updated_at));
+        buf.push(" WHERE id = ");
+        buf.push_bind(SqlValue::Uuid(row.id));
+        buf.push(" AND version = ");
+        buf.push_bind(SqlValue::Int(expected_version));
+        buf.push(" AND ");
+        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        buf.push(&format!(" RETURNING {COLUMNS}"));
+        let mut rows = self.fetch(buf).await?;
+        match rows.pop() {
+            Some(updated) => Ok(Write::Done(updated)),
+            None => self.missing_or_conflict(row.id, scope).await,
+        }
+    }
+
+    /// Deletes a customer in scope, if `expected_version` (when given) is still current.
+    pub async fn delete(
+        &self,
+        id: Uuid,
+        expected_version: Option<i64>,
+        scope: &DataScope,
+    ) -> Result<Write<()>, DbError> {
+        let mut buf = SqlBuf::new("DELETE FROM customers WHERE id = ");
+        buf.push_bind(SqlValue::Uuid(id));
+        if let Some(version) = expected_version {
+            buf.push(" AND version = ");
+            buf.push_bind(SqlValue::Int(version));
+        }
+        buf.push(" AND ");
+        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        let SqlBuf { sql, binds } = buf;
+        let deleted = with_pool!(&self.db, |pool| bind_values(
+            sqlx::query_as::<_, (i32,)>(sqlx::AssertSqlSafe(format!("{sql} RETURNING 1"))),
+            &binds
+        )
+        .fetch_optional(pool)
+        .await)?;
+        match deleted {
+            Some(_) => Ok(Write::Done(())),
+            None => self.missing_or_conflict(id, scope).await,
+        }
+    }
+
+    /// After a conditional write matched nothing: was the row gone, or changed?
+    async fn missing_or_conflict<T>(
+        &self,
+        id: Uuid,
+        scope: &DataScope,
+    ) -> Result<Write<T>, DbError> {
+        Ok(match self.get(id, scope).await? {
+            Some(_) => Write::Conflict,
+            None => Write::NotFound,
+        })
+    }
+}
+
+fn push_opt_text(buf: &mut SqlBuf, value: &Option<String>) {
+    match value {
+        Some(v) => buf.push_bind(SqlValue::Text(v.clone())),
+        None => buf.push("NULL"),
+    }
+}
