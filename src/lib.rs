@@ -45,6 +45,21 @@ pub struct DevOptions {
     pub listen: SocketAddr,
     /// The admin port (metrics, probes).
     pub admin_listen: SocketAddr,
+    /// A migrated customers database to use instead of the SQLite file (tests run the whole
+    /// stack on PostgreSQL this way).
+    pub customers_db: Option<Db>,
+}
+
+impl DevOptions {
+    /// Defaults of `crm dev` with another data dir and addresses.
+    pub fn new(data_dir: PathBuf, listen: SocketAddr, admin_listen: SocketAddr) -> Self {
+        Self {
+            data_dir,
+            listen,
+            admin_listen,
+            customers_db: None,
+        }
+    }
 }
 
 /// A running development stack.
@@ -110,7 +125,10 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
         database_url: sqlite(crm_customers::NAME),
         ..Default::default()
     };
-    let customers_db = crm_customers::open_db(&customers_config).await?;
+    let customers_db = match options.customers_db.clone() {
+        Some(db) => db,
+        None => crm_customers::open_db(&customers_config).await?,
+    };
     let ctx = ServiceContext {
         db: customers_db.clone(),
     };

@@ -55,14 +55,7 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             listen,
             admin_listen,
-        } => {
-            dev(DevOptions {
-                data_dir,
-                listen,
-                admin_listen,
-            })
-            .await
-        }
+        } => dev(DevOptions::new(data_dir, listen, admin_listen)).await,
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
         Command::Openapi => {

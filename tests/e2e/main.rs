@@ -1,1 +1,9 @@
+//! End-to-end tests: the `crm dev` stack started in-process on port 0, driven like a real
+//! caller through the gateway, over gRPC (generated clients) and REST. The stack runs on
+//! SQLite and, when `CRM_TEST_POSTGRES_URL` is set, on PostgreSQL too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod grpc;
+mod harness;
+mod platform;
+mod rest;

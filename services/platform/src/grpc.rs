@@ -87,10 +87,16 @@ impl GrpcRoutes {
         reporter
             .set_service_status("", ServingStatus::Serving)
             .await;
+        // The health service is reflected too, so `grpcurl ... grpc.health.v1.Health/Check` works.
+        const HEALTH: &str = "grpc.health.v1.Health";
         let mut v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(descriptor_set);
+            .register_encoded_file_descriptor_set(descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH);
         let mut v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(descriptor_set);
+            .register_encoded_file_descriptor_set(descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name(HEALTH);
         for name in &self.names {
             reporter
                 .set_service_status(name, ServingStatus::Serving)

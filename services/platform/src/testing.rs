@@ -92,6 +92,8 @@ impl TestDb {
 macro_rules! backend_tests {
     ($migrations:expr; $($name:ident),* $(,)?) => {
         mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {
@@ -102,6 +104,8 @@ macro_rules! backend_tests {
             )*
         }
         mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test]
                 async fn $name() {

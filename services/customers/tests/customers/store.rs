@@ -1,0 +1,159 @@
+//! The store: SQL round trips, data scope, conditional writes, the request log.
+use super::row;
+use crm_customers::store::{MIGRATIONS, NewRequest, Store, Write};
+use crm_platform::{auth::DataScope, db::Db};
+use uuid::Uuid;
+
+crm_platform::backend_tests!(MIGRATIONS;
+    insert_and_get_round_trip,
+    scope_hides_rows_outside_it,
+    update_checks_version,
+    delete_checks_version,
+    request_log_is_unique_and_written_with_the_row,
+);
+
+async fn insert_and_get_round_trip(db: Db) {
+    let store = Store::new(db);
+    let mut new = row("Li Na", Some(Uuid::now_v7()), "/g/east/");
+    new.phone = Some("+8613812345678".into());
+    let stored = store.insert(&new, None, |_| Vec::new()).await.unwrap();
+    assert_eq!(stored, new, "what is written is read back exactly");
+    let got = store.get(new.id, &DataScope::All).await.unwrap();
+    assert_eq!(got, Some(new));
+    assert_eq!(
+        store.get(Uuid::now_v7(), &DataScope::All).await.unwrap(),
+        None
+    );
+}
+
+async fn scope_hides_rows_outside_it(db: Db) {
+    let store = Store::new(db);
+    let alice = Uuid::now_v7();
+    let east = row("East Sales", Some(alice), "/g/east/sales/");
+    let west = row("West Sales", Some(Uuid::now_v7()), "/g/west/");
+    // A unit path with a LIKE wildcard must match literally.
+    let tricky = row("Tricky", None, "/g/e_st/");
+    for r in [&east, &west, &tricky] {
+        store.insert(r, None, |_| Vec::new()).await.unwrap();
+    }
+    let visible = |scope: DataScope| {
+        let store = store.clone();
+        let ids = [east.id, west.id, tricky.id];
+        async move {
+            let mut seen = Vec::new();
+            for id in ids {
+                if store.get(id, &scope).await.unwrap().is_some() {
+                    seen.push(id);
+                }
+            }
+            seen
+        }
+    };
+    assert_eq!(visible(DataScope::Own(alice)).await, vec![east.id]);
+    assert_eq!(
+        visible(DataScope::Subtree("/g/east/".into())).await,
+        vec![east.id]
+    );
+    assert_eq!(
+        visible(DataScope::Unit("/g/east/".into())).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        visible(DataScope::Unit("/g/west/".into())).await,
+        vec![west.id]
+    );
+    assert_eq!(visible(DataScope::All).await.len(), 3);
+
+    // Writes are scoped too: out of scope looks exactly like missing.
+    let mut changed = west.clone();
+    changed.display_name = "Hijacked".into();
+    let outcome = store
+        .update(&changed, 1, &DataScope::Own(alice))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Write::NotFound);
+    let outcome = store
+        .delete(west.id, None, &DataScope::Subtree("/g/east/".into()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Write::NotFound);
+    assert!(store.get(west.id, &DataScope::All).await.unwrap().is_some());
+}
+
+async fn update_checks_version(db: Db) {
+    let store = Store::new(db);
+    let original = row("Wang Fang", None, "/");
+    store.insert(&original, None, |_| Vec::new()).await.unwrap();
+    let mut next = original.clone();
+    next.display_name = "Wang Fang (VIP)".into();
+    next.email = None;
+    next.updated_at = crm_platform::db::now();
+    let Write::Done(updated) = store.update(&next, 1, &DataScope::All).await.unwrap() else {
+        panic!("update at the current version must succeed");
+    };
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.display_name, "Wang Fang (VIP)");
+    assert_eq!(updated.email, None);
+    assert_eq!(updated.created_at, original.created_at);
+    // The same write again is now stale.
+    assert_eq!(
+        store.update(&next, 1, &DataScope::All).await.unwrap(),
+        Write::Conflict
+    );
+    let mut missing = next.clone();
+    missing.id = Uuid::now_v7();
+    assert_eq!(
+        store.update(&missing, 1, &DataScope::All).await.unwrap(),
+        Write::NotFound
+    );
+}
+
+async fn delete_checks_version(db: Db) {
+    let store = Store::new(db);
+    let r = row("Zhang Wei", None, "/");
+    store.insert(&r, None, |_| Vec::new()).await.unwrap();
+    assert_eq!(
+        store.delete(r.id, Some(7), &DataScope::All).await.unwrap(),
+        Write::Conflict
+    );
+    assert!(store.get(r.id, &DataScope::All).await.unwrap().is_some());
+    assert_eq!(
+        store.delete(r.id, Some(1), &DataScope::All).await.unwrap(),
+        Write::Done(())
+    );
+    assert_eq!(store.get(r.id, &DataScope::All).await.unwrap(), None);
+    assert_eq!(
+        store.delete(r.id, None, &DataScope::All).await.unwrap(),
+        Write::NotFound
+    );
+}
+
+async fn request_log_is_unique_and_written_with_the_row(db: Db) {
+    let store = Store::new(db);
+    let first = row("First", None, "/");
+    let req = || NewRequest {
+        request_id: "req-1",
+        method: "CreateCustomer",
+        fingerprint: "abc",
+    };
+    store
+        .insert(&first, Some(req()), |r| r.id.as_bytes().to_vec())
+        .await
+        .unwrap();
+    let record = store
+        .find_request("req-1")
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(record.response, first.id.as_bytes().to_vec());
+    assert_eq!(record.fingerprint, "abc");
+
+    // A second insert with the same request id fails as a whole: no second customer.
+    let second = row("Second", None, "/");
+    let err = store
+        .insert(&second, Some(req()), |_| Vec::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_unique("request_log"), "{err:?}");
+    assert_eq!(store.get(second.id, &DataScope::All).await.unwrap(), None);
+}

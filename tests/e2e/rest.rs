@@ -1,0 +1,178 @@
+//! An end user's (or web UI's) view: REST/JSON through the gateway.
+use crate::harness::{Http, Suite, backends, violated_fields};
+use serde_json::json;
+
+#[tokio::test]
+async fn crud_over_rest() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = Http::new(suite.gateway());
+        let created = http
+            .call("POST", "/api/v1/customers", Some(json!({"displayName": "Zhang Wei", "kind": "PERSON", "email": "Zhang.Wei@Example.CN"})))
+            .await;
+        assert_eq!(created.status, 200, "{backend:?}: {}", created.text);
+        let c = created.json;
+        assert_eq!(c["email"], "Zhang.Wei@example.cn");
+        assert_eq!(c["kind"], "PERSON");
+        let id = c["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/customers/{id}");
+
+        let got = http.call("GET", &path, None).await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.json, c);
+
+        // PATCH without updateMask changes only the fields in the body.
+        let patched = http
+            .call(
+                "PATCH",
+                &path,
+                Some(json!({"phone": "+86 138 0013 8000", "etag": "1"})),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.text);
+        assert_eq!(patched.json["phone"], "+8613800138000");
+        assert_eq!(patched.json["displayName"], "Zhang Wei");
+        assert_eq!(patched.json["email"], "Zhang.Wei@example.cn");
+
+        // With updateMask, a field left out of the body is cleared.
+        let cleared = http
+            .call(
+                "PATCH",
+                &format!("{path}?updateMask=email"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(cleared.status, 200, "{}", cleared.text);
+        assert!(cleared.json.get("email").is_none(), "{}", cleared.text);
+
+        for i in 0..3 {
+            http.call(
+                "POST",
+                "/api/v1/customers",
+                Some(json!({"displayName": format!("Org {i}"), "kind": "ORGANIZATION"})),
+            )
+            .await;
+        }
+        let page = http.call("GET", "/api/v1/customers?filter=kind%20%3D%20ORGANIZATION&pageSize=2&orderBy=display_name", None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let names: Vec<_> = page.json["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["displayName"].clone())
+            .collect();
+        assert_eq!(names, [json!("Org 0"), json!("Org 1")]);
+        let token = page.json["nextPageToken"].as_str().unwrap();
+        let next = http
+            .call("GET", &format!("/api/v1/customers?filter=kind%20%3D%20ORGANIZATION&pageSize=2&orderBy=display_name&pageToken={token}"), None)
+            .await;
+        assert_eq!(next.json["customers"][0]["displayName"], "Org 2");
+        assert!(
+            next.json.get("nextPageToken").is_none(),
+            "last page: {}",
+            next.text
+        );
+
+        let deleted = http.call("DELETE", &path, None).await;
+        assert_eq!(deleted.status, 200);
+        assert_eq!(http.call("GET", &path, None).await.status, 404);
+        suite.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = Http::new(suite.gateway());
+    let r = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "X", "kind": "PERSON", "phone": "12345"})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json["error"]["status"], "INVALID_ARGUMENT");
+    assert_eq!(violated_fields(&r.json), ["customer.phone"]);
+
+    let r = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "X", "kind": "ROBOT"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(violated_fields(&r.json), ["customer"]);
+
+    let r = http
+        .call("GET", "/api/v1/customers?filter=secret%20%3D%201", None)
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(violated_fields(&r.json), ["filter"]);
+    let r = http
+        .call("GET", "/api/v1/customers?pageSize=many", None)
+        .await;
+    assert_eq!(violated_fields(&r.json), ["page_size"]);
+    let r = http.call("GET", "/api/v1/customers/not-a-uuid", None).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(violated_fields(&r.json), ["name"]);
+    let r = http
+        .call(
+            "PATCH",
+            "/api/v1/customers/0190b3c4-0000-7000-8000-000000000000?updateMask=colour",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(violated_fields(&r.json), ["update_mask"]);
+    suite.stop().await;
+}
+
+#[tokio::test]
+async fn stale_etag_is_409_and_retried_create_is_one_row() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = Http::new(suite.gateway());
+        let body = json!({"displayName": "Idem AG", "kind": "ORGANIZATION"});
+        let first = http
+            .call(
+                "POST",
+                "/api/v1/customers?requestId=web-form-1",
+                Some(body.clone()),
+            )
+            .await;
+        let second = http
+            .call(
+                "POST",
+                "/api/v1/customers?requestId=web-form-1",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(first.status, 200);
+        assert_eq!(
+            first.json, second.json,
+            "a retry answers with the first result"
+        );
+        let list = http.call("GET", "/api/v1/customers", None).await;
+        assert_eq!(list.json["customers"].as_array().unwrap().len(), 1);
+
+        let path = format!("/api/v1/customers/{}", first.json["id"].as_str().unwrap());
+        let r = http
+            .call(
+                "PATCH",
+                &path,
+                Some(json!({"displayName": "Changed", "etag": "99"})),
+            )
+            .await;
+        assert_eq!(r.status, 409, "{}", r.text);
+        assert_eq!(r.json["error"]["status"], "ABORTED");
+        let r = http.call("DELETE", &format!("{path}?etag=99"), None).await;
+        assert_eq!(r.status, 409);
+        assert_eq!(
+            http.call("GET", &path, None).await.json["displayName"],
+            "Idem AG"
+        );
+        suite.stop().await;
+    }
+}
