@@ -84,10 +84,9 @@ fn customer_name(id: &str) -> String {
     format!("customers/{id}")
 }
 
-/// Decodes a proto3-JSON body, naming `field` when it is not valid.
-fn decode<T: serde::de::DeserializeOwned>(body: &[u8], field: &str) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request(field, format!("is not valid JSON for this resource: {e}")))
+/// The answer to a body that is not valid proto3 JSON for the resource.
+fn bad_json(error: serde_json::Error) -> Response {
+    bad_request("customer", format!("is not valid JSON for this resource: {error}"))
 }
 
 async fn get_customer(
@@ -135,9 +134,9 @@ async fn create_customer(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let customer: Customer = match decode(&body, "customer") {
+    let customer: Customer = match serde_json::from_slice(&body) {
         Ok(customer) => customer,
-        Err(response) => return response,
+        Err(e) => return bad_json(e),
     };
     let request_id = param(&q, "requestId", "request_id")
         .or_else(|| headers.get("idempotency-key").and_then(|v| v.to_str().ok()))
@@ -190,9 +189,9 @@ async fn update_customer(
     Query(q): Params,
     body: Bytes,
 ) -> Response {
-    let json: serde_json::Value = match decode(&body, "customer") {
+    let json: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(json) => json,
-        Err(response) => return response,
+        Err(e) => return bad_json(e),
     };
     let mut mask = patch_mask(&q, &json);
     // The etag travels in the body but is not a field to update.

@@ -62,7 +62,7 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 pub async fn build(ctx: &ServiceContext) -> anyhow::Result<GrpcRoutes> {
     let customers = service::Customers::new(store::Store::new(ctx.db.clone()));
     Ok(GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
-        .add(CustomerServiceServer::new(api::Api::new(customers))))
+        .add_service(CustomerServiceServer::new(api::Api::new(customers))))
 }
 
 /// Runs the service alone (Kubernetes: `crm serve customers`) until `shutdown`.

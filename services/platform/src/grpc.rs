@@ -50,7 +50,7 @@ impl GrpcRoutes {
     }
 
     /// Adds one generated tonic server (e.g. `CustomerServiceServer::new(api)`).
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn add_service<S>(mut self, service: S) -> Self
     where
         S: Service<Request<tonic::body::Body>, Error = Infallible>
             + NamedService

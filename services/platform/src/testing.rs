@@ -18,7 +18,7 @@ pub struct TestDb {
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres {
-        admin: PgConnectOptions,
+        admin: Box<PgConnectOptions>,
         name: String,
     },
 }
@@ -63,7 +63,7 @@ impl TestDb {
         db.migrate(migrations).await.expect("migrate postgres");
         Some(TestDb {
             db,
-            cleanup: Cleanup::Postgres { admin, name },
+            cleanup: Cleanup::Postgres { admin: Box::new(admin), name },
         })
     }
 
