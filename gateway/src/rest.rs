@@ -86,7 +86,10 @@ fn customer_name(id: &str) -> String {
 
 /// The answer to a body that is not valid proto3 JSON for the resource.
 fn bad_json(error: serde_json::Error) -> Response {
-    bad_request("customer", format!("is not valid JSON for this resource: {error}"))
+    bad_request(
+        "customer",
+        format!("is not valid JSON for this resource: {error}"),
+    )
 }
 
 async fn get_customer(

@@ -63,7 +63,10 @@ impl TestDb {
         db.migrate(migrations).await.expect("migrate postgres");
         Some(TestDb {
             db,
-            cleanup: Cleanup::Postgres { admin: Box::new(admin), name },
+            cleanup: Cleanup::Postgres {
+                admin: Box::new(admin),
+                name,
+            },
         })
     }
 
