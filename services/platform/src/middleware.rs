@@ -147,3 +147,48 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// A handler that never finishes in time.
+    fn slow()
+    -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone
+    {
+        tower::service_fn(|_req: Request| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, Infallible>(Response::new(axum::body::Body::empty()))
+        })
+    }
+
+    fn request(content_type: &str) -> Request {
+        http::Request::builder()
+            .uri("/x")
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn timeout_answers_in_each_protocol() {
+        let svc = TimeoutLayer(Duration::from_millis(20)).layer(slow());
+        let grpc = svc
+            .clone()
+            .oneshot(request("application/grpc"))
+            .await
+            .expect("infallible");
+        assert_eq!(
+            grpc.status(),
+            http::StatusCode::OK,
+            "gRPC errors travel in grpc-status"
+        );
+        assert_eq!(grpc.headers()["grpc-status"], "4", "DEADLINE_EXCEEDED");
+        let rest = svc
+            .oneshot(request("application/json"))
+            .await
+            .expect("infallible");
+        assert_eq!(rest.status(), http::StatusCode::GATEWAY_TIMEOUT);
+    }
+}
