@@ -1,0 +1,22 @@
+# Measures `crm dev` time to ready (exec -> first 200 from /readyz) and idle RSS, 5 runs each
+# on a fresh and an existing data dir. Needs a release build: cargo build --release.
+import subprocess, time, urllib.request, sys, shutil, os
+def once(data):
+    t0=time.perf_counter()
+    p=subprocess.Popen(["/work/main/target/release/crm","dev","--data-dir",data,"--listen","127.0.0.1:38080","--admin-listen","127.0.0.1:39464"],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            if urllib.request.urlopen("http://127.0.0.1:38080/readyz",timeout=1).status==200: break
+        except Exception: time.sleep(0.002)
+    dt=(time.perf_counter()-t0)*1000
+    rss=int([l for l in open(f"/proc/{p.pid}/status") if l.startswith("VmRSS")][0].split()[1])
+    p.terminate(); p.wait()
+    return dt, rss
+fresh=[];warm=[]
+for i in range(5):
+    shutil.rmtree("/tmp/readydata",ignore_errors=True)
+    fresh.append(once("/tmp/readydata"))
+    warm.append(once("/tmp/readydata"))
+for name,xs in (("fresh data dir",fresh),("existing data dir",warm)):
+    ts=sorted(x[0] for x in xs)
+    print(f"{name}: ready ms min={ts[0]:.1f} median={ts[2]:.1f} max={ts[-1]:.1f}; idle RSS {xs[-1][1]/1024:.1f} MiB")
