@@ -1,5 +1,7 @@
 //! The `crm` binary's library side: configuration of the whole process and the in-process
 //! development stack (`crm dev`), which the end-to-end tests start on port 0.
+pub mod bench;
+
 use crm_platform::{
     db::Db,
     server::{ServiceContext, Shutdown, admin_router, bind_grpc, serve},
@@ -76,6 +78,11 @@ pub struct DevStack {
 }
 
 impl DevStack {
+    /// The customers database.
+    pub fn customers_db(&self) -> &Db {
+        &self.dbs[0]
+    }
+
     /// The shutdown signal of the stack (trigger it to stop everything).
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()

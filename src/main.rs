@@ -44,6 +44,11 @@ enum Command {
     },
     /// Print the gateway's OpenAPI document.
     Openapi,
+    /// Load benchmarks and the data generator (see `crm bench list`).
+    Bench {
+        #[command(subcommand)]
+        command: crm::bench::BenchCommand,
+    },
 }
 
 #[tokio::main]
@@ -58,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         } => dev(DevOptions::new(data_dir, listen, admin_listen)).await,
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
+        Command::Bench { command } => crm::bench::main(command).await,
         Command::Openapi => {
             println!(
                 "{}",

@@ -94,6 +94,12 @@ impl Db {
         options: SqliteConnectOptions,
         settings: PoolSettings,
     ) -> Result<Db, sqlx::Error> {
+        // A fresh data dir is normal (`crm dev`, seeding): create the file's directory too.
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

@@ -1,0 +1,105 @@
+//! Floors: the least work a server of the customers API can do, measured in the same run as
+//! the suite so every figure can be read as a ratio (the machine is noisy; absolute numbers
+//! alone mean little). Both serve `crm.customers.v1.CustomerService/GetCustomer` with no
+//! layers, no auth, no validation beyond parsing the id: `floor-echo` answers from memory,
+//! `floor-pg` does one primary-key select on the same PostgreSQL table.
+use crm_proto::crm::customers::v1::{
+    CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
+    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
+    customer_service_server::CustomerService,
+};
+use tonic::{Request, Response, Status};
+
+/// What the floor does for GetCustomer.
+pub trait Lookup: Send + Sync + 'static {
+    /// The customer of `name`.
+    fn get(
+        &self,
+        name: String,
+    ) -> impl std::future::Future<Output = Result<Customer, Status>> + Send;
+}
+
+/// A CustomerService that only implements GetCustomer.
+pub struct Floor<L>(pub L);
+
+fn unimplemented() -> Status {
+    Status::unimplemented("floor servers only implement GetCustomer")
+}
+
+#[tonic::async_trait]
+impl<L: Lookup> CustomerService for Floor<L> {
+    async fn get_customer(
+        &self,
+        req: Request<GetCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        Ok(Response::new(self.0.get(req.into_inner().name).await?))
+    }
+    async fn list_customers(
+        &self,
+        _: Request<ListCustomersRequest>,
+    ) -> Result<Response<ListCustomersResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn create_customer(
+        &self,
+        _: Request<CreateCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        Err(unimplemented())
+    }
+    async fn update_customer(
+        &self,
+        _: Request<UpdateCustomerRequest>,
+    ) -> Result<Response<Customer>, Status> {
+        Err(unimplemented())
+    }
+    async fn delete_customer(
+        &self,
+        _: Request<DeleteCustomerRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
+}
+
+/// Floor 1: answers from memory.
+pub struct Echo;
+
+impl Lookup for Echo {
+    async fn get(&self, name: String) -> Result<Customer, Status> {
+        Ok(Customer {
+            id: name.trim_start_matches("customers/").to_owned(),
+            name,
+            display_name: "Echo GmbH".to_owned(),
+            kind: 2,
+            etag: "1".to_owned(),
+            ..Default::default()
+        })
+    }
+}
+
+/// Serves a floor on `listener` until `stop` resolves.
+pub async fn serve_on<L: Lookup>(
+    listener: tokio::net::TcpListener,
+    lookup: L,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use crm_proto::crm::customers::v1::customer_service_server::CustomerServiceServer;
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(CustomerServiceServer::new(Floor(lookup)))
+        .serve_with_incoming_shutdown(incoming, stop)
+        .await?;
+    Ok(())
+}
+
+/// Serves a floor on the address given as the first argument (default 127.0.0.1:50090)
+/// until ctrl-c.
+pub async fn serve<L: Lookup>(lookup: L) -> anyhow::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:50090".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    serve_on(listener, lookup, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The full benchmark, rerunnable by anyone from a fresh clone on a machine with PostgreSQL:
+# builds release, seeds a PostgreSQL database, starts the suite as separate processes (as in
+# Kubernetes: customers, gateway) and the two floor servers, measures the floors right before
+# every scenario, records footprint, stops everything it started, and appends a dated section
+# to BENCHMARKS.md.
+#
+# Settings (environment): BENCH_CUSTOMERS (1000000), BENCH_DURATION (10s), BENCH_WARMUP (3s),
+# BENCH_CONCURRENCY (32), BENCH_RATE (open-loop rate, 1000/s), BENCH_PG (admin URL,
+# postgres://postgres@127.0.0.1:5432/postgres), BENCH_NO_WRITE=1 to print instead of appending.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+customers=${BENCH_CUSTOMERS:-1000000}
+duration=${BENCH_DURATION:-10s}
+warmup=${BENCH_WARMUP:-3s}
+concurrency=${BENCH_CONCURRENCY:-32}
+rate=${BENCH_RATE:-1000}
+pg_admin=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+db_name=crm_bench
+db_url="${pg_admin%/*}/$db_name"
+export RUST_BACKTRACE=0 CRM_LOG=warn
+
+echo "bench: building release" >&2
+cargo build --release --workspace --quiet
+bin=${CARGO_TARGET_DIR:-target}/release
+out=$(mktemp -d)
+pids=()
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT
+
+wait_http() {
+  for _ in $(seq 100); do
+    curl -fs "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 did not come up" >&2
+  exit 1
+}
+rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
+
+echo "bench: seeding $customers customers into $db_name" >&2
+psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name"
+seed_start=$(date +%s.%N)
+"$bin/crm" bench seed --database-url "$db_url" --customers "$customers" 2>"$out/seed.log"
+seed_s=$(awk "BEGIN {printf \"%.3f\", $(date +%s.%N) - $seed_start}")
+
+echo "bench: starting the suite and the floors" >&2
+CRM_CUSTOMERS__DATABASE_URL="$db_url" CRM_CUSTOMERS__LISTEN=127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51464 \
+  "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
+CRM_GATEWAY__LISTEN=127.0.0.1:51080 CRM_GATEWAY__UPSTREAMS__CUSTOMERS=http://127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51465 \
+  "$bin/crm" serve gateway & gateway_pid=$!; pids+=("$gateway_pid")
+"$bin/floor-echo" 127.0.0.1:51091 & pids+=($!)
+DATABASE_URL="$db_url" "$bin/floor-pg" 127.0.0.1:51092 & pids+=($!)
+wait_http http://127.0.0.1:51464/readyz
+wait_http http://127.0.0.1:51080/readyz
+sleep 1
+idle_customers=$(rss_kb "$customers_pid" VmRSS)
+idle_gateway=$(rss_kb "$gateway_pid" VmRSS)
+
+run() { # label target json scenario... (extra flags via $extra)
+  local label=$1 target=$2 json=$3; shift 3
+  "$bin/crm" bench run "$@" --target "$target" --ids-from http://127.0.0.1:51080 --duration "$duration" \
+    --warmup "$warmup" --concurrency "$concurrency" --quiet --json "$out/$json" ${label:+--label "$label"} >&2
+}
+
+echo "bench: floors" >&2
+run floor-echo http://127.0.0.1:51091 floor-echo.json get-customer
+run floor-pg http://127.0.0.1:51092 floor-pg.json get-customer
+echo "bench: suite" >&2
+run "" http://127.0.0.1:51080 suite.json get-customer get-customer-rest list-customers list-customers-rest search-customers mixed
+run "get-customer @${rate}/s" http://127.0.0.1:51080 open.json get-customer --rate "$rate"
+run "" http://127.0.0.1:51080 create.json create-customer
+peak_customers=$(rss_kb "$customers_pid" VmHWM)
+peak_gateway=$(rss_kb "$gateway_pid" VmHWM)
+stop_all
+pids=()
+
+echo "bench: crm dev start-up" >&2
+python3 bench/dev_ready.py >"$out/dev_ready.txt"
+
+cat >"$out/meta.json" <<JSON
+{"customers": $customers, "seed_s": $seed_s, "concurrency": $concurrency, "duration": "$duration",
+ "warmup": "$warmup", "rate": $rate,
+ "commit": "$(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')",
+ "cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc),
+ "mem_gib": $(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo),
+ "postgres": "$(psql "$pg_admin" -tAc 'show server_version')",
+ "rss_kb": {"customers_idle": $idle_customers, "customers_peak": $peak_customers,
+            "gateway_idle": $idle_gateway, "gateway_peak": $peak_gateway},
+ "binary_bytes": $(stat -c %s "$bin/crm")}
+JSON
+if [ "${BENCH_NO_WRITE:-0}" = 1 ]; then
+  python3 bench/report.py "$out"
+else
+  python3 bench/report.py "$out" >>BENCHMARKS.md
+  echo "bench: appended to BENCHMARKS.md (raw results in $out)" >&2
+fi
