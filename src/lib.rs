@@ -3,11 +3,15 @@
 pub mod bench;
 
 use crm_platform::{
+    auth::{Authenticator, JwksSource},
     db::Db,
-    server::{ServiceContext, Shutdown, admin_router, bind_grpc, serve},
+    denylist::DenyList,
+    server::{ServiceContext, Shutdown, admin_router, serve},
+    token::{Jwk, Jwks},
 };
+use crm_proto::crm::identity::v1::{GetJwksRequest, auth_service_client::AuthServiceClient};
 use serde::{Deserialize, Serialize};
-use std::{net::SocketAddr, path::PathBuf};
+use std::{future::Future, net::SocketAddr, path::PathBuf, pin::Pin, sync::Arc};
 use tokio::task::JoinSet;
 
 /// Configuration of a `crm serve` process: defaults → `CRM_CONFIG` file → `CRM_*` variables.
@@ -16,6 +20,10 @@ use tokio::task::JoinSet;
 pub struct Config {
     /// The admin port: `/metrics`, `/healthz`, `/readyz` (`CRM_ADMIN__LISTEN`).
     pub admin: AdminConfig,
+    /// How services verify tokens (`CRM_AUTH__*`).
+    pub auth: AuthConfig,
+    /// `[identity]`.
+    pub identity: crm_identity::Config,
     /// `[customers]`.
     pub customers: crm_customers::Config,
     /// `[gateway]`.
@@ -38,6 +46,83 @@ impl Default for AdminConfig {
     }
 }
 
+/// Token verification shared by every service of a process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Where the identity service answers GetJwks (when it is not in this process).
+    pub identity_url: String,
+    /// Redis for the token deny list, shared by every replica (`redis://...`). Without it the
+    /// deny list is per process, so a logout reaches only the process that handled it.
+    pub redis_url: Option<crm_platform::config::Secret>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            identity_url: "http://127.0.0.1:50052".to_owned(),
+            redis_url: None,
+        }
+    }
+}
+
+/// The public keys of an identity service in this process.
+pub struct InProcessJwks(pub crm_identity::service::Identity);
+
+impl JwksSource for InProcessJwks {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<Jwks>> + Send + '_>> {
+        Box::pin(async move { crm_identity::jwks(&self.0) })
+    }
+}
+
+/// The public keys of a remote identity service, over gRPC.
+pub struct GrpcJwks(pub AuthServiceClient<tonic::transport::Channel>);
+
+impl JwksSource for GrpcJwks {
+    fn fetch(&self) -> Pin<Box<dyn Future<Output = anyhow::Result<Jwks>> + Send + '_>> {
+        Box::pin(async move {
+            let keys = self
+                .0
+                .clone()
+                .get_jwks(GetJwksRequest {})
+                .await?
+                .into_inner()
+                .keys;
+            Ok(Jwks {
+                keys: keys
+                    .into_iter()
+                    .map(|k| Jwk {
+                        kty: k.kty,
+                        crv: k.crv,
+                        x: k.x,
+                        kid: k.kid,
+                        alg: k.alg,
+                        use_: k.r#use,
+                    })
+                    .collect(),
+            })
+        })
+    }
+}
+
+/// The token verifier of a process.
+pub fn authenticator(source: Box<dyn JwksSource>, deny: DenyList) -> Arc<Authenticator> {
+    Arc::new(Authenticator::new(
+        crm_identity::ISSUER,
+        crm_identity::AUDIENCE,
+        source,
+        deny,
+    ))
+}
+
+/// The deny list: Redis when configured, else in this process.
+pub async fn deny_list(config: &AuthConfig) -> anyhow::Result<DenyList> {
+    match &config.redis_url {
+        Some(url) if !url.is_empty() => Ok(DenyList::redis(url.expose()).await?),
+        _ => Ok(DenyList::memory()),
+    }
+}
+
 /// Options of `crm dev`.
 #[derive(Debug, Clone)]
 pub struct DevOptions {
@@ -50,6 +135,10 @@ pub struct DevOptions {
     /// A migrated customers database to use instead of the SQLite file (tests run the whole
     /// stack on PostgreSQL this way).
     pub customers_db: Option<Db>,
+    /// A migrated identity database to use instead of the SQLite file.
+    pub identity_db: Option<Db>,
+    /// The administrator's password on first start (else one is generated and returned).
+    pub admin_password: Option<String>,
 }
 
 impl DevOptions {
@@ -60,6 +149,8 @@ impl DevOptions {
             listen,
             admin_listen,
             customers_db: None,
+            identity_db: None,
+            admin_password: None,
         }
     }
 }
@@ -72,6 +163,10 @@ pub struct DevStack {
     pub customers_addr: SocketAddr,
     /// Where the admin server listens.
     pub admin_addr: SocketAddr,
+    /// Where the identity service listens (loopback only).
+    pub identity_addr: SocketAddr,
+    /// The administrator's generated password, when first start created it.
+    pub generated_admin_password: Option<String>,
     shutdown: Shutdown,
     tasks: JoinSet<std::io::Result<()>>,
     dbs: Vec<Db>,
@@ -127,8 +222,29 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
             options.data_dir.join(format!("{service}.db")).display()
         ))
     };
+    // One deny list and one verifier for every service of the process.
+    let deny = DenyList::memory();
+    let identity_config = crm_identity::Config {
+        database_url: sqlite(crm_identity::NAME),
+        signing_key_file: Some(options.data_dir.join("signing.key")),
+        ..Default::default()
+    };
+    let identity_db = match options.identity_db.clone() {
+        Some(db) => db,
+        None => crm_identity::open_db(&identity_config).await?,
+    };
+    let identity = crm_identity::identity(identity_db.clone(), &identity_config, deny.clone())?;
+    let bootstrap = crm_identity::bootstrap(&identity, options.admin_password.clone()).await?;
+    let auth = authenticator(Box::new(InProcessJwks(identity.clone())), deny);
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+
+    let identity_router = crm_identity::routes(&identity)
+        .into_server(auth.clone(), Default::default())
+        .await?;
+    let (identity_addr, listener) = bind(loopback).await?;
+    tasks.spawn(serve(listener, identity_router, shutdown.clone()));
+
     let customers_config = crm_customers::Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: sqlite(crm_customers::NAME),
         ..Default::default()
     };
@@ -138,38 +254,47 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
     };
     let ctx = ServiceContext {
         db: customers_db.clone(),
+        authenticator: auth.clone(),
     };
-    let (router, customers_addr, listener) =
-        bind_grpc(customers_config.listen, crm_customers::build(&ctx).await?).await?;
-    tasks.spawn(serve(listener, router, shutdown.clone()));
+    let (customers_addr, listener) = bind(loopback).await?;
+    tasks.spawn(serve(
+        listener,
+        crm_customers::build(&ctx).await?,
+        shutdown.clone(),
+    ));
 
     let gateway_config = crm_gateway::Config {
         listen: options.listen,
         upstreams: crm_gateway::UpstreamsConfig {
             customers: format!("http://{customers_addr}"),
+            identity: format!("http://{identity_addr}"),
         },
     };
-    let gateway = crm_platform::grpc::standard_layers(
-        crm_gateway::build(&gateway_config).await?,
-        Default::default(),
-    );
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
-    let gateway_addr = listener.local_addr()?;
+    let gateway = crm_gateway::build(&gateway_config, auth).await?;
+    let (gateway_addr, listener) = bind(options.listen).await?;
     tasks.spawn(serve(listener, gateway, shutdown.clone()));
 
-    let (admin, admin_addr) = bind_admin(options.admin_listen, vec![customers_db.clone()]).await?;
+    let dbs = vec![customers_db, identity_db];
+    let (admin, admin_addr) = bind_admin(options.admin_listen, dbs.clone()).await?;
     tasks.spawn(serve(admin.1, admin.0, shutdown.clone()));
 
     Ok(DevStack {
         gateway_addr,
         customers_addr,
         admin_addr,
+        identity_addr,
+        generated_admin_password: bootstrap.generated_admin_password,
         shutdown,
         tasks,
-        dbs: vec![customers_db],
+        dbs,
     })
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<(SocketAddr, tokio::net::TcpListener)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    Ok((listener.local_addr()?, listener))
 }
 
 /// Binds the admin server; it is ready when every database answers.

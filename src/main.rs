@@ -32,14 +32,14 @@ enum Command {
     /// Run the named services (Kubernetes). Addresses and database URLs come from
     /// CRM_CONFIG / CRM_* variables, e.g. CRM_CUSTOMERS__DATABASE_URL.
     Serve {
-        /// Services to run: customers, gateway.
-        #[arg(required = true, value_parser = ["customers", "gateway"])]
+        /// Services to run: identity, customers, gateway.
+        #[arg(required = true, value_parser = ["identity", "customers", "gateway"])]
         services: Vec<String>,
     },
     /// Apply a service's database migrations and exit.
     Migrate {
-        /// The service: customers.
-        #[arg(value_parser = ["customers"])]
+        /// The service: identity, customers.
+        #[arg(value_parser = ["identity", "customers"])]
         service: String,
     },
     /// Print the gateway's OpenAPI document.
@@ -60,7 +60,11 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             listen,
             admin_listen,
-        } => dev(DevOptions::new(data_dir, listen, admin_listen)).await,
+        } => {
+            let mut options = DevOptions::new(data_dir, listen, admin_listen);
+            options.admin_password = std::env::var("CRM_ADMIN_PASSWORD").ok();
+            dev(options).await
+        }
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
         Command::Bench { command } => crm::bench::main(command).await,
@@ -89,7 +93,18 @@ async fn dev(options: DevOptions) -> anyhow::Result<()> {
     println!("  OpenAPI   http://{gw}/api/openapi.json");
     println!("  probes    http://{gw}/healthz  http://{gw}/readyz");
     println!("  metrics   http://{}/metrics", stack.admin_addr);
-    println!("  customers gRPC {} (internal)", stack.customers_addr);
+    println!(
+        "  internal  identity gRPC {}, customers gRPC {}",
+        stack.identity_addr, stack.customers_addr
+    );
+    match &stack.generated_admin_password {
+        Some(password) => println!(
+            "  sign in   created the administrator: login \"admin\", password {password} (shown once)"
+        ),
+        None => println!(
+            "  sign in   POST http://{gw}/api/v1/auth/login {{\"login_name\": \"admin\", \"password\": ...}}"
+        ),
+    }
     stack.shutdown().on_signals();
     stack.wait().await
 }
@@ -98,26 +113,63 @@ async fn serve(services: Vec<String>) -> anyhow::Result<()> {
     let config: Config = crm_platform::config::load()?;
     let shutdown = Shutdown::new();
     shutdown.on_signals();
+    let deny = crm::deny_list(&config.auth).await?;
+    // With identity in this process its keys are read directly; otherwise over gRPC.
+    let identity = if services.iter().any(|s| s == crm_identity::NAME) {
+        let db = crm_identity::open_db(&config.identity).await?;
+        let identity = crm_identity::identity(db, &config.identity, deny.clone())?;
+        let boot =
+            crm_identity::bootstrap(&identity, std::env::var("CRM_ADMIN_PASSWORD").ok()).await?;
+        if let Some(password) = boot.generated_admin_password {
+            // Printed once, on the first start only; it is not stored anywhere in clear.
+            println!("created the administrator: login \"admin\", password {password}");
+        }
+        Some(identity)
+    } else {
+        None
+    };
+    let auth = match &identity {
+        Some(identity) => crm::authenticator(Box::new(crm::InProcessJwks(identity.clone())), deny),
+        None => {
+            let channel = crm_platform::grpc::lazy_channel(&config.auth.identity_url)?;
+            let client =
+                crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient::new(channel);
+            crm::authenticator(Box::new(crm::GrpcJwks(client)), deny)
+        }
+    };
     let mut tasks = tokio::task::JoinSet::new();
     let mut dbs = Vec::new();
     for service in &services {
+        let stop = shutdown.clone();
         match service.as_str() {
+            "identity" => {
+                let Some(identity) = identity.clone() else {
+                    continue;
+                };
+                dbs.push(identity.store.db().clone());
+                let router = crm_identity::routes(&identity)
+                    .into_server(auth.clone(), Default::default())
+                    .await?;
+                let listen = config.identity.listen;
+                tasks.spawn(async move {
+                    crm_platform::server::run_grpc(crm_identity::NAME, listen, router, stop).await
+                });
+            }
             "customers" => {
                 // Readiness follows the database, so the admin port needs the pool too.
                 let db = crm_customers::open_db(&config.customers).await?;
                 dbs.push(db.clone());
-                let ctx = crm_platform::server::ServiceContext { db };
-                let routes = crm_customers::build(&ctx).await?;
-                let listen = config.customers.listen;
-                let stop = shutdown.clone();
-                tasks.spawn(async move {
-                    crm_platform::server::run_grpc(crm_customers::NAME, listen, routes, stop).await
-                });
+                let ctx = crm_platform::server::ServiceContext {
+                    db,
+                    authenticator: auth.clone(),
+                };
+                let customers = config.customers.clone();
+                tasks.spawn(async move { crm_customers::run(customers, ctx, stop).await });
             }
             "gateway" => {
                 let gateway = config.gateway.clone();
-                let stop = shutdown.clone();
-                tasks.spawn(async move { crm_gateway::run(gateway, stop).await });
+                let auth = auth.clone();
+                tasks.spawn(async move { crm_gateway::run(gateway, auth, stop).await });
             }
             other => anyhow::bail!("unknown service {other:?}"),
         }
@@ -146,6 +198,11 @@ async fn migrate(service: &str) -> anyhow::Result<()> {
     match service {
         "customers" => {
             let db = crm_customers::open_db(&config.customers).await?;
+            tracing::info!(service, backend = db.backend(), "migrations applied");
+            db.close().await;
+        }
+        "identity" => {
+            let db = crm_identity::open_db(&config.identity).await?;
             tracing::info!(service, backend = db.backend(), "migrations applied");
             db.close().await;
         }

@@ -5,13 +5,22 @@
 //! It depends on no service crate: services are reached through their generated clients at
 //! configured addresses. Authentication arrives with the identity service, in the standard
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
+pub mod auth;
 pub mod forward;
 pub mod openapi;
 pub mod rest;
 
-use axum::{Json, Router, routing::get};
-use crm_platform::{grpc::GrpcRoutes, server::Shutdown};
+use axum::{
+    Json, Router,
+    routing::{get, post},
+};
+use crm_platform::{
+    auth::{AuthPolicy, Authenticator},
+    grpc::{GrpcRoutes, Security},
+    server::Shutdown,
+};
 use crm_proto::crm::customers::v1::customer_service_client::CustomerServiceClient;
+use crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient;
 use serde::{Deserialize, Serialize};
 use std::{net::SocketAddr, sync::Arc};
 
@@ -34,6 +43,8 @@ pub struct Config {
 pub struct UpstreamsConfig {
     /// The customers service.
     pub customers: String,
+    /// The identity service.
+    pub identity: String,
 }
 
 impl Default for Config {
@@ -49,16 +60,17 @@ impl Default for UpstreamsConfig {
     fn default() -> Self {
         Self {
             customers: "http://127.0.0.1:50051".to_owned(),
+            identity: "http://127.0.0.1:50052".to_owned(),
         }
     }
 }
 
 /// The OpenAPI document of the REST API.
 pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
+    let unused = crm_platform::grpc::lazy_channel("http://127.0.0.1:1")?;
     let (_, docs) = rest::router(rest::Clients {
-        customers: CustomerServiceClient::new(crm_platform::grpc::lazy_channel(
-            "http://127.0.0.1:1",
-        )?),
+        customers: CustomerServiceClient::new(unused.clone()),
+        auth: AuthServiceClient::new(unused),
     });
     openapi::document(
         "CRM REST API",
@@ -69,16 +81,22 @@ pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
     .map_err(|e| anyhow::anyhow!("openapi: {e}"))
 }
 
-/// The gateway's router (before the standard stack).
-pub async fn build(config: &Config) -> anyhow::Result<Router> {
+/// The gateway's full router: REST, gRPC forwarding, health, reflection, OpenAPI, behind the
+/// standard stack. It authenticates every request but the public ones; the services behind it
+/// check permissions and data scope.
+pub async fn build(config: &Config, authenticator: Arc<Authenticator>) -> anyhow::Result<Router> {
     let customers = crm_platform::grpc::lazy_channel(&config.upstreams.customers)?;
+    let identity = crm_platform::grpc::lazy_channel(&config.upstreams.identity)?;
     let mut upstreams = forward::Upstreams::default();
     upstreams.insert("customers", customers.clone());
+    upstreams.insert("identity", identity.clone());
     let upstreams = Arc::new(upstreams);
 
-    let (rest, docs) = rest::router(rest::Clients {
+    let clients = rest::Clients {
         customers: CustomerServiceClient::new(customers),
-    });
+        auth: AuthServiceClient::new(identity),
+    };
+    let (rest, docs) = rest::router(clients.clone());
     let document = openapi::document(
         "CRM REST API",
         env!("CARGO_PKG_VERSION"),
@@ -87,6 +105,13 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
     )
     .map_err(|e| anyhow::anyhow!("openapi: {e}"))?;
     let document = Arc::new(document);
+    let sign_in = Router::new()
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/token", post(auth::token))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .with_state(clients);
 
     // Health and reflection of the whole CRM API are answered here; every other gRPC call
     // falls through to the forwarder.
@@ -96,21 +121,57 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
         .into_router()
         .await?;
 
-    Ok(grpc
+    let router = grpc
         .merge(rest)
+        .merge(sign_in)
         .route(
             "/api/openapi.json",
             get(move || std::future::ready(Json(document.as_ref().clone()))),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
-        .fallback(move |req| forward::fallback(upstreams.clone(), req)))
+        .fallback(move |req| forward::fallback(upstreams.clone(), req))
+        // The edge states who the peer is; services use it for audit and IP allow-lists.
+        .layer(axum::middleware::map_request(forwarded_for));
+    let security = Security {
+        policy: AuthPolicy {
+            authenticator,
+            public: auth::PUBLIC,
+        },
+        permissions: None,
+    };
+    Ok(crm_platform::grpc::standard_layers(
+        router,
+        Default::default(),
+        security,
+    ))
 }
 
-/// Runs the gateway alone (Kubernetes: `crm serve gateway`) until `shutdown`.
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let router = build(&config).await?;
-    let router = crm_platform::grpc::standard_layers(router, Default::default());
+/// Replaces `x-forwarded-for` with the connection's peer address: callers cannot choose the
+/// address the services see. (Behind a trusted proxy this would keep the proxy's value.)
+async fn forwarded_for(mut req: axum::extract::Request) -> axum::extract::Request {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    match peer.and_then(|p| http::HeaderValue::from_str(&p).ok()) {
+        Some(value) => {
+            req.headers_mut().insert("x-forwarded-for", value);
+        }
+        None => {
+            req.headers_mut().remove("x-forwarded-for");
+        }
+    }
+    req
+}
+
+/// Runs the gateway (Kubernetes: `crm serve gateway`) until `shutdown`.
+pub async fn run(
+    config: Config,
+    authenticator: Arc<Authenticator>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let router = build(&config, authenticator).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

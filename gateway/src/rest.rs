@@ -15,6 +15,7 @@ use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
     ListCustomersRequest, UpdateCustomerRequest, customer_service_client::CustomerServiceClient,
 };
+use crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient;
 use std::collections::HashMap;
 use tonic::transport::Channel;
 
@@ -23,6 +24,8 @@ use tonic::transport::Channel;
 pub struct Clients {
     /// The customers service.
     pub customers: CustomerServiceClient<Channel>,
+    /// The identity service's sign-in methods.
+    pub auth: AuthServiceClient<Channel>,
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -44,7 +47,7 @@ impl ServiceError for BadRequest {
     }
 }
 
-fn bad_request(field: &str, description: impl Into<String>) -> Response {
+pub(crate) fn bad_request(field: &str, description: impl Into<String>) -> Response {
     let err = BadRequest(FieldViolation {
         field: field.to_owned(),
         description: description.into(),
@@ -61,9 +64,15 @@ fn param<'a>(params: &'a HashMap<String, String>, json: &str, proto: &str) -> Op
 }
 
 /// The caller's identity and correlation headers, passed on as gRPC metadata.
-fn request<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
+pub(crate) fn request<T>(headers: &HeaderMap, message: T) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
-    for name in ["authorization", "x-request-id", "traceparent", "tracestate"] {
+    for name in [
+        "authorization",
+        "x-request-id",
+        "x-forwarded-for",
+        "traceparent",
+        "tracestate",
+    ] {
         if let Some(value) = headers.get(name)
             && let Ok(value) = tonic::metadata::MetadataValue::try_from(value.as_bytes())
         {

@@ -11,6 +11,14 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.r#type.v1.serde.rs"));
         }
     }
+    /// The identity service: organisation, users, roles, API clients, tokens, security audit.
+    pub mod identity {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.serde.rs"));
+        }
+    }
     /// The customers service.
     pub mod customers {
         /// Version 1.

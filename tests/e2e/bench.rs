@@ -4,7 +4,7 @@
 use crate::harness::{Backend, Suite};
 use crm::bench::{self, RunArgs, generate::Generator, scenarios::SCENARIOS};
 
-fn args(target: String, scenarios: Vec<String>) -> RunArgs {
+fn args(target: String, scenarios: Vec<String>, token: &str) -> RunArgs {
     RunArgs {
         scenarios,
         target,
@@ -16,7 +16,7 @@ fn args(target: String, scenarios: Vec<String>) -> RunArgs {
         warmup: "50ms".into(),
         connections: 1,
         ids: 500,
-        token: None,
+        token: Some(token.to_owned()),
         json: None,
         label: None,
         seed: 7,
@@ -33,7 +33,7 @@ async fn every_scenario_runs_without_errors_on_a_seeded_suite() {
     assert_eq!(seeded, 300);
 
     let names: Vec<String> = SCENARIOS.iter().map(|(n, _)| n.to_string()).collect();
-    let results = bench::run(&args(suite.gateway(), names.clone()))
+    let results = bench::run(&args(suite.gateway(), names.clone(), &suite.admin_token))
         .await
         .unwrap();
     assert_eq!(results.len(), names.len());
@@ -47,7 +47,11 @@ async fn every_scenario_runs_without_errors_on_a_seeded_suite() {
     }
 
     // Open loop at a fixed rate produces about rate × duration requests.
-    let mut open = args(suite.gateway(), vec!["get-customer".into()]);
+    let mut open = args(
+        suite.gateway(),
+        vec!["get-customer".into()],
+        &suite.admin_token,
+    );
     open.rate = Some(100.0);
     open.warmup = "0s".into();
     open.duration = "500ms".into();
@@ -66,7 +70,7 @@ async fn every_scenario_runs_without_errors_on_a_seeded_suite() {
             let _ = rx.await;
         },
     ));
-    let mut floor_args = args(floor, vec!["get-customer".into()]);
+    let mut floor_args = args(floor, vec!["get-customer".into()], &suite.admin_token);
     floor_args.ids_from = Some(suite.gateway());
     let r = &bench::run(&floor_args).await.unwrap()[0];
     assert!(r.requests > 0 && r.errors.is_empty(), "{r:?}");

@@ -16,10 +16,8 @@ async fn channel(addr: &str) -> Channel {
         .unwrap()
 }
 
-async fn client(suite: &Suite) -> CustomerServiceClient<Channel> {
-    CustomerServiceClient::connect(suite.gateway())
-        .await
-        .unwrap()
+async fn client(suite: &Suite) -> CustomerServiceClient<crate::harness::Authed> {
+    CustomerServiceClient::new(suite.channel(&suite.admin_token).await)
 }
 
 fn customer(name: &str) -> Customer {

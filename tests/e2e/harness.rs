@@ -6,11 +6,16 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use std::net::SocketAddr;
 
+/// The administrator's password in every test stack.
+pub const ADMIN_PASSWORD: &str = "e2e-root-password-2026";
+
 /// A running stack and what it needs to stay alive.
 pub struct Suite {
     pub stack: DevStack,
+    /// An access token of the administrator.
+    pub admin_token: String,
     _dir: tempfile::TempDir,
-    test_db: Option<TestDb>,
+    test_dbs: Vec<TestDb>,
 }
 
 /// The backends the suite runs on: SQLite always, PostgreSQL when configured.
@@ -33,31 +38,88 @@ pub fn backends() -> Vec<Backend> {
     out
 }
 
+/// Adds a bearer token to every gRPC call.
+#[derive(Clone)]
+pub struct Bearer(pub tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}
+
+/// A channel whose calls carry a bearer token.
+pub type Authed =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>;
+
 impl Suite {
     pub async fn start(backend: Backend) -> Suite {
         let dir = tempfile::tempdir().unwrap();
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut options = DevOptions::new(dir.path().join("data"), any, any);
-        let test_db = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => TestDb::postgres(&crm_customers::store::MIGRATIONS).await,
-        };
-        options.customers_db = test_db.as_ref().map(|t| t.db.clone());
-        let stack = start_dev(options).await.expect("stack starts");
-        Suite {
-            stack,
-            _dir: dir,
-            test_db,
+        options.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        let mut test_dbs = Vec::new();
+        if let Backend::Postgres = backend {
+            let customers = TestDb::postgres(&crm_customers::store::MIGRATIONS)
+                .await
+                .unwrap();
+            let identity = TestDb::postgres(&crm_identity::store::MIGRATIONS)
+                .await
+                .unwrap();
+            options.customers_db = Some(customers.db.clone());
+            options.identity_db = Some(identity.db.clone());
+            test_dbs = vec![customers, identity];
         }
+        let stack = start_dev(options).await.expect("stack starts");
+        let mut suite = Suite {
+            stack,
+            admin_token: String::new(),
+            _dir: dir,
+            test_dbs,
+        };
+        suite.admin_token = suite.login("admin", ADMIN_PASSWORD).await;
+        suite
     }
 
     pub fn gateway(&self) -> String {
         format!("http://{}", self.stack.gateway_addr)
     }
 
+    /// Signs in over REST and returns the access token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        let r = Http::anonymous(self.gateway())
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                Some(serde_json::json!({"login_name": login, "password": password})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {login}: {}", r.text);
+        r.json["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A REST client signed in as the administrator.
+    pub fn http(&self) -> Http {
+        Http::new(self.gateway(), &self.admin_token)
+    }
+
+    /// A gRPC channel to the gateway whose calls carry `token`.
+    pub async fn channel(&self, token: &str) -> Authed {
+        let channel = tonic::transport::Channel::from_shared(self.gateway())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        tonic::service::interceptor::InterceptedService::new(
+            channel,
+            Bearer(format!("Bearer {token}").parse().unwrap()),
+        )
+    }
+
     pub async fn stop(self) {
         self.stack.stop().await.expect("clean stop");
-        if let Some(db) = self.test_db {
+        for db in self.test_dbs {
             db.cleanup().await;
         }
     }
@@ -67,6 +129,7 @@ impl Suite {
 pub struct Http {
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     base: String,
+    token: Option<String>,
 }
 
 pub struct Reply {
@@ -77,21 +140,34 @@ pub struct Reply {
 }
 
 impl Http {
-    pub fn new(base: String) -> Http {
+    /// A client sending `token` with every request.
+    pub fn new(base: String, token: &str) -> Http {
         Http {
             client: Client::builder(TokioExecutor::new()).build_http(),
             base,
+            token: Some(token.to_owned()),
+        }
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(base: String) -> Http {
+        Http {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base,
+            token: None,
         }
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let req = http::Request::builder()
+        let mut req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
+            .header("content-type", "application/json");
+        if let Some(token) = &self.token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
         let res = self.client.request(req).await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();

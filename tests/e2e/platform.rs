@@ -4,7 +4,7 @@ use crate::harness::{Backend, Http, Suite};
 #[tokio::test]
 async fn probes_metrics_and_request_ids() {
     let suite = Suite::start(Backend::Sqlite).await;
-    let http = Http::new(suite.gateway());
+    let http = suite.http();
     assert_eq!(http.call("GET", "/healthz", None).await.status, 200);
     assert_eq!(http.call("GET", "/readyz", None).await.status, 200);
     let r = http.call("GET", "/api/v1/customers", None).await;
@@ -13,7 +13,7 @@ async fn probes_metrics_and_request_ids() {
         "every response carries a request id"
     );
 
-    let admin = Http::new(format!("http://{}", suite.stack.admin_addr));
+    let admin = Http::anonymous(format!("http://{}", suite.stack.admin_addr));
     assert_eq!(admin.call("GET", "/readyz", None).await.status, 200);
     let metrics = admin.call("GET", "/metrics", None).await.text;
     assert!(
@@ -42,7 +42,7 @@ async fn probes_metrics_and_request_ids() {
 #[tokio::test]
 async fn openapi_document_matches_the_routes() {
     let suite = Suite::start(Backend::Sqlite).await;
-    let http = Http::new(suite.gateway());
+    let http = suite.http();
     let doc = http.call("GET", "/api/openapi.json", None).await;
     assert_eq!(doc.status, 200);
     let paths = doc.json["paths"].as_object().expect("paths");

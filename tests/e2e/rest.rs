@@ -1,12 +1,12 @@
 //! An end user's (or web UI's) view: REST/JSON through the gateway.
-use crate::harness::{Http, Suite, backends, violated_fields};
+use crate::harness::{Suite, backends, violated_fields};
 use serde_json::json;
 
 #[tokio::test]
 async fn crud_over_rest() {
     for backend in backends() {
         let suite = Suite::start(backend).await;
-        let http = Http::new(suite.gateway());
+        let http = suite.http();
         let created = http
             .call("POST", "/api/v1/customers", Some(json!({"displayName": "Zhang Wei", "kind": "PERSON", "email": "Zhang.Wei@Example.CN"})))
             .await;
@@ -83,7 +83,7 @@ async fn crud_over_rest() {
 #[tokio::test]
 async fn bad_requests_name_the_field() {
     let suite = Suite::start(crate::harness::Backend::Sqlite).await;
-    let http = Http::new(suite.gateway());
+    let http = suite.http();
     let r = http
         .call(
             "POST",
@@ -133,7 +133,7 @@ async fn bad_requests_name_the_field() {
 async fn stale_etag_is_409_and_retried_create_is_one_row() {
     for backend in backends() {
         let suite = Suite::start(backend).await;
-        let http = Http::new(suite.gateway());
+        let http = suite.http();
         let body = json!({"displayName": "Idem AG", "kind": "ORGANIZATION"});
         let first = http
             .call(

@@ -5,7 +5,7 @@ use crate::{
     service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
     store::CustomerRow,
 };
-use crm_platform::{auth, error::Violations, idempotency};
+use crm_platform::{auth, error::Violations, idempotency, permissions};
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
     ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
@@ -14,6 +14,30 @@ use crm_proto::crm::customers::v1::{
 use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+/// The permission each method requires (checked by the standard stack before the handler).
+pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
+    (
+        "/crm.customers.v1.CustomerService/GetCustomer",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListCustomers",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/CreateCustomer",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/UpdateCustomer",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/DeleteCustomer",
+        permissions::CUSTOMERS_CUSTOMER_DELETE,
+    ),
+];
 
 /// `crm.customers.v1.CustomerService` over the use cases.
 #[derive(Clone, Debug)]

@@ -58,19 +58,23 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The service's gRPC routes over a migrated database.
-pub async fn build(ctx: &ServiceContext) -> anyhow::Result<GrpcRoutes> {
+/// The service's gRPC routes over a migrated database, with its permission table.
+pub fn routes(ctx: &ServiceContext) -> GrpcRoutes {
     let customers = service::Customers::new(store::Store::new(ctx.db.clone()));
-    Ok(GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
-        .add_service(CustomerServiceServer::new(api::Api::new(customers))))
+    GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
+        .add_service(CustomerServiceServer::new(api::Api::new(customers)))
+        .permissions(api::PERMISSIONS)
 }
 
-/// Runs the service alone (Kubernetes: `crm serve customers`) until `shutdown`.
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let db = open_db(&config).await?;
-    let ctx = ServiceContext { db: db.clone() };
-    let routes = build(&ctx).await?;
-    let result = crm_platform::server::run_grpc(NAME, config.listen, routes, shutdown).await;
-    db.close().await;
-    result
+/// The service's full server router: routes, health, reflection, the standard stack.
+pub async fn build(ctx: &ServiceContext) -> anyhow::Result<axum::Router> {
+    routes(ctx)
+        .into_server(ctx.authenticator.clone(), Default::default())
+        .await
+}
+
+/// Runs the service (Kubernetes: `crm serve customers`) until `shutdown`.
+pub async fn run(config: Config, ctx: ServiceContext, shutdown: Shutdown) -> anyhow::Result<()> {
+    let router = build(&ctx).await?;
+    crm_platform::server::run_grpc(NAME, config.listen, router, shutdown).await
 }

@@ -5,12 +5,7 @@ use crate::{
     error::Error,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
-use crm_platform::{
-    auth::Principal,
-    db,
-    filter::{self, QueryError},
-    paging::{self, Cursor, OrderBy},
-};
+use crm_platform::{auth::Principal, db, filter::QueryError};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -68,17 +63,7 @@ pub enum Created {
 }
 
 /// List parameters, as the caller sent them.
-#[derive(Debug, Clone, Default)]
-pub struct ListParams {
-    /// AIP-160 filter.
-    pub filter: String,
-    /// AIP-132 order.
-    pub order_by: String,
-    /// Requested page size.
-    pub page_size: i32,
-    /// Token of the previous page.
-    pub page_token: String,
-}
+pub use crm_platform::paging::ListParams;
 
 /// The customer use cases.
 #[derive(Clone, Debug)]
@@ -112,41 +97,12 @@ impl Customers {
         principal: &Principal,
         params: &ListParams,
     ) -> Result<(Vec<CustomerRow>, String), Error> {
-        let size = paging::page_size(params.page_size).map_err(query_error)?;
-        let order =
-            OrderBy::parse(&params.order_by, DEFAULT_ORDER, &SCHEMA).map_err(query_error)?;
         let mut query = Store::list_query(&principal.scope(FAMILY));
-        query.push(" AND ");
-        if !filter::compile(&params.filter, &SCHEMA, &mut query).map_err(query_error)? {
-            query.push("1 = 1");
-        }
-        if !params.page_token.is_empty() {
-            let cursor =
-                paging::decode_token(&params.page_token, &params.filter, &params.order_by, &order)
-                    .map_err(query_error)?;
-            query.push(" AND ");
-            order.push_after(&cursor, &mut query);
-        }
-        query.push(&order.sql());
-        query.push(" LIMIT ");
-        // One extra row tells whether there is a next page without a COUNT.
-        query.push_bind(crm_platform::sql::SqlValue::Int(size + 1));
+        let page = params
+            .prepare(&mut query, &SCHEMA, DEFAULT_ORDER)
+            .map_err(query_error)?;
         let mut rows = self.store.fetch(query).await?;
-        let mut next = String::new();
-        if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            if let Some(last) = rows.last() {
-                let cursor = Cursor {
-                    values: order
-                        .field_names()
-                        .iter()
-                        .map(|f| last.sort_value(f))
-                        .collect(),
-                    id: last.id,
-                };
-                next = paging::encode_token(&cursor, &params.filter, &params.order_by);
-            }
-        }
+        let next = page.finish(&mut rows, params, |r, f| r.sort_value(f), |r| r.id);
         Ok((rows, next))
     }
 

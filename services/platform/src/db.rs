@@ -281,3 +281,21 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     now.duration_trunc(TimeDelta::microseconds(1))
         .unwrap_or(now)
 }
+
+/// Runs a built SELECT (trusted SQL text with bound values) and decodes every row, on either
+/// backend.
+pub async fn fetch_all<T>(db: &Db, buf: crate::sql::SqlBuf) -> Result<Vec<T>, DbError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    let crate::sql::SqlBuf { sql, binds } = buf;
+    Ok(with_pool!(db, |pool| bind_values(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+        &binds
+    )
+    .fetch_all(pool)
+    .await)?)
+}

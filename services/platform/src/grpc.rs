@@ -35,6 +35,8 @@ pub struct GrpcRoutes {
     names: Vec<&'static str>,
     reflected: Vec<String>,
     descriptor_set: &'static [u8],
+    permissions: auth::PermissionTable,
+    public: &'static [&'static str],
 }
 
 impl GrpcRoutes {
@@ -46,7 +48,41 @@ impl GrpcRoutes {
             names: Vec::new(),
             reflected: Vec::new(),
             descriptor_set,
+            permissions: &[],
+            public: &[],
         }
+    }
+
+    /// The permission every method requires (see [`auth::authorize`]).
+    pub fn permissions(mut self, table: auth::PermissionTable) -> Self {
+        self.permissions = table;
+        self
+    }
+
+    /// Paths served without a token (login, JWKS).
+    pub fn public(mut self, paths: &'static [&'static str]) -> Self {
+        self.public = paths;
+        self
+    }
+
+    /// The router with the standard stack, authentication and the permission table.
+    pub async fn into_server(
+        self,
+        authenticator: std::sync::Arc<auth::Authenticator>,
+        settings: StackSettings,
+    ) -> anyhow::Result<Router> {
+        let security = Security {
+            policy: auth::AuthPolicy {
+                authenticator,
+                public: self.public,
+            },
+            permissions: Some(self.permissions),
+        };
+        Ok(standard_layers(
+            self.into_router().await?,
+            settings,
+            security,
+        ))
     }
 
     /// Adds one generated tonic server (e.g. `CustomerServiceServer::new(api)`).
@@ -116,8 +152,23 @@ impl GrpcRoutes {
     }
 }
 
+/// Authentication and authorization of a server.
+#[derive(Clone)]
+pub struct Security {
+    /// Who needs a token, and how tokens are verified.
+    pub policy: auth::AuthPolicy,
+    /// Per-method permissions; `None` for the gateway, which forwards and lets the owning
+    /// service decide.
+    pub permissions: Option<auth::PermissionTable>,
+}
+
 /// Wraps a router in the standard stack. Outermost first:
-pub fn standard_layers(router: Router, settings: StackSettings) -> Router {
+pub fn standard_layers(router: Router, settings: StackSettings, security: Security) -> Router {
+    // Innermost: the permission check needs the principal the auth layer attached.
+    let router = match security.permissions {
+        Some(table) => router.layer(axum::middleware::from_fn_with_state(table, auth::authorize)),
+        None => router,
+    };
     let stack = ServiceBuilder::new()
         // Give every request an `x-request-id` (keeping the caller's) before anything logs.
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -140,8 +191,8 @@ pub fn standard_layers(router: Router, settings: StackSettings) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             settings.max_concurrent_requests,
         ))
-        // Attach the caller's principal; handlers read it from the extensions.
-        .layer(axum::middleware::map_request(auth::attach_principal));
+        // Verify the bearer token and attach the caller's principal for handlers to read.
+        .layer(axum::middleware::from_fn_with_state(security.policy, auth::authenticate));
     router.layer(stack)
 }
 

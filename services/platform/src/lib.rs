@@ -3,13 +3,16 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod denylist;
 pub mod error;
 pub mod filter;
 pub mod grpc;
 pub mod idempotency;
 pub mod middleware;
 pub mod paging;
+pub mod permissions;
 pub mod server;
 pub mod sql;
 pub mod telemetry;
 pub mod testing;
+pub mod token;

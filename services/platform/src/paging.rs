@@ -371,3 +371,90 @@ fn typed(value: TokenValue, ty: FieldType) -> Option<SqlValue> {
 
 #[cfg(test)]
 mod tests;
+
+/// The list parameters of an AIP-132 List request, as the caller sent them.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    /// AIP-160 filter.
+    pub filter: String,
+    /// AIP-132 order.
+    pub order_by: String,
+    /// Requested page size.
+    pub page_size: i32,
+    /// Token of the previous page.
+    pub page_token: String,
+}
+
+/// A list query in the making: see [`ListParams::prepare`] and [`Prepared::finish`].
+#[derive(Debug)]
+pub struct Prepared {
+    order: OrderBy,
+    size: i64,
+}
+
+impl ListParams {
+    /// Completes `query` (a SELECT ending in "WHERE <scope condition>") with the filter, the
+    /// page cursor, the order and a limit one above the page size (to know whether a next page
+    /// exists without counting).
+    pub fn prepare(
+        &self,
+        query: &mut SqlBuf,
+        schema: &'static Schema,
+        default_order: &str,
+    ) -> Result<Prepared, QueryError> {
+        let size = page_size(self.page_size)?;
+        let order = OrderBy::parse(&self.order_by, default_order, schema)?;
+        // Compiled into its own buffer (numbering continues after the query's binds) so that
+        // " AND " is only added when the filter is not empty.
+        let mut filter = SqlBuf {
+            binds: std::mem::take(&mut query.binds),
+            ..SqlBuf::default()
+        };
+        if crate::filter::compile(&self.filter, schema, &mut filter)? {
+            query.push(" AND ");
+        }
+        query.sql.push_str(&filter.sql);
+        query.binds = filter.binds;
+        if !self.page_token.is_empty() {
+            let cursor = decode_token(&self.page_token, &self.filter, &self.order_by, &order)?;
+            query.push(" AND ");
+            order.push_after(&cursor, query);
+        }
+        query.push(&order.sql());
+        query.push(" LIMIT ");
+        query.push_bind(SqlValue::Int(size + 1));
+        Ok(Prepared { order, size })
+    }
+}
+
+impl Prepared {
+    /// Cuts the fetched rows to the page and returns the next page token ("" at the end).
+    /// `sort_value` gives a row's value of a sortable field, `id` its id.
+    pub fn finish<R>(
+        &self,
+        rows: &mut Vec<R>,
+        params: &ListParams,
+        sort_value: impl Fn(&R, &str) -> SqlValue,
+        id: impl Fn(&R) -> Uuid,
+    ) -> String {
+        if rows.len() as i64 <= self.size {
+            return String::new();
+        }
+        rows.truncate(self.size as usize);
+        match rows.last() {
+            Some(last) => {
+                let cursor = Cursor {
+                    values: self
+                        .order
+                        .field_names()
+                        .iter()
+                        .map(|f| sort_value(last, f))
+                        .collect(),
+                    id: id(last),
+                };
+                encode_token(&cursor, &params.filter, &params.order_by)
+            }
+            None => String::new(),
+        }
+    }
+}

@@ -81,9 +81,13 @@ pub async fn serve(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.wait())
-        .await
+    // Connection info gives handlers and the gateway the peer address (audit, IP allow-lists).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.wait())
+    .await
 }
 
 /// The admin port of a process: `/metrics` (Prometheus), `/healthz` (alive) and `/readyz`
@@ -113,38 +117,26 @@ where
 }
 
 /// What a service needs to build its routes.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServiceContext {
     /// The service's own migrated database.
     pub db: crate::db::Db,
+    /// Verifies the callers' tokens.
+    pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
 }
 
-/// Binds `listen` and serves a service's gRPC routes with health, reflection and the standard
-/// stack until `shutdown`.
+/// Binds `listen` and serves a service's router until `shutdown`.
 pub async fn run_grpc(
     name: &str,
     listen: std::net::SocketAddr,
-    routes: crate::grpc::GrpcRoutes,
+    router: Router,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let (router, addr, listener) = bind_grpc(listen, routes).await?;
-    tracing::info!(service = name, %addr, "serving gRPC");
-    serve(listener, router, shutdown).await?;
-    tracing::info!(service = name, "stopped");
-    Ok(())
-}
-
-/// Binds `listen` and builds the full router of a service, without serving yet: callers that
-/// need the bound address first (port 0) serve it themselves.
-pub async fn bind_grpc(
-    listen: std::net::SocketAddr,
-    routes: crate::grpc::GrpcRoutes,
-) -> anyhow::Result<(Router, std::net::SocketAddr, TcpListener)> {
-    let router = routes.into_router().await?;
-    let router = crate::grpc::standard_layers(router, crate::grpc::StackSettings::default());
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr()?;
-    Ok((router, addr, listener))
+    tracing::info!(service = name, addr = %listener.local_addr()?, "serving gRPC");
+    serve(listener, router, shutdown).await?;
+    tracing::info!(service = name, "stopped");
+    Ok(())
 }

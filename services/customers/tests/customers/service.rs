@@ -22,7 +22,7 @@ crm_platform::backend_tests!(MIGRATIONS;
 );
 
 fn dev() -> Principal {
-    Principal::development()
+    Principal::system()
 }
 
 fn new(name: &str, kind: Kind) -> NewCustomer {
@@ -251,6 +251,12 @@ async fn list_applies_data_scope(db: Db) {
     let user = |id| Principal {
         subject: Subject::User(id),
         unit_path: "/g/east/".into(),
+        scopes: [(
+            "customers".to_owned(),
+            crm_platform::auth::DataScope::Own(id),
+        )]
+        .into(),
+        ..Principal::system()
     };
     let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
     let a = create(&c, &user(alice), "Alice's", Kind::Person).await;

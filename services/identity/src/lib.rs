@@ -1,0 +1,234 @@
+//! The identity service: the organisation tree, users, roles with data scopes, API clients for
+//! machine callers, tokens (JWT + JWKS, rotating refresh tokens), and the security audit log.
+pub mod api;
+pub mod error;
+pub mod keys;
+pub mod password;
+pub mod roles;
+pub mod service;
+pub mod store;
+
+use crm_platform::{
+    config::Secret,
+    db::{Db, PoolSettings},
+    denylist::DenyList,
+    grpc::GrpcRoutes,
+    token::Jwks,
+};
+use crm_proto::crm::identity::v1::{
+    access_service_server::AccessServiceServer, auth_service_server::AuthServiceServer,
+    directory_service_server::DirectoryServiceServer,
+    security_service_server::SecurityServiceServer,
+};
+use serde::{Deserialize, Serialize};
+use service::{Caller, Identity, Settings};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+};
+use store::{RoleRow, Store};
+
+/// The service's name in config, logs and `crm serve`.
+pub const NAME: &str = "identity";
+/// The issuer and audience of CRM access tokens.
+pub const ISSUER: &str = "crm-identity";
+/// The audience of CRM access tokens.
+pub const AUDIENCE: &str = "crm";
+
+/// Configuration of the identity service (`[identity]`, `CRM_IDENTITY__*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address of the gRPC server.
+    pub listen: SocketAddr,
+    /// `postgres://...` or `sqlite://path`.
+    pub database_url: Secret,
+    /// Maximum database connections.
+    pub max_connections: u32,
+    /// File of the current signing key (generated there when missing; in Kubernetes a Secret).
+    pub signing_key_file: Option<PathBuf>,
+    /// File of the previous signing key, still published while its tokens live.
+    pub previous_signing_key_file: Option<PathBuf>,
+    /// Access token lifetime, seconds.
+    pub access_ttl_seconds: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_ttl_seconds: i64,
+    /// Failed logins within the window that lock an account.
+    pub lockout_threshold: i64,
+    /// The window failed logins are counted in, seconds.
+    pub lockout_window_seconds: i64,
+    /// How long a locked account stays locked, seconds.
+    pub lockout_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let s = Settings::default();
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 50052)),
+            database_url: Secret::new("sqlite://data/identity.db"),
+            max_connections: 16,
+            signing_key_file: Some(PathBuf::from("data/signing.key")),
+            previous_signing_key_file: None,
+            access_ttl_seconds: s.access_ttl.num_seconds(),
+            refresh_ttl_seconds: s.refresh_ttl.num_seconds(),
+            lockout_threshold: s.lockout_threshold,
+            lockout_window_seconds: s.lockout_window.num_seconds(),
+            lockout_seconds: s.lockout_duration.num_seconds(),
+        }
+    }
+}
+
+impl Config {
+    fn settings(&self) -> Settings {
+        Settings {
+            access_ttl: chrono::Duration::seconds(self.access_ttl_seconds),
+            refresh_ttl: chrono::Duration::seconds(self.refresh_ttl_seconds),
+            lockout_threshold: self.lockout_threshold,
+            lockout_window: chrono::Duration::seconds(self.lockout_window_seconds),
+            lockout_duration: chrono::Duration::seconds(self.lockout_seconds),
+        }
+    }
+}
+
+/// Connects to the service's database and applies its migrations.
+pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let settings = PoolSettings {
+        max_connections: config.max_connections,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(config.database_url.expose(), settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("identity: cannot open database: {e}"))?;
+    db.migrate(&store::MIGRATIONS)
+        .await
+        .map_err(|e| anyhow::anyhow!("identity: migration failed: {e}"))?;
+    Ok(db)
+}
+
+/// The identity use cases over a migrated database, with the signing keys of `config`.
+pub fn identity(db: Db, config: &Config, deny: DenyList) -> anyhow::Result<Identity> {
+    let settings = config.settings();
+    let issuer = keys::issuer(
+        config.signing_key_file.as_deref(),
+        config.previous_signing_key_file.as_deref(),
+        ISSUER,
+        AUDIENCE,
+        settings.access_ttl,
+    )?;
+    Ok(Identity {
+        store: Store::new(db),
+        issuer: Arc::new(RwLock::new(issuer)),
+        deny,
+        settings,
+    })
+}
+
+/// The JWKS of an in-process identity service (what GetJwks returns).
+pub fn jwks(identity: &Identity) -> anyhow::Result<Jwks> {
+    let issuer = identity
+        .issuer
+        .read()
+        .map_err(|_| anyhow::anyhow!("issuer lock poisoned"))?;
+    Ok(issuer.jwks())
+}
+
+/// What first start created: the administrator's generated password, shown once.
+pub struct Bootstrap {
+    /// Set when the administrator was created with a generated password.
+    pub generated_admin_password: Option<String>,
+}
+
+/// Creates what must exist: the built-in roles (every start), and on first start the root unit
+/// and the administrator `admin` (password from `admin_password`, else generated).
+pub async fn bootstrap(
+    identity: &Identity,
+    admin_password: Option<String>,
+) -> anyhow::Result<Bootstrap> {
+    let now = crm_platform::db::now();
+    for role in roles::built_ins() {
+        let scopes: std::collections::BTreeMap<_, _> = role.scopes.iter().cloned().collect();
+        identity
+            .store
+            .ensure_role(&RoleRow {
+                id: role.id,
+                display_name: role.display_name.to_owned(),
+                description: role.description.to_owned(),
+                permissions: serde_json::to_string(&role.permissions)?,
+                scopes: serde_json::to_string(&scopes)?,
+                built_in: true,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
+    }
+    if identity.store.any_user().await? {
+        return Ok(Bootstrap {
+            generated_admin_password: None,
+        });
+    }
+    let system = Caller {
+        principal: Some(crm_platform::auth::Principal::system()),
+        source_ip: String::new(),
+        request_id: "bootstrap".into(),
+    };
+    let root = match identity.store.root_unit().await? {
+        Some(root) => root,
+        None => {
+            let unit = service::directory::NewUnit {
+                code: "g".into(),
+                kind: "GROUP".into(),
+                parent: None,
+                display_name: "Group".into(),
+            };
+            identity
+                .create_unit(&system, unit)
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?
+        }
+    };
+    let (password, generated) = match admin_password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, None),
+        None => {
+            let p = service::auth::random_secret().map_err(|e| anyhow::anyhow!("{e}"))?;
+            (p.clone(), Some(p))
+        }
+    };
+    let admin = service::directory::NewUser {
+        login_name: "admin".into(),
+        display_name: "Administrator".into(),
+        email: None,
+        phone: None,
+        unit: root.id,
+        password,
+        require_password_change: false,
+        roles: vec![roles::ADMINISTRATOR],
+    };
+    identity
+        .create_user(&system, admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap: creating admin: {e}"))?;
+    tracing::info!("created the administrator \"admin\"");
+    Ok(Bootstrap {
+        generated_admin_password: generated,
+    })
+}
+
+/// The service's gRPC routes.
+pub fn routes(identity: &Identity) -> GrpcRoutes {
+    GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
+        .add_service(AuthServiceServer::new(api::auth::Auth(identity.clone())))
+        .add_service(DirectoryServiceServer::new(api::directory::Directory(
+            identity.clone(),
+        )))
+        .add_service(AccessServiceServer::new(api::access::Access(
+            identity.clone(),
+        )))
+        .add_service(SecurityServiceServer::new(api::security::Security(
+            identity.clone(),
+        )))
+        .permissions(api::PERMISSIONS)
+        .public(api::PUBLIC)
+}

@@ -1,0 +1,208 @@
+//! Roles and API clients.
+use super::{Caller, Identity, auth::random_secret};
+use crate::{
+    error::Error,
+    password,
+    store::{ClientRow, RoleRow},
+};
+use crm_platform::{auth::DataScope, permissions};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A role to create.
+#[derive(Debug, Clone)]
+pub struct NewRole {
+    pub display_name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub scopes: BTreeMap<String, String>,
+}
+
+/// An API client to create.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub display_name: String,
+    pub roles: Vec<Uuid>,
+    pub unit: Option<Uuid>,
+    pub allowed_cidrs: Vec<String>,
+}
+
+/// Longest a rotated-out secret may stay valid.
+const MAX_GRACE: chrono::Duration = chrono::Duration::days(30);
+
+impl Identity {
+    /// Creates a role from catalogue permissions and valid scopes.
+    pub async fn create_role(&self, caller: &Caller, new: NewRole) -> Result<RoleRow, Error> {
+        if new.display_name.trim().is_empty() {
+            return Err(Error::field("role.display_name", "is required"));
+        }
+        if let Some(p) = new.permissions.iter().find(|p| !permissions::exists(p)) {
+            return Err(Error::field(
+                "role.permissions",
+                format!("{p:?} is not a permission (see ListPermissions)"),
+            ));
+        }
+        for (family, scope) in &new.scopes {
+            if !permissions::FAMILIES.contains(&family.as_str()) {
+                return Err(Error::field(
+                    "role.scopes",
+                    format!("{family:?} is not a resource family"),
+                ));
+            }
+            if DataScope::rank(scope) == 0 {
+                return Err(Error::field(
+                    "role.scopes",
+                    format!("{scope:?} is not a data scope"),
+                ));
+            }
+        }
+        let principal = caller
+            .principal
+            .clone()
+            .unwrap_or_else(crm_platform::auth::Principal::system);
+        if let Some(p) = new.permissions.iter().find(|p| !principal.has(p)) {
+            return Err(Error::PermissionDenied(format!(
+                "cannot grant {p}, which the caller does not hold"
+            )));
+        }
+        let now = crm_platform::db::now();
+        let row = RoleRow {
+            id: Uuid::now_v7(),
+            display_name: new.display_name,
+            description: new.description,
+            permissions: serde_json::to_string(&new.permissions)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            scopes: serde_json::to_string(&new.scopes)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            built_in: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.ensure_role(&row).await.map_err(|e| match e {
+            crm_platform::db::DbError::UniqueViolation { .. } => {
+                Error::AlreadyExists(format!("a role named {:?}", row.display_name))
+            }
+            e => e.into(),
+        })?;
+        self.audit(
+            caller,
+            "PERMISSION_CHANGED",
+            &format!("roles/{}", row.id),
+            &[("permissions", row.permissions.clone())],
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// One role.
+    pub async fn get_role(&self, id: Uuid) -> Result<RoleRow, Error> {
+        self.store
+            .role(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("roles/{id}")))
+    }
+
+    /// Creates an API client; returns it with its secret, shown this once.
+    pub async fn create_client(
+        &self,
+        caller: &Caller,
+        new: NewClient,
+    ) -> Result<(ClientRow, String), Error> {
+        if new.display_name.trim().is_empty() {
+            return Err(Error::field("api_client.display_name", "is required"));
+        }
+        for cidr in &new.allowed_cidrs {
+            let (addr, bits) = cidr.split_once('/').unwrap_or((cidr, "0"));
+            if addr.parse::<std::net::IpAddr>().is_err() || bits.parse::<u8>().is_err() {
+                return Err(Error::field(
+                    "api_client.allowed_cidrs",
+                    format!("{cidr:?} is not an address range"),
+                ));
+            }
+        }
+        if let Some(unit) = new.unit
+            && self.store.unit(unit).await?.is_none()
+        {
+            return Err(Error::field("api_client.unit", "does not exist"));
+        }
+        self.check_grantable(caller, &new.roles).await?;
+        let secret = random_secret()?;
+        let now = crm_platform::db::now();
+        let row = ClientRow {
+            id: Uuid::now_v7(),
+            client_id: format!("crm-{}", Uuid::now_v7().simple()),
+            display_name: new.display_name,
+            unit_id: new.unit,
+            role_ids: serde_json::to_string(&new.roles)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            allowed_cidrs: serde_json::to_string(&new.allowed_cidrs)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            status: "ACTIVE".to_owned(),
+            secret_hash: password::hash(&secret).map_err(|e| Error::Internal(e.to_string()))?,
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            secret_rotated_at: now,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_client(&row).await?;
+        self.audit(
+            caller,
+            "API_CLIENT_CREATED",
+            &format!("apiClients/{}", row.id),
+            &[],
+        )
+        .await?;
+        Ok((row, secret))
+    }
+
+    /// One API client.
+    pub async fn get_client(&self, id: Uuid) -> Result<ClientRow, Error> {
+        self.store
+            .client(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("apiClients/{id}")))
+    }
+
+    /// Issues a new secret; the current one stays valid for `grace` (default 24 h, at most 30 days).
+    pub async fn rotate_client(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        grace: Option<chrono::Duration>,
+        etag: Option<i64>,
+    ) -> Result<(ClientRow, String), Error> {
+        let client = self.get_client(id).await?;
+        if etag.is_some_and(|e| e != client.version) {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        let grace = grace.unwrap_or(chrono::Duration::hours(24));
+        if grace < chrono::Duration::zero() || grace > MAX_GRACE {
+            return Err(Error::field(
+                "grace_period",
+                "must be between 0 and 30 days",
+            ));
+        }
+        let secret = random_secret()?;
+        let now = crm_platform::db::now();
+        let hash = password::hash(&secret).map_err(|e| Error::Internal(e.to_string()))?;
+        let until = (grace > chrono::Duration::zero()).then(|| now + grace);
+        if !self
+            .store
+            .rotate_secret(id, client.version, &hash, until, now)
+            .await?
+        {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        self.audit(
+            caller,
+            "API_CLIENT_ROTATED",
+            &format!("apiClients/{id}"),
+            &[("grace_seconds", grace.num_seconds().to_string())],
+        )
+        .await?;
+        Ok((self.get_client(id).await?, secret))
+    }
+}
