@@ -6,5 +6,6 @@
 mod bench;
 mod grpc;
 mod harness;
+mod identity;
 mod platform;
 mod rest;

@@ -1,0 +1,536 @@
+//! Identity end to end: the authorization matrix of the customers API, machine clients,
+//! logout, lockout, tokens at the edge.
+use crate::harness::{Authed, Backend, Http, Suite, backends};
+use crm_customers::store::{CustomerRow, Store};
+use crm_identity::roles;
+use crm_proto::crm::customers::v1::{
+    CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
+    ListCustomersRequest, UpdateCustomerRequest, customer::Kind,
+    customer_service_client::CustomerServiceClient,
+};
+use crm_proto::crm::identity::v1::{
+    ApiClient, AssignRolesRequest, CreateApiClientRequest, CreateUnitRequest, CreateUserRequest,
+    Unit, User, access_service_client::AccessServiceClient,
+    directory_service_client::DirectoryServiceClient, unit,
+};
+use serde_json::json;
+use tonic::Code;
+use uuid::Uuid;
+
+const PASSWORD: &str = "matrix-password-2026";
+
+/// What a role may do with customers, written out here independently of `roles.rs`:
+/// (read, write, delete, scope).
+fn expectation(role: Uuid) -> (bool, bool, bool, &'static str) {
+    match role {
+        r if r == roles::ADMINISTRATOR => (true, true, true, "ALL"),
+        r if r == roles::SALES_REP => (true, true, false, "OWN"),
+        r if r == roles::SALES_MANAGER => (true, true, true, "SUBTREE"),
+        r if r == roles::SERVICE_AGENT => (true, false, false, "UNIT"),
+        r if r == roles::SERVICE_MANAGER => (true, true, false, "SUBTREE"),
+        r if r == roles::MARKETER => (true, false, false, "ALL"),
+        r if r == roles::AUDITOR => (true, false, false, "ALL"),
+        r if r == roles::INTEGRATION => (true, true, false, "ALL"),
+        _ => (false, false, false, "NONE"),
+    }
+}
+
+/// Where a record's owner sits relative to the actor (in /g/east/).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Owner {
+    Actor,
+    SameUnit,
+    SubUnit,
+    OtherBranch,
+}
+
+fn visible(scope: &str, owner: Owner) -> bool {
+    match scope {
+        "ALL" => true,
+        "SUBTREE" => owner != Owner::OtherBranch,
+        "UNIT" => matches!(owner, Owner::Actor | Owner::SameUnit),
+        "OWN" => owner == Owner::Actor,
+        _ => false,
+    }
+}
+
+async fn create_unit(
+    dir: &mut DirectoryServiceClient<Authed>,
+    code: &str,
+    kind: unit::Kind,
+    parent: &str,
+) -> Unit {
+    let unit = Unit {
+        code: code.into(),
+        kind: kind as i32,
+        parent: parent.into(),
+        display_name: code.into(),
+        ..Default::default()
+    };
+    dir.create_unit(CreateUnitRequest {
+        unit: Some(unit),
+        request_id: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+async fn create_user(
+    dir: &mut DirectoryServiceClient<Authed>,
+    login: &str,
+    unit: &str,
+    roles: &[Uuid],
+) -> User {
+    let user = User {
+        login_name: login.into(),
+        display_name: login.into(),
+        unit: unit.into(),
+        ..Default::default()
+    };
+    let created = dir
+        .create_user(CreateUserRequest {
+            user: Some(user),
+            password: PASSWORD.into(),
+            require_password_change: false,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let roles = roles.iter().map(|r| format!("roles/{r}")).collect();
+    dir.assign_roles(AssignRolesRequest {
+        name: created.name.clone(),
+        roles,
+        etag: created.etag.clone(),
+        request_id: String::new(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
+    r.map(|_| Code::Ok).unwrap_or_else(|s| s.code())
+}
+
+#[tokio::test]
+async fn authorization_matrix_of_the_customers_api() {
+    let mut checked = 0;
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let mut dir = DirectoryServiceClient::new(suite.channel(&suite.admin_token).await);
+        let root = dir
+            .list_units(crm_proto::crm::identity::v1::ListUnitsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .units[0]
+            .name
+            .clone();
+        let east = create_unit(&mut dir, "east", unit::Kind::Region, &root).await;
+        let sh = create_unit(&mut dir, "sh", unit::Kind::Department, &east.name).await;
+        let west = create_unit(&mut dir, "west", unit::Kind::Region, &root).await;
+
+        // Records owned by users placed around the actors (all actors sit in /g/east/).
+        let colleague = create_user(&mut dir, "colleague", &east.name, &[]).await;
+        let junior = create_user(&mut dir, "junior", &sh.name, &[]).await;
+        let stranger = create_user(&mut dir, "stranger", &west.name, &[]).await;
+        let store = Store::new(suite.stack.customers_db().clone());
+        let insert = |owner: &User, path: &str, name: &str| {
+            let now = crm_platform::db::now();
+            CustomerRow {
+                id: Uuid::now_v7(),
+                display_name: name.into(),
+                kind: "PERSON".into(),
+                email: None,
+                phone: None,
+                owner_id: Some(owner.id.parse().unwrap()),
+                owner_unit_path: path.into(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            }
+        };
+        let mut fixed = Vec::new();
+        for (owner, path, kind) in [
+            (&colleague, &east.path, Owner::SameUnit),
+            (&junior, &sh.path, Owner::SubUnit),
+            (&stranger, &west.path, Owner::OtherBranch),
+        ] {
+            let row = insert(owner, path, &format!("{kind:?}"));
+            store.insert(&row, None, |_| Vec::new()).await.unwrap();
+            fixed.push((kind, row.id));
+        }
+
+        let built_in = [
+            roles::ADMINISTRATOR,
+            roles::SALES_REP,
+            roles::SALES_MANAGER,
+            roles::SERVICE_AGENT,
+            roles::SERVICE_MANAGER,
+            roles::MARKETER,
+            roles::AUDITOR,
+            roles::INTEGRATION,
+        ];
+        for (i, role) in built_in.iter().enumerate() {
+            let (read, write, delete, scope) = expectation(*role);
+            let actor = create_user(&mut dir, &format!("actor{i}"), &east.name, &[*role]).await;
+            let own = insert(&actor, &east.path, "Actor");
+            store.insert(&own, None, |_| Vec::new()).await.unwrap();
+            let token = suite.login(&format!("actor{i}"), PASSWORD).await;
+            let mut c = CustomerServiceClient::new(suite.channel(&token).await);
+            let listed: Vec<String> = match c
+                .list_customers(ListCustomersRequest {
+                    page_size: 100,
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(r) => r.into_inner().customers.into_iter().map(|c| c.id).collect(),
+                Err(s) => {
+                    assert_eq!(s.code(), Code::PermissionDenied);
+                    Vec::new()
+                }
+            };
+            let records = [(Owner::Actor, own.id)]
+                .into_iter()
+                .chain(fixed.iter().copied());
+            for (owner, id) in records {
+                let name = format!("customers/{id}");
+                let sees = read && visible(scope, owner);
+                let ctx = format!("{backend:?} role {i} scope {scope} record {owner:?}");
+                // Get
+                let expected = if !read {
+                    Code::PermissionDenied
+                } else if sees {
+                    Code::Ok
+                } else {
+                    Code::NotFound
+                };
+                assert_eq!(
+                    code(
+                        c.get_customer(GetCustomerRequest { name: name.clone() })
+                            .await
+                    ),
+                    expected,
+                    "get: {ctx}"
+                );
+                // List
+                assert_eq!(listed.contains(&id.to_string()), sees, "list: {ctx}");
+                // Update with a stale etag: ABORTED proves the record was reached, nothing changes.
+                let change = Customer {
+                    name: name.clone(),
+                    display_name: "Changed".into(),
+                    etag: "999".into(),
+                    ..Default::default()
+                };
+                let mask = Some(pbjson_types::FieldMask {
+                    paths: vec!["display_name".into()],
+                });
+                let expected = if !write {
+                    Code::PermissionDenied
+                } else if read && visible(scope, owner) {
+                    Code::Aborted
+                } else {
+                    Code::NotFound
+                };
+                assert_eq!(
+                    code(
+                        c.update_customer(UpdateCustomerRequest {
+                            customer: Some(change),
+                            update_mask: mask
+                        })
+                        .await
+                    ),
+                    expected,
+                    "update: {ctx}"
+                );
+                // Delete with a stale etag, likewise.
+                let expected = if !delete {
+                    Code::PermissionDenied
+                } else if visible(scope, owner) {
+                    Code::Aborted
+                } else {
+                    Code::NotFound
+                };
+                assert_eq!(
+                    code(
+                        c.delete_customer(DeleteCustomerRequest {
+                            name,
+                            etag: "999".into()
+                        })
+                        .await
+                    ),
+                    expected,
+                    "delete: {ctx}"
+                );
+                // Create (the record's owner position does not matter; checked per record to keep the matrix square).
+                let new = Customer {
+                    display_name: "New".into(),
+                    kind: Kind::Person as i32,
+                    ..Default::default()
+                };
+                let expected = if write {
+                    Code::Ok
+                } else {
+                    Code::PermissionDenied
+                };
+                assert_eq!(
+                    code(
+                        c.create_customer(CreateCustomerRequest {
+                            customer: Some(new),
+                            request_id: String::new()
+                        })
+                        .await
+                    ),
+                    expected,
+                    "create: {ctx}"
+                );
+                checked += 5;
+            }
+        }
+        // A token-less call never gets in.
+        let channel = tonic::transport::Channel::from_shared(suite.gateway())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let err = CustomerServiceClient::new(channel)
+            .list_customers(ListCustomersRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unauthenticated);
+        suite.stop().await;
+    }
+    println!(
+        "authorization matrix: 5 RPCs x 8 built-in roles x 4 record owners x {} backends = {checked} checks",
+        checked / 160
+    );
+    assert_eq!(checked % 160, 0);
+}
+
+#[tokio::test]
+async fn an_erp_client_gets_a_token_and_creates_a_customer_through_the_gateway() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
+        let client = ApiClient {
+            display_name: "SAP ERP".into(),
+            roles: vec![format!("roles/{}", roles::INTEGRATION)],
+            ..Default::default()
+        };
+        let created = access
+            .create_api_client(CreateApiClientRequest {
+                api_client: Some(client),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let client_id = created.api_client.unwrap().client_id;
+        let http = Http::anonymous(suite.gateway());
+        let r = http
+            .call(
+                "POST",
+                "/api/v1/auth/token",
+                Some(json!({"client_id": client_id, "client_secret": created.client_secret})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.json.get("refresh_token").is_none());
+        let token = r.json["access_token"].as_str().unwrap();
+
+        let mut c = CustomerServiceClient::new(suite.channel(token).await);
+        let customer = Customer {
+            display_name: "Imported from ERP".into(),
+            kind: Kind::Organization as i32,
+            ..Default::default()
+        };
+        let made = c
+            .create_customer(CreateCustomerRequest {
+                customer: Some(customer),
+                request_id: "erp-42".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(made.owner_id, "", "a machine client owns nothing");
+        let listed = c
+            .list_customers(ListCustomersRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            listed.customers.len(),
+            1,
+            "{backend:?}: integration sees every customer"
+        );
+        let err = c
+            .delete_customer(DeleteCustomerRequest {
+                name: made.name,
+                etag: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Code::PermissionDenied,
+            "integration may not delete"
+        );
+
+        let r = http
+            .call(
+                "POST",
+                "/api/v1/auth/token",
+                Some(json!({"client_id": client_id, "client_secret": "wrong"})),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+        suite.stop().await;
+    }
+}
+
+fn jti(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn logout_lockout_refresh_and_bad_tokens_over_rest() {
+    let suite = Suite::start(Backend::Sqlite).await;
+    let anon = Http::anonymous(suite.gateway());
+    let login = |password: &'static str| json!({"login_name": "admin", "password": password});
+    let r = anon
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            Some(login(crate::harness::ADMIN_PASSWORD)),
+        )
+        .await;
+    let (access, refresh) = (
+        r.json["access_token"].as_str().unwrap().to_owned(),
+        r.json["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(r.json["expires_in"], 900);
+    let http = Http::new(suite.gateway(), &access);
+    assert_eq!(
+        http.call("GET", "/api/v1/customers", None).await.status,
+        200
+    );
+
+    // Refresh rotates; the old refresh token is then refused.
+    let r = anon
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let refresh2 = r.json["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        anon.call(
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(json!({"refresh_token": refresh}))
+        )
+        .await
+        .status,
+        401
+    );
+    // ...and the reuse killed the session: the new one is dead too.
+    assert_eq!(
+        anon.call(
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(json!({"refresh_token": refresh2}))
+        )
+        .await
+        .status,
+        401
+    );
+
+    // Logout with the access token id: the token stops working at once, everywhere.
+    let r = anon
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            Some(login(crate::harness::ADMIN_PASSWORD)),
+        )
+        .await;
+    let (access, refresh) = (
+        r.json["access_token"].as_str().unwrap().to_owned(),
+        r.json["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let r = anon
+        .call(
+            "POST",
+            "/api/v1/auth/logout",
+            Some(json!({"refresh_token": refresh, "access_token_id": jti(&access)})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = Http::new(suite.gateway(), &access)
+        .call("GET", "/api/v1/customers", None)
+        .await;
+    assert_eq!(r.status, 401);
+    let mut c = CustomerServiceClient::new(suite.channel(&access).await);
+    assert_eq!(
+        c.list_customers(ListCustomersRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Code::Unauthenticated
+    );
+
+    // Tampered and foreign tokens.
+    let mut parts: Vec<String> = suite.admin_token.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    for bad in [
+        parts.join("."),
+        "x.y.z".to_owned(),
+        format!("{}x", suite.admin_token),
+    ] {
+        assert_eq!(
+            Http::new(suite.gateway(), &bad)
+                .call("GET", "/api/v1/customers", None)
+                .await
+                .status,
+            401
+        );
+    }
+
+    // Five failures lock the account; then even the right password gets 403.
+    for _ in 0..5 {
+        assert_eq!(
+            anon.call(
+                "POST",
+                "/api/v1/auth/login",
+                Some(login("a wrong password"))
+            )
+            .await
+            .status,
+            401
+        );
+    }
+    let r = anon
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            Some(login(crate::harness::ADMIN_PASSWORD)),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.json["error"]["details"][0]["reason"], "ACCOUNT_LOCKED");
+    let jwks = anon.call("GET", "/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.json["keys"][0]["alg"], "EdDSA");
+    suite.stop().await;
+}
