@@ -3,7 +3,7 @@
 import subprocess, time, urllib.request, sys, shutil, os
 def once(data):
     t0=time.perf_counter()
-    p=subprocess.Popen(["/work/main/target/release/crm","dev","--data-dir",data,"--listen","127.0.0.1:38080","--admin-listen","127.0.0.1:39464"],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
+    p=subprocess.Popen([os.environ.get("CRM_BIN", "target/release/crm"),"dev","--data-dir",data,"--listen","127.0.0.1:38080","--admin-listen","127.0.0.1:39464"],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)
     while True:
         try:
             if urllib.request.urlopen("http://127.0.0.1:38080/readyz",timeout=1).status==200: break

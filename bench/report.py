@@ -38,6 +38,11 @@ print(f"\nFootprint: customers RSS {rss['customers_idle']:.1f} MiB idle / {rss['
       f"{meta['binary_bytes'] / 1e6:.1f} MB; `crm dev` ready (median, `bench/dev_ready.py`): "
       f"{ready[0]:.1f} ms fresh data dir, {ready[1]:.1f} ms existing.\n")
 
+auth = (out / "auth.txt").read_text()
+per_request = re.findall(r"per request.*?([0-9.]+) µs", auth)
+if per_request:
+    print(f"Authentication per request (`crm bench auth`, in-process, release): {per_request[0]} µs.\n")
+
 get, rest, lst = by["get-customer"], by["get-customer-rest"], by["list-customers"]
 goals = [
     ("gRPC GetCustomer ≥ 65% of floor-pg req/s", f"{get['rps'] / pg['rps']:.0%}", get["rps"] / pg["rps"] >= 0.65),

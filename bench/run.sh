@@ -19,6 +19,8 @@ rate=${BENCH_RATE:-1000}
 pg_admin=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 db_name=crm_bench
 db_url="${pg_admin%/*}/$db_name"
+identity_url="${pg_admin%/*}/${db_name}_identity"
+admin_password=bench-root-password-2026
 export RUST_BACKTRACE=0 CRM_LOG=warn
 
 echo "bench: building release" >&2
@@ -43,20 +45,31 @@ wait_http() {
 rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 
 echo "bench: seeding $customers customers into $db_name" >&2
-psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name"
+psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" \
+  -c "DROP DATABASE IF EXISTS ${db_name}_identity WITH (FORCE)" -c "CREATE DATABASE ${db_name}_identity"
 seed_start=$(date +%s.%N)
 "$bin/crm" bench seed --database-url "$db_url" --customers "$customers" 2>"$out/seed.log"
 seed_s=$(awk "BEGIN {printf \"%.3f\", $(date +%s.%N) - $seed_start}")
 
 echo "bench: starting the suite and the floors" >&2
+export CRM_AUTH__IDENTITY_URL=http://127.0.0.1:51052
+CRM_IDENTITY__DATABASE_URL="$identity_url" CRM_IDENTITY__LISTEN=127.0.0.1:51052 CRM_ADMIN__LISTEN=127.0.0.1:51466 \
+  CRM_IDENTITY__SIGNING_KEY_FILE="$out/signing.key" CRM_ADMIN_PASSWORD="$admin_password" \
+  "$bin/crm" serve identity >/dev/null & identity_pid=$!; pids+=("$identity_pid")
 CRM_CUSTOMERS__DATABASE_URL="$db_url" CRM_CUSTOMERS__LISTEN=127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51464 \
   "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
-CRM_GATEWAY__LISTEN=127.0.0.1:51080 CRM_GATEWAY__UPSTREAMS__CUSTOMERS=http://127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51465 \
+CRM_GATEWAY__LISTEN=127.0.0.1:51080 CRM_GATEWAY__UPSTREAMS__CUSTOMERS=http://127.0.0.1:51051 \
+  CRM_GATEWAY__UPSTREAMS__IDENTITY=http://127.0.0.1:51052 CRM_ADMIN__LISTEN=127.0.0.1:51465 \
   "$bin/crm" serve gateway & gateway_pid=$!; pids+=("$gateway_pid")
 "$bin/floor-echo" 127.0.0.1:51091 & pids+=($!)
 DATABASE_URL="$db_url" "$bin/floor-pg" 127.0.0.1:51092 & pids+=($!)
 wait_http http://127.0.0.1:51464/readyz
 wait_http http://127.0.0.1:51080/readyz
+wait_http http://127.0.0.1:51466/readyz
+# Every scenario runs as the administrator (a token per request is part of the cost measured).
+CRM_BENCH_TOKEN=$(curl -fs -X POST http://127.0.0.1:51080/api/v1/auth/login \
+  -d "{\"login_name\": \"admin\", \"password\": \"$admin_password\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+export CRM_BENCH_TOKEN
 sleep 1
 idle_customers=$(rss_kb "$customers_pid" VmRSS)
 idle_gateway=$(rss_kb "$gateway_pid" VmRSS)
@@ -81,6 +94,7 @@ pids=()
 
 echo "bench: crm dev start-up" >&2
 python3 bench/dev_ready.py >"$out/dev_ready.txt"
+"$bin/crm" bench auth --calls 100000 >"$out/auth.txt"
 
 cat >"$out/meta.json" <<JSON
 {"customers": $customers, "seed_s": $seed_s, "concurrency": $concurrency, "duration": "$duration",

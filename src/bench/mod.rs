@@ -2,6 +2,7 @@
 //! closed loop or fixed arrival rate, and the realistic data generator (`crm bench seed`).
 //! Ships in the one binary, like `pgbench` with PostgreSQL, so a platform team can measure its
 //! own deployment.
+pub mod auth;
 pub mod data;
 pub mod generate;
 pub mod load;
@@ -21,6 +22,12 @@ pub enum BenchCommand {
     Seed(SeedArgs),
     /// List the scenarios.
     List,
+    /// Measure what authenticating one request costs (token verification), in-process.
+    Auth {
+        /// Iterations.
+        #[arg(long, default_value_t = 20_000)]
+        calls: u32,
+    },
 }
 
 /// Options of `crm bench run`.
@@ -109,6 +116,7 @@ pub async fn main(command: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Seed(args) => seed(args).await,
+        BenchCommand::Auth { calls } => auth::run(calls).await,
         BenchCommand::Run(args) => {
             let results = run(&args).await?;
             print_table(&results);

@@ -66,10 +66,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => "CUSTOMER_NOT_FOUND",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::Corrupt(_) => "INTERNAL",
-            Error::Db(DbError::UniqueViolation { .. }) => "ALREADY_EXISTS",
-            Error::Db(DbError::ForeignKeyViolation { .. }) => "REFERENCE_MISSING",
-            Error::Db(DbError::Unavailable(_)) => "DATABASE_UNAVAILABLE",
-            Error::Db(DbError::Other(_)) => "INTERNAL",
+            Error::Db(db) => db.reason(),
         }
     }
 

@@ -10,7 +10,7 @@ pub mod store;
 
 use crm_platform::{
     config::Secret,
-    db::{Db, PoolSettings},
+    db::Db,
     grpc::GrpcRoutes,
     server::{ServiceContext, Shutdown},
 };
@@ -45,17 +45,13 @@ impl Default for Config {
 
 /// Connects to the service's database and applies its migrations.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let settings = PoolSettings {
-        max_connections: config.max_connections,
-        ..PoolSettings::default()
-    };
-    let db = Db::connect(config.database_url.expose(), settings)
-        .await
-        .map_err(|e| anyhow::anyhow!("customers: cannot open database: {e}"))?;
-    db.migrate(&store::MIGRATIONS)
-        .await
-        .map_err(|e| anyhow::anyhow!("customers: migration failed: {e}"))?;
-    Ok(db)
+    crm_platform::db::open(
+        NAME,
+        &config.database_url,
+        config.max_connections,
+        &store::MIGRATIONS,
+    )
+    .await
 }
 
 /// The service's gRPC routes over a migrated database, with its permission table.

@@ -94,10 +94,7 @@ impl ServiceError for Error {
             Error::FailedPrecondition(_) => "FAILED_PRECONDITION",
             Error::Unimplemented(_) => "NOT_IMPLEMENTED",
             Error::Internal(_) => "INTERNAL",
-            Error::Db(DbError::UniqueViolation { .. }) => "ALREADY_EXISTS",
-            Error::Db(DbError::ForeignKeyViolation { .. }) => "REFERENCE_MISSING",
-            Error::Db(DbError::Unavailable(_)) => "DATABASE_UNAVAILABLE",
-            Error::Db(DbError::Other(_)) => "INTERNAL",
+            Error::Db(db) => db.reason(),
         }
     }
 

@@ -8,13 +8,7 @@ pub mod roles;
 pub mod service;
 pub mod store;
 
-use crm_platform::{
-    config::Secret,
-    db::{Db, PoolSettings},
-    denylist::DenyList,
-    grpc::GrpcRoutes,
-    token::Jwks,
-};
+use crm_platform::{config::Secret, db::Db, denylist::DenyList, grpc::GrpcRoutes, token::Jwks};
 use crm_proto::crm::identity::v1::{
     access_service_server::AccessServiceServer, auth_service_server::AuthServiceServer,
     directory_service_server::DirectoryServiceServer,
@@ -94,17 +88,13 @@ impl Config {
 
 /// Connects to the service's database and applies its migrations.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let settings = PoolSettings {
-        max_connections: config.max_connections,
-        ..PoolSettings::default()
-    };
-    let db = Db::connect(config.database_url.expose(), settings)
-        .await
-        .map_err(|e| anyhow::anyhow!("identity: cannot open database: {e}"))?;
-    db.migrate(&store::MIGRATIONS)
-        .await
-        .map_err(|e| anyhow::anyhow!("identity: migration failed: {e}"))?;
-    Ok(db)
+    crm_platform::db::open(
+        NAME,
+        &config.database_url,
+        config.max_connections,
+        &store::MIGRATIONS,
+    )
+    .await
 }
 
 /// The identity use cases over a migrated database, with the signing keys of `config`.

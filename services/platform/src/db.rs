@@ -148,6 +148,27 @@ impl Db {
     }
 }
 
+/// Connects a service to its database and applies its migrations; errors name the service and
+/// never the URL (it may carry a password).
+pub async fn open(
+    service: &str,
+    url: &crate::config::Secret,
+    max_connections: u32,
+    migrations: &Migrations,
+) -> anyhow::Result<Db> {
+    let settings = PoolSettings {
+        max_connections,
+        ..PoolSettings::default()
+    };
+    let db = Db::connect(url.expose(), settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{service}: cannot open database: {e}"))?;
+    db.migrate(migrations)
+        .await
+        .map_err(|e| anyhow::anyhow!("{service}: migration failed: {e}"))?;
+    Ok(db)
+}
+
 /// Opens a transaction that will write.
 pub trait BeginWrite {
     /// The backend.
@@ -212,6 +233,16 @@ impl DbError {
             DbError::ForeignKeyViolation { .. } => ErrorKind::FailedPrecondition,
             DbError::Unavailable(_) => ErrorKind::Unavailable,
             DbError::Other(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The stable `ErrorInfo` reason of this failure.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DbError::UniqueViolation { .. } => "ALREADY_EXISTS",
+            DbError::ForeignKeyViolation { .. } => "REFERENCE_MISSING",
+            DbError::Unavailable(_) => "DATABASE_UNAVAILABLE",
+            DbError::Other(_) => "INTERNAL",
         }
     }
 
