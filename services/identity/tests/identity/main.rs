@@ -1,6 +1,6 @@
 //! The identity use cases on real databases: every test runs on SQLite and, when
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `CRM_TEST_POSTGRES_URL` is set, on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod auth;
 
 use crm_identity::service::{Caller, Identity};
