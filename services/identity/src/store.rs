@@ -412,6 +412,53 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a user's profile fields if still at `version`; bumps the version.
+    pub async fn update_user(&self, u: &UserRow, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "UPDATE users SET display_name = $1, email = $2, phone = $3, unit_id = $4, status = $5, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(&u.display_name)
+            .bind(&u.email)
+            .bind(&u.phone)
+            .bind(u.unit_id)
+            .bind(&u.status)
+            .bind(u.updated_at)
+            .bind(u.id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Deletes a user still at `version` (roles and sessions go with it).
+    pub async fn delete_user(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "DELETE FROM users WHERE id = $1 AND version = $2";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Revokes every session of a user (disabled accounts).
+    pub async fn revoke_user_sessions(
+        &self,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        const SQL: &str =
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+        with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(now)
+            .bind(user)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     // ---- API clients
 
     /// Inserts an API client.
@@ -451,6 +498,36 @@ impl Store {
         q.push("client_id = ");
         q.push_bind(SqlValue::Text(client_id.to_owned()));
         self.one(q).await
+    }
+
+    /// Replaces a client's settings if still at `version`; bumps the version.
+    pub async fn update_client(&self, c: &ClientRow, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "UPDATE api_clients SET display_name = $1, unit_id = $2, role_ids = $3, allowed_cidrs = $4, status = $5, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(&c.display_name)
+            .bind(c.unit_id)
+            .bind(&c.role_ids)
+            .bind(&c.allowed_cidrs)
+            .bind(&c.status)
+            .bind(c.updated_at)
+            .bind(c.id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Deletes an API client still at `version`.
+    pub async fn delete_client(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "DELETE FROM api_clients WHERE id = $1 AND version = $2";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// Replaces a client's secret, keeping the current one valid until `previous_until`.

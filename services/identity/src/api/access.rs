@@ -4,7 +4,7 @@ use crate::{
     error::Error,
     service::{
         Identity,
-        access::{NewClient, NewRole},
+        access::{ClientChanges, NewClient, NewRole},
     },
     store::{ClientRow, RoleRow, Store},
 };
@@ -248,16 +248,65 @@ impl AccessService for Access {
 
     async fn update_api_client(
         &self,
-        _req: Request<UpdateApiClientRequest>,
+        req: Request<UpdateApiClientRequest>,
     ) -> Result<Response<ApiClient>, Status> {
-        Err(unimplemented("UpdateApiClient"))
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let c = r
+            .api_client
+            .ok_or_else(|| Status::from(Error::field("api_client", "is required")))?;
+        let id = parse_name(&c.name, "apiClients", "api_client.name")?;
+        let etag = parse_etag(&c.etag, "api_client.etag")?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                Error::field("update_mask", "is required: name the fields to update").into(),
+            );
+        }
+        const UPDATABLE: &[&str] = &["*", "display_name", "status", "roles", "allowed_cidrs"];
+        if let Some(bad) = paths.iter().find(|p| !UPDATABLE.contains(&p.as_str())) {
+            let why = format!(
+                "{bad:?} cannot be updated (updatable: display_name, status, roles, allowed_cidrs)"
+            );
+            return Err(Error::field("update_mask", why).into());
+        }
+        let all = paths.iter().any(|p| p == "*");
+        let wants = |f: &str| all || paths.iter().any(|p| p == f);
+        let mut changes = ClientChanges::default();
+        if wants("display_name") {
+            changes.display_name = Some(c.display_name);
+        }
+        if wants("status") {
+            let status =
+                api_client::Status::try_from(c.status).unwrap_or(api_client::Status::Unspecified);
+            changes.status = Some(status.as_str_name().to_owned());
+        }
+        if wants("roles") {
+            let roles = c
+                .roles
+                .iter()
+                .map(|n| parse_name(n, "roles", "api_client.roles"))
+                .collect::<Result<Vec<_>, _>>()?;
+            changes.roles = Some(roles);
+        }
+        if wants("allowed_cidrs") {
+            changes.allowed_cidrs = Some(c.allowed_cidrs);
+        }
+        Ok(Response::new(client_proto(
+            &self.0.update_client(&caller, id, etag, changes).await?,
+        )))
     }
 
     async fn delete_api_client(
         &self,
-        _req: Request<DeleteApiClientRequest>,
+        req: Request<DeleteApiClientRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        Err(unimplemented("DeleteApiClient"))
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let id = parse_name(&r.name, "apiClients", "name")?;
+        let etag = parse_etag(&r.etag, "etag")?;
+        self.0.delete_client(&caller, id, etag).await?;
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 
     async fn rotate_api_client_secret(

@@ -4,7 +4,7 @@ use crate::{
     error::Error,
     service::{
         Identity,
-        directory::{NewUnit, NewUser},
+        directory::{NewUnit, NewUser, UserChanges},
     },
     store::{Store, UnitRow, UserRow},
 };
@@ -241,18 +241,61 @@ impl DirectoryService for Directory {
         self.user_reply(&created).await
     }
 
-    async fn update_user(
-        &self,
-        _req: Request<UpdateUserRequest>,
-    ) -> Result<Response<User>, Status> {
-        Err(unimplemented("UpdateUser"))
+    async fn update_user(&self, req: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let u = r
+            .user
+            .ok_or_else(|| Status::from(Error::field("user", "is required")))?;
+        let id = parse_name(&u.name, "users", "user.name")?;
+        let etag = parse_etag(&u.etag, "user.etag")?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                Error::field("update_mask", "is required: name the fields to update").into(),
+            );
+        }
+        const UPDATABLE: &[&str] = &["*", "display_name", "email", "phone", "unit", "status"];
+        if let Some(bad) = paths.iter().find(|p| !UPDATABLE.contains(&p.as_str())) {
+            let why = format!(
+                "{bad:?} cannot be updated here (updatable: display_name, email, phone, unit, status)"
+            );
+            return Err(Error::field("update_mask", why).into());
+        }
+        let all = paths.iter().any(|p| p == "*");
+        let wants = |f: &str| all || paths.iter().any(|p| p == f);
+        let optional = |s: String| (!s.trim().is_empty()).then_some(s);
+        let mut changes = UserChanges::default();
+        if wants("display_name") {
+            changes.display_name = Some(u.display_name);
+        }
+        if wants("email") {
+            changes.email = Some(optional(u.email));
+        }
+        if wants("phone") {
+            changes.phone = Some(optional(u.phone));
+        }
+        if wants("unit") {
+            changes.unit = Some(parse_name(&u.unit, "units", "user.unit")?);
+        }
+        if wants("status") {
+            let status = user::Status::try_from(u.status).unwrap_or(user::Status::Unspecified);
+            changes.status = Some(status.as_str_name().to_owned());
+        }
+        let user = self.0.update_user(&caller, id, etag, changes).await?;
+        self.user_reply(&user).await
     }
 
     async fn delete_user(
         &self,
-        _req: Request<DeleteUserRequest>,
+        req: Request<DeleteUserRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        Err(unimplemented("DeleteUser"))
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let id = parse_name(&r.name, "users", "name")?;
+        let etag = parse_etag(&r.etag, "etag")?;
+        self.0.delete_user(&caller, id, etag).await?;
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 
     async fn change_password(

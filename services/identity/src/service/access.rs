@@ -206,3 +206,100 @@ impl Identity {
         Ok((self.get_client(id).await?, secret))
     }
 }
+
+/// Changes to an API client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub display_name: Option<String>,
+    /// "ACTIVE" or "DISABLED".
+    pub status: Option<String>,
+    pub roles: Option<Vec<Uuid>>,
+    pub allowed_cidrs: Option<Vec<String>>,
+}
+
+impl Identity {
+    /// Changes an API client; disabling stops new tokens at once.
+    pub async fn update_client(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+        changes: ClientChanges,
+    ) -> Result<ClientRow, Error> {
+        let current = self.get_client(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        let mut next = current.clone();
+        if let Some(name) = changes.display_name {
+            if name.trim().is_empty() {
+                return Err(Error::field("api_client.display_name", "is required"));
+            }
+            next.display_name = name;
+        }
+        if let Some(status) = changes.status {
+            if !matches!(status.as_str(), "ACTIVE" | "DISABLED") {
+                return Err(Error::field(
+                    "api_client.status",
+                    "must be ACTIVE or DISABLED",
+                ));
+            }
+            next.status = status;
+        }
+        if let Some(roles) = changes.roles {
+            self.check_grantable(caller, &roles).await?;
+            next.role_ids =
+                serde_json::to_string(&roles).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        if let Some(cidrs) = changes.allowed_cidrs {
+            next.allowed_cidrs =
+                serde_json::to_string(&cidrs).map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        next.updated_at = crm_platform::db::now();
+        if !self.store.update_client(&next, current.version).await? {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        if next.status == "DISABLED" && current.status != "DISABLED" {
+            self.audit(
+                caller,
+                "API_CLIENT_DISABLED",
+                &format!("apiClients/{id}"),
+                &[],
+            )
+            .await?;
+        }
+        if next.role_ids != current.role_ids {
+            self.audit(
+                caller,
+                "ROLE_CHANGED",
+                &format!("apiClients/{id}"),
+                &[("roles", next.role_ids.clone())],
+            )
+            .await?;
+        }
+        self.get_client(id).await
+    }
+
+    /// Deletes an API client.
+    pub async fn delete_client(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+    ) -> Result<(), Error> {
+        let current = self.get_client(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        if !self.store.delete_client(id, current.version).await? {
+            return Err(Error::EtagMismatch(format!("apiClients/{id}")));
+        }
+        self.audit(
+            caller,
+            "API_CLIENT_DELETED",
+            &format!("apiClients/{id}"),
+            &[],
+        )
+        .await
+    }
+}

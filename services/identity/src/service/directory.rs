@@ -273,3 +273,104 @@ impl Identity {
         self.get_user(user).await
     }
 }
+
+/// Changes to a user: `None` leaves a field; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub unit: Option<Uuid>,
+    /// "ACTIVE" or "DISABLED".
+    pub status: Option<String>,
+}
+
+impl Identity {
+    /// Changes a user's profile, unit or status. Disabling ends every session of the user at
+    /// once (their access tokens run out within the access token lifetime).
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+        changes: UserChanges,
+    ) -> Result<UserRow, Error> {
+        let current = self.get_user(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("users/{id}")));
+        }
+        let mut next = current.clone();
+        if let Some(name) = changes.display_name {
+            if name.trim().is_empty() {
+                return Err(Error::field("user.display_name", "is required"));
+            }
+            next.display_name = name;
+        }
+        if let Some(email) = changes.email {
+            next.email = email;
+        }
+        if let Some(phone) = changes.phone {
+            next.phone = phone;
+        }
+        if let Some(unit) = changes.unit {
+            if self.store.unit(unit).await?.is_none() {
+                return Err(Error::field("user.unit", "does not exist"));
+            }
+            next.unit_id = unit;
+        }
+        if let Some(status) = changes.status {
+            if !matches!(status.as_str(), "ACTIVE" | "DISABLED") {
+                return Err(Error::field(
+                    "user.status",
+                    "must be ACTIVE or DISABLED (LOCKED is set by failed logins)",
+                ));
+            }
+            next.status = status;
+        }
+        next.updated_at = crm_platform::db::now();
+        if !self.store.update_user(&next, current.version).await? {
+            return Err(Error::EtagMismatch(format!("users/{id}")));
+        }
+        if next.status != current.status {
+            if next.status == "DISABLED" {
+                self.store.revoke_user_sessions(id, next.updated_at).await?;
+            }
+            self.audit(
+                caller,
+                "USER_STATUS_CHANGED",
+                &format!("users/{id}"),
+                &[("status", next.status.clone())],
+            )
+            .await?;
+        }
+        self.get_user(id).await
+    }
+
+    /// Deletes a user (their sessions end; the audit log keeps their name).
+    pub async fn delete_user(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+    ) -> Result<(), Error> {
+        let current = self.get_user(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("users/{id}")));
+        }
+        if caller.principal.as_ref().and_then(Principal::user_id) == Some(id) {
+            return Err(Error::FailedPrecondition(
+                "users cannot delete themselves".into(),
+            ));
+        }
+        if !self.store.delete_user(id, current.version).await? {
+            return Err(Error::EtagMismatch(format!("users/{id}")));
+        }
+        self.audit(
+            caller,
+            "USER_STATUS_CHANGED",
+            &format!("users/{id}"),
+            &[("status", "DELETED".into())],
+        )
+        .await
+    }
+}

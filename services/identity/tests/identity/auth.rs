@@ -4,8 +4,8 @@ use crm_identity::{
     roles,
     service::{
         Caller,
-        access::NewClient,
-        directory::{NewUnit, NewUser},
+        access::{ClientChanges, NewClient},
+        directory::{NewUnit, NewUser, UserChanges},
     },
     store::{EventKey, MIGRATIONS},
 };
@@ -21,6 +21,7 @@ crm_platform::backend_tests!(MIGRATIONS;
     client_credentials_rotation_and_address_ranges,
     roles_cannot_be_granted_beyond_ones_own,
     repeated_failures_raise_an_alert,
+    disabling_a_user_or_client_ends_their_access,
 );
 
 fn verifier(identity: &crm_identity::service::Identity) -> Verifier {
@@ -407,4 +408,94 @@ async fn repeated_failures_raise_an_alert(db: Db) {
     );
     assert_eq!(alerts[0].rule, "REPEATED_LOGIN_FAILURES_ACCOUNT");
     assert!(alerts[0].count >= 10);
+}
+
+async fn disabling_a_user_or_client_ends_their_access(db: Db) {
+    let identity = identity(db).await;
+    let caller = anonymous("10.1.1.6");
+    let user = new_user(&identity, "leaver", vec![roles::SALES_REP]).await;
+    let session = identity
+        .login(&caller, "leaver", "a long enough password")
+        .await
+        .unwrap();
+    let changes = UserChanges {
+        status: Some("DISABLED".into()),
+        ..UserChanges::default()
+    };
+    let updated = identity
+        .update_user(&system(), user, Some(1), changes.clone())
+        .await
+        .unwrap();
+    assert_eq!(updated.status, "DISABLED");
+    assert!(
+        matches!(
+            identity
+                .update_user(&system(), user, Some(1), changes)
+                .await,
+            Err(Error::EtagMismatch(_))
+        ),
+        "stale etag"
+    );
+    assert!(matches!(
+        identity
+            .login(&caller, "leaver", "a long enough password")
+            .await,
+        Err(Error::AccountDisabled)
+    ));
+    assert!(
+        matches!(
+            identity.refresh(&caller, &session.refresh_token).await,
+            Err(Error::BadCredentials)
+        ),
+        "sessions end"
+    );
+    let bad = UserChanges {
+        status: Some("LOCKED".into()),
+        ..UserChanges::default()
+    };
+    assert!(matches!(
+        identity.update_user(&system(), user, None, bad).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    identity.delete_user(&system(), user, None).await.unwrap();
+    assert!(matches!(
+        identity.get_user(user).await,
+        Err(Error::NotFound(_))
+    ));
+
+    let new = NewClient {
+        display_name: "Finance".into(),
+        roles: vec![roles::INTEGRATION],
+        unit: None,
+        allowed_cidrs: vec![],
+    };
+    let (client, secret) = identity.create_client(&system(), new).await.unwrap();
+    identity
+        .client_token(&caller, &client.client_id, &secret)
+        .await
+        .unwrap();
+    let off = ClientChanges {
+        status: Some("DISABLED".into()),
+        ..ClientChanges::default()
+    };
+    identity
+        .update_client(&system(), client.id, None, off)
+        .await
+        .unwrap();
+    assert!(matches!(
+        identity
+            .client_token(&caller, &client.client_id, &secret)
+            .await,
+        Err(Error::AccountDisabled)
+    ));
+    identity
+        .delete_client(&system(), client.id, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        identity
+            .client_token(&caller, &client.client_id, &secret)
+            .await,
+        Err(Error::BadCredentials)
+    ));
 }
