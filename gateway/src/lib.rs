@@ -7,6 +7,8 @@
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
 pub mod auth;
 pub mod forward;
+pub mod identity_rest;
+pub mod mirror;
 pub mod openapi;
 pub mod rest;
 
@@ -19,8 +21,6 @@ use crm_platform::{
     grpc::{GrpcRoutes, Security},
     server::Shutdown,
 };
-use crm_proto::crm::customers::v1::customer_service_client::CustomerServiceClient;
-use crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient;
 use serde::{Deserialize, Serialize};
 use std::{net::SocketAddr, sync::Arc};
 
@@ -68,10 +68,7 @@ impl Default for UpstreamsConfig {
 /// The OpenAPI document of the REST API.
 pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
     let unused = crm_platform::grpc::lazy_channel("http://127.0.0.1:1")?;
-    let (_, docs) = rest::router(rest::Clients {
-        customers: CustomerServiceClient::new(unused.clone()),
-        auth: AuthServiceClient::new(unused),
-    });
+    let (_, docs) = rest::router(rest::Clients::new(unused.clone(), unused));
     openapi::document(
         "CRM REST API",
         env!("CARGO_PKG_VERSION"),
@@ -92,10 +89,7 @@ pub async fn build(config: &Config, authenticator: Arc<Authenticator>) -> anyhow
     upstreams.insert("identity", identity.clone());
     let upstreams = Arc::new(upstreams);
 
-    let clients = rest::Clients {
-        customers: CustomerServiceClient::new(customers),
-        auth: AuthServiceClient::new(identity),
-    };
+    let clients = rest::Clients::new(customers, identity);
     let (rest, docs) = rest::router(clients.clone());
     let document = openapi::document(
         "CRM REST API",

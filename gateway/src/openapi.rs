@@ -11,6 +11,7 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, Fi
 use serde_json::{Map, Value, json};
 
 /// Where the REST request body comes from (mirrors google.api.http `body`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body {
     /// No body; every non-path field is a query parameter.
     None,

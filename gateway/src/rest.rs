@@ -15,7 +15,11 @@ use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
     ListCustomersRequest, UpdateCustomerRequest, customer_service_client::CustomerServiceClient,
 };
-use crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient;
+use crm_proto::crm::identity::v1::{
+    access_service_client::AccessServiceClient, auth_service_client::AuthServiceClient,
+    directory_service_client::DirectoryServiceClient,
+    security_service_client::SecurityServiceClient,
+};
 use std::collections::HashMap;
 use tonic::transport::Channel;
 
@@ -26,6 +30,25 @@ pub struct Clients {
     pub customers: CustomerServiceClient<Channel>,
     /// The identity service's sign-in methods.
     pub auth: AuthServiceClient<Channel>,
+    /// The organisation tree and users.
+    pub directory: DirectoryServiceClient<Channel>,
+    /// Roles, permissions and API clients.
+    pub access: AccessServiceClient<Channel>,
+    /// The security audit log.
+    pub security: SecurityServiceClient<Channel>,
+}
+
+impl Clients {
+    /// Clients of every service over the given channels.
+    pub fn new(customers: Channel, identity: Channel) -> Clients {
+        Clients {
+            customers: CustomerServiceClient::new(customers),
+            auth: AuthServiceClient::new(identity.clone()),
+            directory: DirectoryServiceClient::new(identity.clone()),
+            access: AccessServiceClient::new(identity.clone()),
+            security: SecurityServiceClient::new(identity),
+        }
+    }
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -181,7 +204,7 @@ fn patch_mask(q: &HashMap<String, String>, body: &serde_json::Value) -> Vec<Stri
         .unwrap_or_default()
 }
 
-fn to_snake(name: &str) -> String {
+pub(crate) fn to_snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for c in name.chars() {
         if c.is_ascii_uppercase() {
@@ -333,7 +356,7 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
 pub fn router(clients: Clients) -> (Router, Vec<RouteDoc>) {
     let mut by_path: Vec<(&'static str, MethodRouter<Clients>)> = Vec::new();
     let mut docs = Vec::new();
-    for (doc, method) in routes() {
+    for (doc, method) in routes().into_iter().chain(crate::identity_rest::routes()) {
         match by_path.iter_mut().find(|(p, _)| *p == doc.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(method),
             None => by_path.push((doc.path, method)),

@@ -534,3 +534,93 @@ async fn logout_lockout_refresh_and_bad_tokens_over_rest() {
     assert_eq!(jwks.json["keys"][0]["alg"], "EdDSA");
     suite.stop().await;
 }
+
+#[tokio::test]
+async fn identity_over_rest_mirrors_grpc() {
+    let suite = Suite::start(Backend::Sqlite).await;
+    let http = suite.http();
+    let units = http.call("GET", "/api/v1/units", None).await;
+    assert_eq!(units.status, 200, "{}", units.text);
+    let root = units.json["units"][0]["name"].as_str().unwrap().to_owned();
+    let unit = http
+        .call(
+            "POST",
+            "/api/v1/units",
+            Some(
+                json!({"code": "north", "kind": "REGION", "parent": root, "displayName": "North"}),
+            ),
+        )
+        .await;
+    assert_eq!(unit.status, 200, "{}", unit.text);
+    assert_eq!(unit.json["path"], "/g/north/");
+    let body = json!({"user": {"loginName": "rest.user", "displayName": "Rest User", "unit": unit.json["name"]}});
+    let user = http
+        .call(
+            "POST",
+            "/api/v1/users?password=never-from-a-query-string",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        user.status, 400,
+        "a password in the query string is ignored: {}",
+        user.text
+    );
+    let mut with_password = body;
+    with_password["password"] = json!("rest-user-password-2026");
+    let user = http
+        .call("POST", "/api/v1/users", Some(with_password))
+        .await;
+    assert_eq!(user.status, 200, "{}", user.text);
+    assert_eq!(user.json["loginName"], "rest.user");
+    let id = unit.json["id"].as_str().unwrap();
+    let renamed = http
+        .call(
+            "PATCH",
+            &format!("/api/v1/units/{id}?updateMask=display_name"),
+            Some(json!({"displayName": "North China"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["displayName"], "North China");
+    let perms = http.call("GET", "/api/v1/permissions", None).await;
+    assert!(perms.json["permissions"].as_array().unwrap().len() > 20);
+    let events = http
+        .call(
+            "GET",
+            "/api/v1/securityEvents?filter=type%20%3D%20%22LOGIN_SUCCEEDED%22",
+            None,
+        )
+        .await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    assert!(
+        !events.json["securityEvents"].as_array().unwrap().is_empty(),
+        "the admin's login is audited"
+    );
+    // A sales rep may not read the audit log.
+    let mut dir = DirectoryServiceClient::new(suite.channel(&suite.admin_token).await);
+    create_user(&mut dir, "rep", &root, &[roles::SALES_REP]).await;
+    let rep = Http::new(suite.gateway(), &suite.login("rep", PASSWORD).await);
+    let denied = rep.call("GET", "/api/v1/securityEvents", None).await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    let me = rep.call("GET", "/api/v1/users/me", None).await;
+    assert_eq!(
+        me.status, 200,
+        "reading oneself needs no permission: {}",
+        me.text
+    );
+    assert_eq!(me.json["loginName"], "rep");
+    let other = rep
+        .call(
+            "GET",
+            &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        other.status, 403,
+        "reading others needs identity.user.read: {}",
+        other.text
+    );
+    suite.stop().await;
+}

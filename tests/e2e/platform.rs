@@ -67,15 +67,30 @@ async fn openapi_document_matches_the_routes() {
         }
     }
     operations.sort();
+    for op in [
+        "CreateCustomer",
+        "DeleteCustomer",
+        "GetCustomer",
+        "ListCustomers",
+        "UpdateCustomer",
+        "CreateUser",
+        "AssignRoles",
+        "ListSecurityEvents",
+        "RotateApiClientSecret",
+        "MoveUnit",
+    ] {
+        assert!(
+            operations.contains(&op.to_owned()),
+            "{op} is not documented: {operations:?}"
+        );
+    }
+    let mut unique = operations.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), operations.len(), "operation ids are unique");
     assert_eq!(
-        operations,
-        [
-            "CreateCustomer",
-            "DeleteCustomer",
-            "GetCustomer",
-            "ListCustomers",
-            "UpdateCustomer"
-        ]
+        operations.len(),
+        5 + 29,
+        "every customers and identity REST route is documented"
     );
     let customer = &doc.json["components"]["schemas"]["crm.customers.v1.Customer"];
     assert_eq!(customer["properties"]["displayName"]["type"], "string");

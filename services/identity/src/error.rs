@@ -36,9 +36,6 @@ pub enum Error {
     /// The state does not allow it (a unit with children cannot be deleted).
     #[error("{0}")]
     FailedPrecondition(String),
-    /// Not built yet.
-    #[error("{0} is not implemented yet")]
-    Unimplemented(&'static str),
     /// A bug or broken data.
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,7 +72,6 @@ impl ServiceError for Error {
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::EtagMismatch(_) => ErrorKind::Aborted,
             Error::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
-            Error::Unimplemented(_) => ErrorKind::FailedPrecondition,
             Error::Internal(_) => ErrorKind::Internal,
             Error::Db(db) => db.kind(),
         }
@@ -92,7 +88,6 @@ impl ServiceError for Error {
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::FailedPrecondition(_) => "FAILED_PRECONDITION",
-            Error::Unimplemented(_) => "NOT_IMPLEMENTED",
             Error::Internal(_) => "INTERNAL",
             Error::Db(db) => db.reason(),
         }

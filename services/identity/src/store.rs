@@ -233,6 +233,71 @@ impl Store {
             .await
     }
 
+    /// Changes a unit's display name and kind if still at `version`.
+    pub async fn update_unit(&self, u: &UnitRow, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "UPDATE units SET display_name = $1, kind = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(&u.display_name)
+            .bind(&u.kind)
+            .bind(u.updated_at)
+            .bind(u.id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// How many units, users and API clients hang on a unit.
+    pub async fn unit_dependents(&self, id: Uuid) -> Result<i64, DbError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM units WHERE parent_id = $1) + (SELECT COUNT(*) FROM users WHERE unit_id = $1) + (SELECT COUNT(*) FROM api_clients WHERE unit_id = $1)";
+        let (n,): (i64,) = with_pool!(&self.db, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n)
+    }
+
+    /// Deletes a unit still at `version`.
+    pub async fn delete_unit(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "DELETE FROM units WHERE id = $1 AND version = $2";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Moves a unit below `parent` with its whole subtree: every path under the old one is
+    /// rewritten in one transaction, so the tree is never seen half-moved.
+    pub async fn move_unit(
+        &self,
+        unit: &UnitRow,
+        parent: Uuid,
+        new_path: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbError> {
+        let pattern = format!("{}%", crm_platform::auth::escape_like(&unit.path));
+        // i32: PostgreSQL has substr(text, integer) only.
+        let keep_from = unit.path.chars().count() as i32 + 1;
+        with_pool!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let moved = sqlx::query("UPDATE units SET parent_id = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
+                .bind(parent).bind(now).bind(unit.id).bind(unit.version)
+                .execute(&mut *tx).await?.rows_affected();
+            if moved == 0 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE units SET path = $1 || SUBSTR(path, $2), updated_at = $3 WHERE path LIKE $4 ESCAPE '\\'")
+                .bind(new_path).bind(keep_from).bind(now).bind(&pattern)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, DbError>(true)
+        })
+    }
+
     // ---- roles
 
     /// Creates a role unless one with its id exists (built-in roles on every start).
@@ -259,6 +324,46 @@ impl Store {
     /// One role.
     pub async fn role(&self, id: Uuid) -> Result<Option<RoleRow>, DbError> {
         self.one(by_id(ROLE, "roles", id)).await
+    }
+
+    /// Changes a role if still at `version`.
+    pub async fn update_role(&self, r: &RoleRow, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "UPDATE roles SET display_name = $1, description = $2, permissions = $3, scopes = $4, version = version + 1, updated_at = $5 WHERE id = $6 AND version = $7";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(&r.display_name)
+            .bind(&r.description)
+            .bind(&r.permissions)
+            .bind(&r.scopes)
+            .bind(r.updated_at)
+            .bind(r.id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Whether a role is held by a user or an API client.
+    pub async fn role_in_use(&self, id: Uuid) -> Result<bool, DbError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM user_roles WHERE role_id = $1) + (SELECT COUNT(*) FROM api_clients WHERE role_ids LIKE $2)";
+        let (n,): (i64,) = with_pool!(&self.db, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(format!("%{id}%"))
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
+    }
+
+    /// Deletes a role still at `version`.
+    pub async fn delete_role(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
+        const SQL: &str = "DELETE FROM roles WHERE id = $1 AND version = $2 AND built_in = FALSE";
+        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(version)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
     }
 
     /// The roles of a user.

@@ -4,7 +4,7 @@ use crate::{
     error::Error,
     service::{
         Identity,
-        access::{ClientChanges, NewClient, NewRole},
+        access::{ClientChanges, NewClient, NewRole, RoleChanges},
     },
     store::{ClientRow, RoleRow, Store},
 };
@@ -81,8 +81,19 @@ fn client_proto(c: &ClientRow) -> ApiClient {
     }
 }
 
-fn unimplemented(what: &'static str) -> Status {
-    Status::unimplemented(format!("{what} is not implemented yet"))
+/// Scope enum values as stored names ("OWN", ...); unknown values become "" and are rejected.
+fn scope_names(scopes: &HashMap<String, i32>) -> BTreeMap<String, String> {
+    scopes
+        .iter()
+        .map(|(f, s)| {
+            (
+                f.clone(),
+                role::DataScope::try_from(*s)
+                    .map(|s| s.as_str_name().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 #[tonic::async_trait]
@@ -126,16 +137,7 @@ impl AccessService for Access {
             .into_inner()
             .role
             .ok_or_else(|| Status::from(Error::field("role", "is required")))?;
-        let scopes = r
-            .scopes
-            .iter()
-            .map(|(f, s)| {
-                let name = role::DataScope::try_from(*s)
-                    .map(|s| s.as_str_name().to_owned())
-                    .unwrap_or_default();
-                (f.clone(), name)
-            })
-            .collect();
+        let scopes = scope_names(&r.scopes);
         let new = NewRole {
             display_name: r.display_name,
             description: r.description,
@@ -147,18 +149,47 @@ impl AccessService for Access {
         )?))
     }
 
-    async fn update_role(
-        &self,
-        _req: Request<UpdateRoleRequest>,
-    ) -> Result<Response<Role>, Status> {
-        Err(unimplemented("UpdateRole"))
+    async fn update_role(&self, req: Request<UpdateRoleRequest>) -> Result<Response<Role>, Status> {
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let role = r
+            .role
+            .ok_or_else(|| Status::from(Error::field("role", "is required")))?;
+        let id = parse_name(&role.name, "roles", "role.name")?;
+        let etag = parse_etag(&role.etag, "role.etag")?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                Error::field("update_mask", "is required: name the fields to update").into(),
+            );
+        }
+        const UPDATABLE: &[&str] = &["*", "display_name", "description", "permissions", "scopes"];
+        if let Some(bad) = paths.iter().find(|p| !UPDATABLE.contains(&p.as_str())) {
+            return Err(Error::field("update_mask", format!("{bad:?} cannot be updated")).into());
+        }
+        let wants = |f: &str| paths.iter().any(|p| p == f || p == "*");
+        let changes = RoleChanges {
+            display_name: wants("display_name").then_some(role.display_name),
+            description: wants("description").then_some(role.description),
+            permissions: wants("permissions").then_some(role.permissions),
+            scopes: wants("scopes").then(|| scope_names(&role.scopes)),
+        };
+        Ok(Response::new(role_proto(
+            &self.0.update_role(&caller, id, etag, changes).await?,
+        )?))
     }
 
     async fn delete_role(
         &self,
-        _req: Request<DeleteRoleRequest>,
+        req: Request<DeleteRoleRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        Err(unimplemented("DeleteRole"))
+        let caller = caller(&req);
+        let r = req.into_inner();
+        let id = parse_name(&r.name, "roles", "name")?;
+        self.0
+            .delete_role(&caller, id, parse_etag(&r.etag, "etag")?)
+            .await?;
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 
     async fn list_permissions(

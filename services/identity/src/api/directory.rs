@@ -108,10 +108,6 @@ impl Directory {
     }
 }
 
-fn unimplemented(what: &'static str) -> Status {
-    Status::unimplemented(format!("{what} is not implemented yet"))
-}
-
 #[tonic::async_trait]
 impl DirectoryService for Directory {
     async fn get_unit(&self, req: Request<GetUnitRequest>) -> Result<Response<Unit>, Status> {
@@ -164,22 +160,61 @@ impl DirectoryService for Directory {
         )))
     }
 
-    async fn update_unit(
-        &self,
-        _req: Request<UpdateUnitRequest>,
-    ) -> Result<Response<Unit>, Status> {
-        Err(unimplemented("UpdateUnit"))
+    async fn update_unit(&self, req: Request<UpdateUnitRequest>) -> Result<Response<Unit>, Status> {
+        let r = req.into_inner();
+        let u = r
+            .unit
+            .ok_or_else(|| Status::from(Error::field("unit", "is required")))?;
+        let id = parse_name(&u.name, "units", "unit.name")?;
+        let etag = parse_etag(&u.etag, "unit.etag")?;
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                Error::field("update_mask", "is required: display_name, kind or \"*\"").into(),
+            );
+        }
+        if let Some(bad) = paths
+            .iter()
+            .find(|p| !matches!(p.as_str(), "*" | "display_name" | "kind"))
+        {
+            let why = format!(
+                "{bad:?} cannot be updated (display_name, kind; move a unit with MoveUnit)"
+            );
+            return Err(Error::field("update_mask", why).into());
+        }
+        let wants = |f: &str| paths.iter().any(|p| p == f || p == "*");
+        let name = wants("display_name").then_some(u.display_name);
+        let kind = wants("kind").then(|| {
+            unit::Kind::try_from(u.kind)
+                .unwrap_or(unit::Kind::Unspecified)
+                .as_str_name()
+                .to_owned()
+        });
+        Ok(Response::new(unit_proto(
+            &self.0.update_unit(id, etag, name, kind).await?,
+        )))
     }
 
     async fn delete_unit(
         &self,
-        _req: Request<DeleteUnitRequest>,
+        req: Request<DeleteUnitRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
-        Err(unimplemented("DeleteUnit"))
+        let r = req.into_inner();
+        let id = parse_name(&r.name, "units", "name")?;
+        self.0.delete_unit(id, parse_etag(&r.etag, "etag")?).await?;
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 
-    async fn move_unit(&self, _req: Request<MoveUnitRequest>) -> Result<Response<Unit>, Status> {
-        Err(unimplemented("MoveUnit"))
+    async fn move_unit(&self, req: Request<MoveUnitRequest>) -> Result<Response<Unit>, Status> {
+        let r = req.into_inner();
+        let id = parse_name(&r.name, "units", "name")?;
+        let parent = parse_name(&r.new_parent, "units", "new_parent")?;
+        Ok(Response::new(unit_proto(
+            &self
+                .0
+                .move_unit(id, parent, parse_etag(&r.etag, "etag")?)
+                .await?,
+        )))
     }
 
     async fn get_user(&self, req: Request<GetUserRequest>) -> Result<Response<User>, Status> {

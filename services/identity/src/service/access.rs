@@ -31,8 +31,9 @@ pub struct NewClient {
 const MAX_GRACE: chrono::Duration = chrono::Duration::days(30);
 
 impl Identity {
-    /// Creates a role from catalogue permissions and valid scopes.
-    pub async fn create_role(&self, caller: &Caller, new: NewRole) -> Result<RoleRow, Error> {
+    /// A role's content is valid: a name, catalogue permissions, known families and scopes,
+    /// and nothing the caller does not hold.
+    fn check_role(&self, caller: &Caller, new: &NewRole) -> Result<(), Error> {
         if new.display_name.trim().is_empty() {
             return Err(Error::field("role.display_name", "is required"));
         }
@@ -65,6 +66,12 @@ impl Identity {
                 "cannot grant {p}, which the caller does not hold"
             )));
         }
+        Ok(())
+    }
+
+    /// Creates a role from catalogue permissions and valid scopes.
+    pub async fn create_role(&self, caller: &Caller, new: NewRole) -> Result<RoleRow, Error> {
+        self.check_role(caller, &new)?;
         let now = crm_platform::db::now();
         let row = RoleRow {
             id: Uuid::now_v7(),
@@ -299,6 +306,125 @@ impl Identity {
             "API_CLIENT_DELETED",
             &format!("apiClients/{id}"),
             &[],
+        )
+        .await
+    }
+}
+
+/// Changes to a role.
+#[derive(Debug, Clone, Default)]
+pub struct RoleChanges {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub permissions: Option<Vec<String>>,
+    pub scopes: Option<BTreeMap<String, String>>,
+}
+
+impl Identity {
+    /// Changes a custom role; built-in roles are fixed.
+    pub async fn update_role(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+        changes: RoleChanges,
+    ) -> Result<RoleRow, Error> {
+        let current = self.get_role(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("roles/{id}")));
+        }
+        if current.built_in {
+            return Err(Error::FailedPrecondition(
+                "built-in roles cannot be changed; create a role of your own".into(),
+            ));
+        }
+        let permissions: Vec<String> = match changes.permissions.clone() {
+            Some(p) => p,
+            None => serde_json::from_str(&current.permissions)
+                .map_err(|e| Error::Internal(e.to_string()))?,
+        };
+        let scopes: BTreeMap<String, String> = match changes.scopes.clone() {
+            Some(s) => s,
+            None => {
+                serde_json::from_str(&current.scopes).map_err(|e| Error::Internal(e.to_string()))?
+            }
+        };
+        // The same checks as a new role: catalogue permissions, valid scopes, nothing beyond
+        // what the caller holds.
+        let check = NewRole {
+            display_name: changes
+                .display_name
+                .clone()
+                .unwrap_or_else(|| current.display_name.clone()),
+            description: changes
+                .description
+                .clone()
+                .unwrap_or_else(|| current.description.clone()),
+            permissions,
+            scopes,
+        };
+        self.check_role(caller, &check)?;
+        let mut next = current.clone();
+        next.display_name = check.display_name;
+        next.description = check.description;
+        next.permissions = serde_json::to_string(&check.permissions)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        next.scopes =
+            serde_json::to_string(&check.scopes).map_err(|e| Error::Internal(e.to_string()))?;
+        next.updated_at = crm_platform::db::now();
+        if !self.store.update_role(&next, current.version).await? {
+            return Err(Error::EtagMismatch(format!("roles/{id}")));
+        }
+        if next.permissions != current.permissions {
+            self.audit(
+                caller,
+                "PERMISSION_CHANGED",
+                &format!("roles/{id}"),
+                &[("permissions", next.permissions.clone())],
+            )
+            .await?;
+        }
+        if next.scopes != current.scopes {
+            self.audit(
+                caller,
+                "SCOPE_CHANGED",
+                &format!("roles/{id}"),
+                &[("scopes", next.scopes.clone())],
+            )
+            .await?;
+        }
+        self.get_role(id).await
+    }
+
+    /// Deletes a custom role nobody holds.
+    pub async fn delete_role(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        etag: Option<i64>,
+    ) -> Result<(), Error> {
+        let current = self.get_role(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("roles/{id}")));
+        }
+        if current.built_in {
+            return Err(Error::FailedPrecondition(
+                "built-in roles cannot be deleted".into(),
+            ));
+        }
+        if self.store.role_in_use(id).await? {
+            return Err(Error::FailedPrecondition(format!(
+                "roles/{id} is still held by users or API clients"
+            )));
+        }
+        if !self.store.delete_role(id, current.version).await? {
+            return Err(Error::EtagMismatch(format!("roles/{id}")));
+        }
+        self.audit(
+            caller,
+            "PERMISSION_CHANGED",
+            &format!("roles/{id}"),
+            &[("deleted", "true".into())],
         )
         .await
     }

@@ -374,3 +374,127 @@ impl Identity {
         .await
     }
 }
+
+impl Identity {
+    /// Changes a unit's display name or kind (a kind may not rank above its parent's or below
+    /// its children's).
+    pub async fn update_unit(
+        &self,
+        id: Uuid,
+        etag: Option<i64>,
+        display_name: Option<String>,
+        kind: Option<String>,
+    ) -> Result<UnitRow, Error> {
+        let current = self.get_unit(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        let mut next = current.clone();
+        if let Some(name) = display_name {
+            if name.trim().is_empty() {
+                return Err(Error::field("unit.display_name", "is required"));
+            }
+            next.display_name = name;
+        }
+        if let Some(kind) = kind {
+            let rank = rank(&kind).ok_or_else(|| Error::field("unit.kind", "is required"))?;
+            if let Some(parent) = current.parent_id
+                && let Some(parent) = self.store.unit(parent).await?
+                && rank < crate::service::directory::rank(&parent.kind).unwrap_or(0)
+            {
+                return Err(Error::field(
+                    "unit.kind",
+                    format!("cannot be above its parent, a {}", parent.kind),
+                ));
+            }
+            let mut q = crate::store::Store::list_query("units");
+            q.push("parent_id = ");
+            q.push_bind(crm_platform::sql::SqlValue::Uuid(id));
+            let children: Vec<UnitRow> = self.store.fetch(q).await?;
+            if children
+                .iter()
+                .any(|c| self::rank(&c.kind).unwrap_or(0) < rank)
+            {
+                return Err(Error::field(
+                    "unit.kind",
+                    "cannot be below one of its children",
+                ));
+            }
+            next.kind = kind;
+        }
+        next.updated_at = crm_platform::db::now();
+        if !self.store.update_unit(&next, current.version).await? {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        self.get_unit(id).await
+    }
+
+    /// Deletes an empty unit (no children, users or API clients); never the root.
+    pub async fn delete_unit(&self, id: Uuid, etag: Option<i64>) -> Result<(), Error> {
+        let current = self.get_unit(id).await?;
+        if etag.is_some_and(|e| e != current.version) {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        if current.parent_id.is_none() {
+            return Err(Error::FailedPrecondition(
+                "the root unit cannot be deleted".into(),
+            ));
+        }
+        if self.store.unit_dependents(id).await? > 0 {
+            return Err(Error::FailedPrecondition(format!(
+                "units/{id} still has units, users or API clients"
+            )));
+        }
+        if !self.store.delete_unit(id, current.version).await? {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        Ok(())
+    }
+
+    /// Moves a unit and its subtree below another parent.
+    pub async fn move_unit(
+        &self,
+        id: Uuid,
+        new_parent: Uuid,
+        etag: Option<i64>,
+    ) -> Result<UnitRow, Error> {
+        let unit = self.get_unit(id).await?;
+        if etag.is_some_and(|e| e != unit.version) {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        if unit.parent_id.is_none() {
+            return Err(Error::field("name", "the root unit cannot be moved"));
+        }
+        let parent = self
+            .store
+            .unit(new_parent)
+            .await?
+            .ok_or_else(|| Error::field("new_parent", "does not exist"))?;
+        if parent.path.starts_with(&unit.path) {
+            return Err(Error::field(
+                "new_parent",
+                "is the unit itself or inside its subtree",
+            ));
+        }
+        if rank(&unit.kind).unwrap_or(0) < rank(&parent.kind).unwrap_or(0) {
+            return Err(Error::field(
+                "new_parent",
+                format!("a {} cannot be below a {}", unit.kind, parent.kind),
+            ));
+        }
+        let new_path = format!("{}{}/", parent.path, unit.code);
+        if !self
+            .store
+            .move_unit(&unit, new_parent, &new_path, crm_platform::db::now())
+            .await?
+        {
+            return Err(Error::EtagMismatch(format!("units/{id}")));
+        }
+        self.get_unit(id).await
+    }
+}
+
+/// The rank of a unit kind, 0 for the top (GROUP).
+pub fn rank(kind: &str) -> Option<usize> {
+    UNIT_KINDS.iter().position(|k| *k == kind)
+}

@@ -2,6 +2,7 @@
 //! `CRM_TEST_POSTGRES_URL` is set, on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod auth;
+mod directory;
 
 use crm_identity::service::{Caller, Identity};
 use crm_platform::{auth::Principal, db::Db, denylist::DenyList};
