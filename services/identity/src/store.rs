@@ -201,6 +201,25 @@ impl Store {
         select(columns, table)
     }
 
+    /// Deletes the row `id` of `table` (a trusted name) if it is still at `version`.
+    pub async fn delete_at_version(
+        &self,
+        table: &'static str,
+        id: Uuid,
+        version: i64,
+    ) -> Result<bool, DbError> {
+        let sql = format!("DELETE FROM {table} WHERE id = $1 AND version = $2");
+        let n = with_pool!(&self.db, |pool| sqlx::query(sqlx::AssertSqlSafe(
+            sql.as_str()
+        ))
+        .bind(id)
+        .bind(version)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     // ---- units
 
     /// Inserts a unit.
@@ -256,18 +275,6 @@ impl Store {
             .fetch_one(pool)
             .await)?;
         Ok(n)
-    }
-
-    /// Deletes a unit still at `version`.
-    pub async fn delete_unit(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
-        const SQL: &str = "DELETE FROM units WHERE id = $1 AND version = $2";
-        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(version)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
     }
 
     /// Moves a unit below `parent` with its whole subtree: every path under the old one is
@@ -535,18 +542,6 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Deletes a user still at `version` (roles and sessions go with it).
-    pub async fn delete_user(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
-        const SQL: &str = "DELETE FROM users WHERE id = $1 AND version = $2";
-        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(version)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
     /// Revokes every session of a user (disabled accounts).
     pub async fn revoke_user_sessions(
         &self,
@@ -616,18 +611,6 @@ impl Store {
             .bind(&c.status)
             .bind(c.updated_at)
             .bind(c.id)
-            .bind(version)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
-    /// Deletes an API client still at `version`.
-    pub async fn delete_client(&self, id: Uuid, version: i64) -> Result<bool, DbError> {
-        const SQL: &str = "DELETE FROM api_clients WHERE id = $1 AND version = $2";
-        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
-            .bind(id)
             .bind(version)
             .execute(pool)
             .await

@@ -298,7 +298,11 @@ impl Identity {
         if etag.is_some_and(|e| e != current.version) {
             return Err(Error::EtagMismatch(format!("apiClients/{id}")));
         }
-        if !self.store.delete_client(id, current.version).await? {
+        if !self
+            .store
+            .delete_at_version("api_clients", id, current.version)
+            .await?
+        {
             return Err(Error::EtagMismatch(format!("apiClients/{id}")));
         }
         self.audit(

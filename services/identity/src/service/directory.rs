@@ -362,7 +362,11 @@ impl Identity {
                 "users cannot delete themselves".into(),
             ));
         }
-        if !self.store.delete_user(id, current.version).await? {
+        if !self
+            .store
+            .delete_at_version("users", id, current.version)
+            .await?
+        {
             return Err(Error::EtagMismatch(format!("users/{id}")));
         }
         self.audit(
@@ -400,7 +404,7 @@ impl Identity {
             let rank = rank(&kind).ok_or_else(|| Error::field("unit.kind", "is required"))?;
             if let Some(parent) = current.parent_id
                 && let Some(parent) = self.store.unit(parent).await?
-                && rank < crate::service::directory::rank(&parent.kind).unwrap_or(0)
+                && rank < self::rank(&parent.kind).unwrap_or(0)
             {
                 return Err(Error::field(
                     "unit.kind",
@@ -445,7 +449,11 @@ impl Identity {
                 "units/{id} still has units, users or API clients"
             )));
         }
-        if !self.store.delete_unit(id, current.version).await? {
+        if !self
+            .store
+            .delete_at_version("units", id, current.version)
+            .await?
+        {
             return Err(Error::EtagMismatch(format!("units/{id}")));
         }
         Ok(())
