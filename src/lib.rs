@@ -3,13 +3,17 @@
 pub mod bench;
 
 use crm_platform::{
-    auth::{Authenticator, JwksSource},
+    auth::{Authenticator, Denial, DenialSink, JwksSource},
     db::Db,
     denylist::DenyList,
     server::{ServiceContext, Shutdown, admin_router, serve},
     token::{Jwk, Jwks},
 };
-use crm_proto::crm::identity::v1::{GetJwksRequest, auth_service_client::AuthServiceClient};
+use crm_proto::crm::identity::v1::{
+    GetJwksRequest, IssueClientTokenRequest, RecordSecurityEventsRequest, SecurityEvent,
+    auth_service_client::AuthServiceClient, security_event,
+    security_service_client::SecurityServiceClient,
+};
 use serde::{Deserialize, Serialize};
 use std::{future::Future, net::SocketAddr, path::PathBuf, pin::Pin, sync::Arc};
 use tokio::task::JoinSet;
@@ -55,6 +59,11 @@ pub struct AuthConfig {
     /// Redis for the token deny list, shared by every replica (`redis://...`). Without it the
     /// deny list is per process, so a logout reaches only the process that handled it.
     pub redis_url: Option<crm_platform::config::Secret>,
+    /// This service's own API client (role "Service"), to report refusals to identity's audit
+    /// log when identity runs elsewhere.
+    pub client_id: Option<String>,
+    /// Its secret.
+    pub client_secret: Option<crm_platform::config::Secret>,
 }
 
 impl Default for AuthConfig {
@@ -62,6 +71,8 @@ impl Default for AuthConfig {
         Self {
             identity_url: "http://127.0.0.1:50052".to_owned(),
             redis_url: None,
+            client_id: None,
+            client_secret: None,
         }
     }
 }
@@ -106,13 +117,138 @@ impl JwksSource for GrpcJwks {
 }
 
 /// The token verifier of a process.
-pub fn authenticator(source: Box<dyn JwksSource>, deny: DenyList) -> Arc<Authenticator> {
-    Arc::new(Authenticator::new(
-        crm_identity::ISSUER,
-        crm_identity::AUDIENCE,
-        source,
-        deny,
-    ))
+pub fn authenticator(
+    source: Box<dyn JwksSource>,
+    deny: DenyList,
+    denials: Option<Box<dyn DenialSink>>,
+) -> Arc<Authenticator> {
+    let auth = Authenticator::new(crm_identity::ISSUER, crm_identity::AUDIENCE, source, deny);
+    Arc::new(match denials {
+        Some(sink) => auth.with_denials(sink),
+        None => auth,
+    })
+}
+
+fn denial_event(d: Denial) -> crm_identity::store::EventRow {
+    let details = serde_json::json!({ "permission": d.permission }).to_string();
+    crm_identity::store::EventRow {
+        id: uuid::Uuid::now_v7(),
+        r#type: "PERMISSION_DENIED".to_owned(),
+        actor: d.actor,
+        target: d.method,
+        time: crm_platform::db::now(),
+        source_ip: d.source_ip,
+        request_id: d.request_id,
+        trace_id: String::new(),
+        details,
+    }
+}
+
+/// Reports refusals to the identity service in this process.
+pub struct InProcessDenials(pub crm_identity::service::Identity);
+
+impl DenialSink for InProcessDenials {
+    fn denied(&self, denial: Denial) {
+        let identity = self.0.clone();
+        tokio::spawn(async move {
+            if let Err(error) = identity.record(denial_event(denial)).await {
+                tracing::warn!(%error, "cannot audit a refused request");
+            }
+        });
+    }
+}
+
+/// Reports refusals to a remote identity service, authenticated as this service's own API
+/// client (client credentials, the token reused until shortly before it expires).
+#[derive(Clone)]
+pub struct GrpcDenials {
+    auth: AuthServiceClient<tonic::transport::Channel>,
+    security: SecurityServiceClient<tonic::transport::Channel>,
+    client_id: String,
+    secret: crm_platform::config::Secret,
+    token: Arc<tokio::sync::Mutex<Option<(String, std::time::Instant)>>>,
+}
+
+impl GrpcDenials {
+    /// A reporter over `channel` (to identity) with these credentials.
+    pub fn new(
+        channel: tonic::transport::Channel,
+        client_id: String,
+        secret: crm_platform::config::Secret,
+    ) -> GrpcDenials {
+        GrpcDenials {
+            auth: AuthServiceClient::new(channel.clone()),
+            security: SecurityServiceClient::new(channel),
+            client_id,
+            secret,
+            token: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    async fn token(&self) -> anyhow::Result<String> {
+        let mut slot = self.token.lock().await;
+        if let Some((token, until)) = slot.as_ref()
+            && std::time::Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let request = IssueClientTokenRequest {
+            client_id: self.client_id.clone(),
+            client_secret: self.secret.expose().to_owned(),
+        };
+        let issued = self
+            .auth
+            .clone()
+            .issue_client_token(request)
+            .await?
+            .into_inner();
+        let lifetime = std::time::Duration::from_secs(
+            u64::try_from(issued.expires_in)
+                .unwrap_or(0)
+                .saturating_sub(60),
+        );
+        *slot = Some((
+            issued.access_token.clone(),
+            std::time::Instant::now() + lifetime,
+        ));
+        Ok(issued.access_token)
+    }
+
+    /// Sends one refusal to identity.
+    pub async fn send(&self, denial: Denial) -> anyhow::Result<()> {
+        let token = self.token().await?;
+        let event = SecurityEvent {
+            r#type: security_event::Type::PermissionDenied as i32,
+            actor: denial.actor,
+            target: denial.method,
+            source_ip: denial.source_ip,
+            request_id: denial.request_id,
+            details: [("permission".to_owned(), denial.permission)].into(),
+            ..Default::default()
+        };
+        let mut request = tonic::Request::new(RecordSecurityEventsRequest {
+            events: vec![event],
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        self.security
+            .clone()
+            .record_security_events(request)
+            .await?;
+        Ok(())
+    }
+}
+
+impl DenialSink for GrpcDenials {
+    fn denied(&self, denial: Denial) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = this.send(denial).await {
+                tracing::warn!(%error, "cannot report a refused request to identity");
+            }
+        });
+    }
 }
 
 /// The deny list: Redis when configured, else in this process.
@@ -235,7 +371,11 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
     };
     let identity = crm_identity::identity(identity_db.clone(), &identity_config, deny.clone())?;
     let bootstrap = crm_identity::bootstrap(&identity, options.admin_password.clone()).await?;
-    let auth = authenticator(Box::new(InProcessJwks(identity.clone())), deny);
+    let auth = authenticator(
+        Box::new(InProcessJwks(identity.clone())),
+        deny,
+        Some(Box::new(InProcessDenials(identity.clone()))),
+    );
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
 
     let identity_router = crm_identity::routes(&identity)

@@ -129,12 +129,33 @@ async fn serve(services: Vec<String>) -> anyhow::Result<()> {
         None
     };
     let auth = match &identity {
-        Some(identity) => crm::authenticator(Box::new(crm::InProcessJwks(identity.clone())), deny),
+        Some(identity) => crm::authenticator(
+            Box::new(crm::InProcessJwks(identity.clone())),
+            deny,
+            Some(Box::new(crm::InProcessDenials(identity.clone()))),
+        ),
         None => {
             let channel = crm_platform::grpc::lazy_channel(&config.auth.identity_url)?;
-            let client =
-                crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient::new(channel);
-            crm::authenticator(Box::new(crm::GrpcJwks(client)), deny)
+            let client = crm_proto::crm::identity::v1::auth_service_client::AuthServiceClient::new(
+                channel.clone(),
+            );
+            let denials: Option<Box<dyn crm_platform::auth::DenialSink>> = match (
+                &config.auth.client_id,
+                &config.auth.client_secret,
+            ) {
+                (Some(id), Some(secret)) => Some(Box::new(crm::GrpcDenials::new(
+                    channel,
+                    id.clone(),
+                    secret.clone(),
+                ))),
+                _ => {
+                    tracing::warn!(
+                        "refused requests are logged but not audited: set CRM_AUTH__CLIENT_ID and CRM_AUTH__CLIENT_SECRET"
+                    );
+                    None
+                }
+            };
+            crm::authenticator(Box::new(crm::GrpcJwks(client)), deny, denials)
         }
     };
     let mut tasks = tokio::task::JoinSet::new();

@@ -624,3 +624,146 @@ async fn identity_over_rest_mirrors_grpc() {
     );
     suite.stop().await;
 }
+
+async fn events_of(suite: &Suite, filter: &str) -> Vec<serde_json::Value> {
+    // Reports are handed off asynchronously: poll briefly.
+    for _ in 0..50 {
+        let path = format!(
+            "/api/v1/securityEvents?filter={}",
+            filter.replace(' ', "%20").replace('"', "%22")
+        );
+        let r = suite.http().call("GET", &path, None).await;
+        let events = r.json["securityEvents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !events.is_empty() {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
+#[tokio::test]
+async fn refusals_anywhere_reach_the_audit_log_and_large_exports_raise_alerts() {
+    use crm_platform::auth::{Denial, DenialSink};
+    let suite = Suite::start(Backend::Sqlite).await;
+    let mut dir = DirectoryServiceClient::new(suite.channel(&suite.admin_token).await);
+    let root = dir
+        .list_units(crm_proto::crm::identity::v1::ListUnitsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .units[0]
+        .name
+        .clone();
+    let rep = create_user(&mut dir, "denied.rep", &root, &[roles::SALES_REP]).await;
+
+    // A sales rep may not delete customers: refused in the customers service, audited in identity.
+    let token = suite.login("denied.rep", PASSWORD).await;
+    let mut c = CustomerServiceClient::new(suite.channel(&token).await);
+    let err = c
+        .delete_customer(DeleteCustomerRequest {
+            name: format!("customers/{}", Uuid::now_v7()),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let events = events_of(&suite, "type = \"PERMISSION_DENIED\"").await;
+    let all = suite
+        .http()
+        .call("GET", "/api/v1/securityEvents?pageSize=100", None)
+        .await;
+    assert_eq!(events.len(), 1, "{}", all.text);
+    assert_eq!(events[0]["actor"], rep.name);
+    assert_eq!(
+        events[0]["target"],
+        "/crm.customers.v1.CustomerService/DeleteCustomer"
+    );
+    assert_eq!(
+        events[0]["details"]["permission"],
+        "customers.customer.delete"
+    );
+
+    // A service in another process reports through RecordSecurityEvents with its own client.
+    let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
+    let client = ApiClient {
+        display_name: "customers service".into(),
+        roles: vec![format!("roles/{}", roles::SERVICE)],
+        ..Default::default()
+    };
+    let created = access
+        .create_api_client(CreateApiClientRequest {
+            api_client: Some(client),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", suite.stack.identity_addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let reporter = crm::GrpcDenials::new(
+        channel,
+        created.api_client.unwrap().client_id,
+        crm_platform::config::Secret::new(created.client_secret),
+    );
+    let denial = Denial {
+        actor: "users/remote".into(),
+        method: "/crm.sales.v1.X/Y".into(),
+        permission: "sales.order.write".into(),
+        source_ip: "10.9.9.9".into(),
+        request_id: "r-1".into(),
+    };
+    reporter.send(denial.clone()).await.unwrap();
+    reporter.denied(denial);
+    let events = events_of(&suite, "actor = \"users/remote\"").await;
+    assert!(!events.is_empty());
+    assert_eq!(events[0]["sourceIp"], "10.9.9.9");
+
+    // 20,000 exported rows within the hour: LARGE_EXPORT.
+    let mut security =
+        crm_proto::crm::identity::v1::security_service_client::SecurityServiceClient::new(
+            suite.channel(&suite.admin_token).await,
+        );
+    let export = crm_proto::crm::identity::v1::SecurityEvent {
+        r#type: crm_proto::crm::identity::v1::security_event::Type::DataExported as i32,
+        actor: "users/exporter".into(),
+        target: "customers".into(),
+        details: [("rows".to_owned(), "20000".to_owned())].into(),
+        ..Default::default()
+    };
+    let req = crm_proto::crm::identity::v1::RecordSecurityEventsRequest {
+        events: vec![export],
+    };
+    security.record_security_events(req).await.unwrap();
+    let alerts = suite
+        .http()
+        .call("GET", "/api/v1/securityAlerts", None)
+        .await;
+    let rules: Vec<_> = alerts.json["securityAlerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].clone())
+        .collect();
+    assert!(rules.contains(&json!("LARGE_EXPORT")), "{}", alerts.text);
+    // Without the write permission, nobody else may record events.
+    let mut as_rep =
+        crm_proto::crm::identity::v1::security_service_client::SecurityServiceClient::new(
+            suite.channel(&token).await,
+        );
+    let err = as_rep
+        .record_security_events(
+            crm_proto::crm::identity::v1::RecordSecurityEventsRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    suite.stop().await;
+}

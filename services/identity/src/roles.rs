@@ -33,6 +33,8 @@ pub const MARKETER: Uuid = Uuid::from_u128(6);
 pub const AUDITOR: Uuid = Uuid::from_u128(7);
 /// The integration role's id (ERP, finance API clients).
 pub const INTEGRATION: Uuid = Uuid::from_u128(8);
+/// The role of the services' own API clients (reporting denials to the audit log).
+pub const SERVICE: Uuid = Uuid::from_u128(9);
 
 fn all(scope: &'static str) -> Vec<(&'static str, &'static str)> {
     FAMILIES.iter().map(|f| (*f, scope)).collect()
@@ -142,6 +144,13 @@ pub fn built_ins() -> Vec<BuiltIn> {
                 p::SALES_OPPORTUNITY_READ,
             ],
             scopes: vec![("customers", "ALL"), ("sales", "ALL")],
+        },
+        BuiltIn {
+            id: SERVICE,
+            display_name: "Service",
+            description: "For the suite's own services: report security events to the audit log.",
+            permissions: vec![p::IDENTITY_SECURITY_EVENT_WRITE],
+            scopes: vec![],
         },
     ]
 }

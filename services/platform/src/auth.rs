@@ -235,6 +235,28 @@ pub enum AuthError {
 /// callers, and an attacker must not turn each request into a fetch.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
 
+/// A refused request, for the security audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// Who: "users/{id}", "clients/{id}".
+    pub actor: String,
+    /// The gRPC method refused.
+    pub method: String,
+    /// The permission it needed.
+    pub permission: String,
+    /// The caller's address, as the edge saw it.
+    pub source_ip: String,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// Where refusals go besides the log and the metric: the identity service's audit log, in this
+/// process or over gRPC. Must not block the request: implementations hand the work off.
+pub trait DenialSink: Send + Sync + 'static {
+    /// Reports one refusal.
+    fn denied(&self, denial: Denial);
+}
+
 /// Verified tokens kept at most; the cache is emptied when it would grow beyond.
 const VERIFIED_CACHE_MAX: usize = 10_000;
 
@@ -251,6 +273,8 @@ pub struct Authenticator {
     /// principal and expiry: the Ed25519 check (~38 µs) runs once per token, not per request.
     /// Only the verification is cached; the deny list is consulted on every request.
     verified: Mutex<std::collections::HashMap<String, (Principal, String, i64)>>,
+    /// Where refusals are reported, when the process can reach identity.
+    denials: Option<Box<dyn DenialSink>>,
 }
 
 impl Authenticator {
@@ -270,7 +294,14 @@ impl Authenticator {
             last_fetch: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
             verified: Mutex::new(std::collections::HashMap::new()),
+            denials: None,
         }
+    }
+
+    /// Reports refusals to `sink` (the security audit log).
+    pub fn with_denials(mut self, sink: Box<dyn DenialSink>) -> Authenticator {
+        self.denials = Some(sink);
+        self
     }
 
     /// The deny list (logout revokes through it).
@@ -454,9 +485,21 @@ pub type PermissionTable = &'static [(&'static str, &'static str)];
 /// oneself needs no permission, reading others does).
 pub const ANY_AUTHENTICATED: &str = "";
 
+/// What [`authorize`] needs: the service's permission table and the process's authenticator
+/// (which knows where refusals are reported).
+#[derive(Clone)]
+pub struct Authorization {
+    /// The service's permission table.
+    pub table: PermissionTable,
+    /// The process's authenticator.
+    pub authenticator: Arc<Authenticator>,
+}
+
 /// Middleware: refuses gRPC calls to `crm.*` methods whose permission the caller lacks, and
-/// calls to methods without a declared permission (fail closed).
-pub async fn authorize(State(table): State<PermissionTable>, req: Request, next: Next) -> Response {
+/// calls to methods without a declared permission (fail closed). Refusals are logged, counted
+/// and reported to the security audit log.
+pub async fn authorize(State(authz): State<Authorization>, req: Request, next: Next) -> Response {
+    let table = authz.table;
     let path = req.uri().path();
     if !path.starts_with("/crm.") {
         return next.run(req).await;
@@ -477,6 +520,28 @@ pub async fn authorize(State(table): State<PermissionTable>, req: Request, next:
             tracing::warn!(actor = %principal.actor(), path, permission, "permission denied");
             metrics::counter!("crm_permission_denied_total", "permission" => permission)
                 .increment(1);
+            if let Some(sink) = &authz.authenticator.denials {
+                let header = |name: &str| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let forwarded = header("x-forwarded-for");
+                sink.denied(Denial {
+                    actor: principal.actor(),
+                    method: path.to_owned(),
+                    permission: permission.to_owned(),
+                    source_ip: forwarded
+                        .split(',')
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
+                    request_id: header("x-request-id"),
+                });
+            }
             refuse(
                 &req,
                 tonic::Status::permission_denied(format!("requires permission {permission}")),

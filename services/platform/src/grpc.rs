@@ -72,11 +72,14 @@ impl GrpcRoutes {
         settings: StackSettings,
     ) -> anyhow::Result<Router> {
         let security = Security {
+            permissions: Some(auth::Authorization {
+                table: self.permissions,
+                authenticator: authenticator.clone(),
+            }),
             policy: auth::AuthPolicy {
                 authenticator,
                 public: self.public,
             },
-            permissions: Some(self.permissions),
         };
         Ok(standard_layers(
             self.into_router().await?,
@@ -159,14 +162,14 @@ pub struct Security {
     pub policy: auth::AuthPolicy,
     /// Per-method permissions; `None` for the gateway, which forwards and lets the owning
     /// service decide.
-    pub permissions: Option<auth::PermissionTable>,
+    pub permissions: Option<auth::Authorization>,
 }
 
 /// Wraps a router in the standard stack. Outermost first:
 pub fn standard_layers(router: Router, settings: StackSettings, security: Security) -> Router {
     // Innermost: the permission check needs the principal the auth layer attached.
     let router = match security.permissions {
-        Some(table) => router.layer(axum::middleware::from_fn_with_state(table, auth::authorize)),
+        Some(authz) => router.layer(axum::middleware::from_fn_with_state(authz, auth::authorize)),
         None => router,
     };
     let stack = ServiceBuilder::new()

@@ -54,6 +54,7 @@ catalogue! {
     IDENTITY_API_CLIENT_WRITE = "identity.api_client.write", "identity", "Create, change, rotate and delete API clients.";
     IDENTITY_SECURITY_EVENT_READ = "identity.security_event.read", "identity", "Read the security audit log.";
     IDENTITY_SECURITY_EVENT_EXPORT = "identity.security_event.export", "identity", "Export the security audit log.";
+    IDENTITY_SECURITY_EVENT_WRITE = "identity.security_event.write", "identity", "Record security events seen by another service (service credentials).";
     IDENTITY_SECURITY_ALERT_READ = "identity.security_alert.read", "identity", "Read security alerts.";
     IDENTITY_SECURITY_ALERT_WRITE = "identity.security_alert.write", "identity", "Acknowledge security alerts.";
 }

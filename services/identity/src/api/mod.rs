@@ -133,6 +133,10 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.identity.v1.SecurityService/AcknowledgeSecurityAlert",
         p::IDENTITY_SECURITY_ALERT_WRITE,
     ),
+    (
+        "/crm.identity.v1.SecurityService/RecordSecurityEvents",
+        p::IDENTITY_SECURITY_EVENT_WRITE,
+    ),
 ];
 
 /// Methods served without a token.

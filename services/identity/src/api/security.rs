@@ -9,8 +9,8 @@ use crm_platform::sql::SqlValue;
 use crm_proto::crm::identity::v1::{
     AcknowledgeSecurityAlertRequest, ExportSecurityEventsRequest, ExportSecurityEventsResponse,
     ListSecurityAlertsRequest, ListSecurityAlertsResponse, ListSecurityEventsRequest,
-    ListSecurityEventsResponse, SecurityAlert, SecurityEvent, security_alert, security_event,
-    security_service_server::SecurityService,
+    ListSecurityEventsResponse, RecordSecurityEventsRequest, SecurityAlert, SecurityEvent,
+    security_alert, security_event, security_service_server::SecurityService,
 };
 use crm_proto::crm::r#type::v1::AuditStamp;
 use std::{collections::HashMap, pin::Pin};
@@ -220,5 +220,45 @@ impl SecurityService for Security {
         Ok(Response::new(alert_proto(
             &self.0.acknowledge(&caller, id, etag).await?,
         )))
+    }
+
+    async fn record_security_events(
+        &self,
+        req: Request<RecordSecurityEventsRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        let events = req.into_inner().events;
+        if events.len() > 500 {
+            return Err(Error::field("events", "at most 500 per call").into());
+        }
+        for (i, e) in events.into_iter().enumerate() {
+            let r#type = security_event::Type::try_from(e.r#type)
+                .unwrap_or(security_event::Type::Unspecified);
+            if r#type == security_event::Type::Unspecified
+                || e.actor.is_empty()
+                || e.target.is_empty()
+            {
+                return Err(Error::field(
+                    &format!("events[{i}]"),
+                    "needs a type, an actor and a target",
+                )
+                .into());
+            }
+            let details: std::collections::BTreeMap<String, String> =
+                e.details.into_iter().collect();
+            let row = EventRow {
+                id: uuid::Uuid::now_v7(),
+                r#type: r#type.as_str_name().to_owned(),
+                actor: e.actor,
+                target: e.target,
+                time: crm_platform::db::now(),
+                source_ip: e.source_ip,
+                request_id: e.request_id,
+                trace_id: e.trace_id,
+                details: serde_json::to_string(&details)
+                    .map_err(|err| Status::from(Error::Internal(err.to_string())))?,
+            };
+            self.0.record(row).await?;
+        }
+        Ok(Response::new(pbjson_types::Empty {}))
     }
 }

@@ -8,8 +8,10 @@ use chrono::{Duration, Utc};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// Alert rule thresholds: (events, window).
+/// Alert rule thresholds: (events, window in minutes).
 const REPEATED_DENIALS: (i64, i64) = (20, 10);
+/// Rows exported by one actor within the window that raise LARGE_EXPORT.
+const LARGE_EXPORT: (i64, i64) = (10_000, 60);
 const FAILURES_PER_ACCOUNT: (i64, i64) = (10, 15);
 const FAILURES_PER_IP: (i64, i64) = (20, 15);
 
@@ -35,7 +37,14 @@ impl Identity {
             trace_id: String::new(),
             details: serde_json::to_string(&details).map_err(|e| Error::Internal(e.to_string()))?,
         };
+        self.record(event).await
+    }
+
+    /// Stores an event (from identity itself or reported by another service) and applies the
+    /// alert rules it can trigger.
+    pub async fn record(&self, event: EventRow) -> Result<(), Error> {
         self.store.insert_event(&event).await?;
+        let (r#type, target) = (event.r#type.as_str(), event.target.as_str());
         match r#type {
             "LOGIN_FAILED" => {
                 self.rule(
@@ -46,12 +55,12 @@ impl Identity {
                     FAILURES_PER_ACCOUNT,
                 )
                 .await?;
-                if !caller.source_ip.is_empty() {
+                if !event.source_ip.is_empty() {
                     self.rule(
                         "REPEATED_LOGIN_FAILURES_IP",
                         "LOGIN_FAILED",
                         EventKey::SourceIp,
-                        &caller.source_ip,
+                        &event.source_ip,
                         FAILURES_PER_IP,
                     )
                     .await?;
@@ -67,7 +76,37 @@ impl Identity {
                 )
                 .await?;
             }
+            "DATA_EXPORTED" => self.large_export(&event.actor).await?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// LARGE_EXPORT: the rows an actor exported within the window (`details.rows` of their
+    /// DATA_EXPORTED events) reach the threshold.
+    async fn large_export(&self, actor: &str) -> Result<(), Error> {
+        let (threshold, minutes) = LARGE_EXPORT;
+        let since = crm_platform::db::now() - Duration::minutes(minutes);
+        let mut q = crate::store::Store::list_query("security_events");
+        q.push("type = 'DATA_EXPORTED' AND actor = ");
+        q.push_bind(crm_platform::sql::SqlValue::Text(actor.to_owned()));
+        q.push(" AND time >= ");
+        q.push_bind(crm_platform::sql::SqlValue::Timestamp(since));
+        let events: Vec<EventRow> = self.store.fetch(q).await?;
+        let rows: i64 = events
+            .iter()
+            .filter_map(|e| serde_json::from_str::<BTreeMap<String, String>>(&e.details).ok())
+            .filter_map(|d| d.get("rows").and_then(|r| r.parse::<i64>().ok()))
+            .sum();
+        if rows >= threshold {
+            self.rule(
+                "LARGE_EXPORT",
+                "DATA_EXPORTED",
+                EventKey::Actor,
+                actor,
+                (1, minutes),
+            )
+            .await?;
         }
         Ok(())
     }
