@@ -129,7 +129,13 @@ where
 
     fn call(&mut self, req: Request) -> BoxFuture {
         let grpc = is_grpc(&req);
-        let limit = self.limit;
+        // A gRPC caller's own deadline counts when it is shorter than the server's limit.
+        let limit = req
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(grpc_timeout)
+            .map_or(self.limit, |caller| caller.min(self.limit));
         let fut = self.inner.call(req);
         Box::pin(async move {
             match tokio::time::timeout(limit, fut).await {
@@ -146,6 +152,24 @@ where
             }
         })
     }
+}
+
+/// Parses a `grpc-timeout` header: up to 8 digits and a unit (H, M, S, m, u, n).
+pub fn grpc_timeout(value: &str) -> Option<Duration> {
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.checked_mul(3600)?),
+        "M" => Duration::from_secs(n.checked_mul(60)?),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -169,6 +193,31 @@ mod tests {
             .header(http::header::CONTENT_TYPE, content_type)
             .body(axum::body::Body::empty())
             .expect("request")
+    }
+
+    #[test]
+    fn grpc_timeout_values() {
+        assert_eq!(grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(grpc_timeout("5x"), None);
+        assert_eq!(grpc_timeout("m"), None);
+        assert_eq!(grpc_timeout("123456789S"), None, "at most 8 digits");
+    }
+
+    #[tokio::test]
+    async fn a_callers_shorter_deadline_wins() {
+        let svc = TimeoutLayer(Duration::from_secs(30)).layer(slow());
+        let mut req = request("application/grpc");
+        req.headers_mut()
+            .insert("grpc-timeout", http::HeaderValue::from_static("20m"));
+        let started = std::time::Instant::now();
+        let res = svc.oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()["grpc-status"], "4");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the 20 ms deadline applied, not 30 s"
+        );
     }
 
     #[tokio::test]
