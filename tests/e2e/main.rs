@@ -3,6 +3,7 @@
 //! SQLite and, when `CRM_TEST_POSTGRES_URL` is set, on PostgreSQL too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth_flows;
 mod bench;
 mod grpc;
 mod harness;
