@@ -389,3 +389,56 @@ async fn refusals_anywhere_reach_the_audit_log_and_large_exports_raise_alerts() 
     assert_eq!(err.code(), Code::PermissionDenied);
     suite.stop().await;
 }
+
+#[tokio::test]
+async fn identity_creates_are_idempotent_by_request_id() {
+    for backend in crate::harness::backends() {
+        let suite = Suite::start(backend).await;
+        let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
+        let client = ApiClient {
+            display_name: "Finance".into(),
+            roles: vec![format!("roles/{}", roles::INTEGRATION)],
+            ..Default::default()
+        };
+        let req = CreateApiClientRequest {
+            api_client: Some(client),
+            request_id: "setup-finance-1".into(),
+        };
+        let first = access
+            .create_api_client(req.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let again = access
+            .create_api_client(req.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!first.client_secret.is_empty());
+        assert_eq!(
+            again.api_client, first.api_client,
+            "{backend:?}: a retry returns the first client"
+        );
+        assert_eq!(
+            again.client_secret, "",
+            "the secret is shown once and never stored"
+        );
+        let listed = access
+            .list_api_clients(crm_proto::crm::identity::v1::ListApiClientsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            listed.api_clients.len(),
+            1,
+            "{backend:?}: one client was created"
+        );
+        let mut other = req;
+        other.api_client.as_mut().unwrap().display_name = "Something else".into();
+        assert_eq!(
+            access.create_api_client(other).await.unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        suite.stop().await;
+    }
+}

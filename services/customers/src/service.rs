@@ -158,15 +158,14 @@ impl Customers {
     }
 
     async fn replay(&self, method: &str, key: &Idempotency) -> Result<Option<Vec<u8>>, Error> {
-        match self.store.find_request(&key.request_id).await? {
-            Some(record) if record.method == method && record.fingerprint == key.fingerprint => {
-                Ok(Some(record.response))
-            }
-            Some(_) => Err(Error::field(
+        use crm_platform::idempotency::{Replay, lookup};
+        match lookup(self.store.db(), method, &key.request_id, &key.fingerprint).await? {
+            Replay::First => Ok(None),
+            Replay::Again(response) => Ok(Some(response)),
+            Replay::Reused => Err(Error::field(
                 "request_id",
                 "was already used for a different request",
             )),
-            None => Ok(None),
         }
     }
 

@@ -109,16 +109,7 @@ impl CustomerRow {
     }
 }
 
-/// The first result of a request id (idempotency).
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct RequestRecord {
-    /// The RPC it belongs to.
-    pub method: String,
-    /// Hash of the request, to tell a retry from a different request reusing the id.
-    pub fingerprint: String,
-    /// The encoded response.
-    pub response: Vec<u8>,
-}
+pub use crm_platform::idempotency::RequestRecord;
 
 /// A new request record, written in the same transaction as the change it records.
 pub struct NewRequest<'a> {
@@ -205,16 +196,6 @@ impl Store {
             tx.commit().await?;
             Ok(stored)
         })
-    }
-
-    /// The record of a request id, if it was seen.
-    pub async fn find_request(&self, request_id: &str) -> Result<Option<RequestRecord>, DbError> {
-        const SQL: &str =
-            "SELECT method, fingerprint, response FROM request_log WHERE request_id = $1";
-        Ok(with_pool!(&self.db, |pool| sqlx::query_as(SQL)
-            .bind(request_id)
-            .fetch_optional(pool)
-            .await)?)
     }
 
     /// One customer, if it exists in scope.

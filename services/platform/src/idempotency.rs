@@ -55,3 +55,69 @@ mod tests {
         assert!(check_request_id(&"x".repeat(129)).is_err());
     }
 }
+
+/// The first result of a request id, as stored in a service's `request_log` table.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RequestRecord {
+    /// The RPC it belongs to.
+    pub method: String,
+    /// Hash of the request, to tell a retry from a different request reusing the id.
+    pub fingerprint: String,
+    /// The encoded response.
+    pub response: Vec<u8>,
+}
+
+/// What to do with an idempotent request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replay {
+    /// Not seen before: do it.
+    First,
+    /// A retry: answer with the stored response.
+    Again(Vec<u8>),
+    /// The id was used for a different request: refuse.
+    Reused,
+}
+
+/// Looks a request id up in the service's `request_log`.
+pub async fn lookup(
+    db: &crate::db::Db,
+    method: &str,
+    request_id: &str,
+    fingerprint: &str,
+) -> Result<Replay, crate::db::DbError> {
+    const SQL: &str = "SELECT method, fingerprint, response FROM request_log WHERE request_id = $1";
+    let record: Option<RequestRecord> = crate::with_pool!(db, |pool| sqlx::query_as(SQL)
+        .bind(request_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(match record {
+        None => Replay::First,
+        Some(r) if r.method == method && r.fingerprint == fingerprint => Replay::Again(r.response),
+        Some(_) => Replay::Reused,
+    })
+}
+
+/// Stores the first response of a request id. A concurrent retry that stored first wins; that
+/// is not an error.
+pub async fn remember(
+    db: &crate::db::Db,
+    request_id: &str,
+    method: &str,
+    fingerprint: &str,
+    response: &[u8],
+) -> Result<(), crate::db::DbError> {
+    const SQL: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
+    let result = crate::with_pool!(db, |pool| sqlx::query(SQL)
+        .bind(request_id)
+        .bind(method)
+        .bind(fingerprint)
+        .bind(response)
+        .bind(crate::db::now())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()));
+    match result.map_err(crate::db::DbError::from) {
+        Ok(_) | Err(crate::db::DbError::UniqueViolation { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -140,13 +140,23 @@ async fn request_log_is_unique_and_written_with_the_row(db: Db) {
         .insert(&first, Some(req()), |r| r.id.as_bytes().to_vec())
         .await
         .unwrap();
-    let record = store
-        .find_request("req-1")
+    use crm_platform::idempotency::{Replay, lookup};
+    let replay = lookup(store.db(), "CreateCustomer", "req-1", "abc")
         .await
-        .unwrap()
-        .expect("recorded");
-    assert_eq!(record.response, first.id.as_bytes().to_vec());
-    assert_eq!(record.fingerprint, "abc");
+        .unwrap();
+    assert_eq!(replay, Replay::Again(first.id.as_bytes().to_vec()));
+    assert_eq!(
+        lookup(store.db(), "CreateCustomer", "req-1", "other")
+            .await
+            .unwrap(),
+        Replay::Reused
+    );
+    assert_eq!(
+        lookup(store.db(), "CreateCustomer", "req-2", "abc")
+            .await
+            .unwrap(),
+        Replay::First
+    );
 
     // A second insert with the same request id fails as a whole: no second customer.
     let second = row("Second", None, "/");

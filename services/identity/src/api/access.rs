@@ -1,5 +1,8 @@
 //! `crm.identity.v1.AccessService`.
-use super::{CLIENTS, ROLES, caller, list_params, parse_etag, parse_name, query_error, ts};
+use super::{
+    CLIENTS, ROLES, caller, idempotent, list_params, parse_etag, parse_name, query_error, remember,
+    replayed, ts,
+};
 use crate::{
     error::Error,
     service::{
@@ -133,20 +136,24 @@ impl AccessService for Access {
 
     async fn create_role(&self, req: Request<CreateRoleRequest>) -> Result<Response<Role>, Status> {
         let caller = caller(&req);
-        let r = req
-            .into_inner()
+        let r = req.into_inner();
+        let (pending, replay) = idempotent(&self.0, "CreateRole", &r.request_id, &r).await?;
+        if let Some(bytes) = replay {
+            return Ok(Response::new(replayed(&bytes)?));
+        }
+        let role = r
             .role
             .ok_or_else(|| Status::from(Error::field("role", "is required")))?;
-        let scopes = scope_names(&r.scopes);
+        let scopes = scope_names(&role.scopes);
         let new = NewRole {
-            display_name: r.display_name,
-            description: r.description,
-            permissions: r.permissions,
+            display_name: role.display_name,
+            description: role.description,
+            permissions: role.permissions,
             scopes,
         };
-        Ok(Response::new(role_proto(
-            &self.0.create_role(&caller, new).await?,
-        )?))
+        let created = role_proto(&self.0.create_role(&caller, new).await?)?;
+        remember(&self.0, pending, &created).await?;
+        Ok(Response::new(created))
     }
 
     async fn update_role(&self, req: Request<UpdateRoleRequest>) -> Result<Response<Role>, Status> {
@@ -250,8 +257,13 @@ impl AccessService for Access {
         req: Request<CreateApiClientRequest>,
     ) -> Result<Response<CreateApiClientResponse>, Status> {
         let caller = caller(&req);
-        let c = req
-            .into_inner()
+        let r = req.into_inner();
+        let (pending, replay) = idempotent(&self.0, "CreateApiClient", &r.request_id, &r).await?;
+        if let Some(bytes) = replay {
+            // The stored answer has no secret: it is shown once, and only its hash is kept.
+            return Ok(Response::new(replayed(&bytes)?));
+        }
+        let c = r
             .api_client
             .ok_or_else(|| Status::from(Error::field("api_client", "is required")))?;
         let roles = c
@@ -271,9 +283,14 @@ impl AccessService for Access {
             allowed_cidrs: c.allowed_cidrs,
         };
         let (row, secret) = self.0.create_client(&caller, new).await?;
-        Ok(Response::new(CreateApiClientResponse {
+        let stored = CreateApiClientResponse {
             api_client: Some(client_proto(&row)),
+            client_secret: String::new(),
+        };
+        remember(&self.0, pending, &stored).await?;
+        Ok(Response::new(CreateApiClientResponse {
             client_secret: secret,
+            ..stored
         }))
     }
 

@@ -1,5 +1,8 @@
 //! `crm.identity.v1.DirectoryService`.
-use super::{UNITS, USERS, caller, list_params, parse_etag, parse_name, query_error, ts};
+use super::{
+    UNITS, USERS, caller, idempotent, list_params, parse_etag, parse_name, query_error, remember,
+    replayed, ts,
+};
 use crate::{
     error::Error,
     service::{
@@ -136,8 +139,12 @@ impl DirectoryService for Directory {
 
     async fn create_unit(&self, req: Request<CreateUnitRequest>) -> Result<Response<Unit>, Status> {
         let caller = caller(&req);
-        let u = req
-            .into_inner()
+        let r = req.into_inner();
+        let (pending, replay) = idempotent(&self.0, "CreateUnit", &r.request_id, &r).await?;
+        if let Some(bytes) = replay {
+            return Ok(Response::new(replayed(&bytes)?));
+        }
+        let u = r
             .unit
             .ok_or_else(|| Status::from(Error::field("unit", "is required")))?;
         let kind = unit::Kind::try_from(u.kind)
@@ -155,9 +162,9 @@ impl DirectoryService for Directory {
             parent,
             display_name: u.display_name,
         };
-        Ok(Response::new(unit_proto(
-            &self.0.create_unit(&caller, new).await?,
-        )))
+        let created = unit_proto(&self.0.create_unit(&caller, new).await?);
+        remember(&self.0, pending, &created).await?;
+        Ok(Response::new(created))
     }
 
     async fn update_unit(&self, req: Request<UpdateUnitRequest>) -> Result<Response<Unit>, Status> {
@@ -257,6 +264,10 @@ impl DirectoryService for Directory {
     async fn create_user(&self, req: Request<CreateUserRequest>) -> Result<Response<User>, Status> {
         let caller = caller(&req);
         let r = req.into_inner();
+        let (pending, replay) = idempotent(&self.0, "CreateUser", &r.request_id, &r).await?;
+        if let Some(bytes) = replay {
+            return Ok(Response::new(replayed(&bytes)?));
+        }
         let u = r
             .user
             .ok_or_else(|| Status::from(Error::field("user", "is required")))?;
@@ -273,7 +284,9 @@ impl DirectoryService for Directory {
             roles: Vec::new(),
         };
         let created = self.0.create_user(&caller, new).await?;
-        self.user_reply(&created).await
+        let reply = self.user_reply(&created).await?.into_inner();
+        remember(&self.0, pending, &reply).await?;
+        Ok(Response::new(reply))
     }
 
     async fn update_user(&self, req: Request<UpdateUserRequest>) -> Result<Response<User>, Status> {

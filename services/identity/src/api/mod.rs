@@ -330,3 +330,69 @@ pub static ALERTS: Schema = Schema {
         field("create_time", "created_at", FieldType::Timestamp, true),
     ],
 };
+
+/// An idempotent create in progress: what [`remember`] needs once it has succeeded.
+pub struct Pending {
+    method: &'static str,
+    request_id: String,
+    fingerprint: String,
+}
+
+/// Idempotency of a create by `request_id`: `Ok((None, Some(bytes)))` is a retry to answer with
+/// the stored response; `Ok((pending, None))` means go ahead (and [`remember`] the answer).
+pub async fn idempotent<M: prost::Message>(
+    identity: &crate::service::Identity,
+    method: &'static str,
+    request_id: &str,
+    request: &M,
+) -> Result<(Option<Pending>, Option<Vec<u8>>), Status> {
+    use crm_platform::idempotency::{Replay, check_request_id, fingerprint, lookup};
+    let Some(id) =
+        check_request_id(request_id).map_err(|e| Status::from(Error::field("request_id", e)))?
+    else {
+        return Ok((None, None));
+    };
+    let fingerprint = fingerprint(&request.encode_to_vec());
+    match lookup(identity.store.db(), method, id, &fingerprint)
+        .await
+        .map_err(Error::from)?
+    {
+        Replay::First => Ok((
+            Some(Pending {
+                method,
+                request_id: id.to_owned(),
+                fingerprint,
+            }),
+            None,
+        )),
+        Replay::Again(response) => Ok((None, Some(response))),
+        Replay::Reused => {
+            Err(Error::field("request_id", "was already used for a different request").into())
+        }
+    }
+}
+
+/// Stores the first answer of an idempotent create.
+pub async fn remember<M: prost::Message>(
+    identity: &crate::service::Identity,
+    pending: Option<Pending>,
+    response: &M,
+) -> Result<(), Status> {
+    if let Some(p) = pending {
+        crm_platform::idempotency::remember(
+            identity.store.db(),
+            &p.request_id,
+            p.method,
+            &p.fingerprint,
+            &response.encode_to_vec(),
+        )
+        .await
+        .map_err(Error::from)?;
+    }
+    Ok(())
+}
+
+/// Decodes a stored response.
+pub fn replayed<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, Status> {
+    M::decode(bytes).map_err(|e| Error::Internal(format!("stored response: {e}")).into())
+}

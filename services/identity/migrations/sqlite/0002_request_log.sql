@@ -1,0 +1,9 @@
+-- Idempotency: the first result of each request id, returned again on a retry.
+CREATE TABLE request_log (
+    request_id  TEXT PRIMARY KEY NOT NULL,
+    method      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response    BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX request_log_created_at_idx ON request_log (created_at);
