@@ -127,6 +127,25 @@ impl Identity {
         })
     }
 
+    /// The answer to credentials of an unknown account: the same work (a hash check against a
+    /// decoy) and the same error as a wrong password, so neither timing nor message tells
+    /// which accounts exist; the attempt is audited.
+    async fn unknown(&self, caller: &Caller, secret: &str, target: &str) -> Error {
+        password::verify(secret, password::decoy_hash());
+        match self
+            .audit(
+                caller,
+                "LOGIN_FAILED",
+                target,
+                &[("reason", "unknown account".into())],
+            )
+            .await
+        {
+            Ok(()) => Error::BadCredentials,
+            Err(e) => e,
+        }
+    }
+
     /// Signs a user in. Unknown user and wrong password give the same answer after the same
     /// work; a locked or disabled account is only revealed to someone who knows the password.
     pub async fn login(
@@ -137,15 +156,9 @@ impl Identity {
     ) -> Result<Tokens, Error> {
         let now = crm_platform::db::now();
         let Some(user) = self.store.user_by_login(login_name).await? else {
-            password::verify(secret, password::decoy_hash());
-            self.audit(
-                caller,
-                "LOGIN_FAILED",
-                &format!("logins/{login_name}"),
-                &[("reason", "unknown login".into())],
-            )
-            .await?;
-            return Err(Error::BadCredentials);
+            return Err(self
+                .unknown(caller, secret, &format!("logins/{login_name}"))
+                .await);
         };
         let target = format!("users/{}", user.id);
         let locked = user.locked_until.is_some_and(|t| t > now);
@@ -296,15 +309,9 @@ impl Identity {
     ) -> Result<Tokens, Error> {
         let now = Utc::now();
         let Some(client) = self.store.client_by_client_id(client_id).await? else {
-            password::verify(secret, password::decoy_hash());
-            self.audit(
-                caller,
-                "LOGIN_FAILED",
-                &format!("clients/{client_id}"),
-                &[("reason", "unknown client".into())],
-            )
-            .await?;
-            return Err(Error::BadCredentials);
+            return Err(self
+                .unknown(caller, secret, &format!("clients/{client_id}"))
+                .await);
         };
         let target = format!("apiClients/{}", client.id);
         let current = password::verify(secret, &client.secret_hash);
