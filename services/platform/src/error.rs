@@ -81,15 +81,6 @@ impl Violations {
     pub fn into_vec(self) -> Vec<FieldViolation> {
         self.0
     }
-
-    /// `Ok(())` when empty, otherwise the violations.
-    pub fn check(self) -> Result<(), Vec<FieldViolation>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
-        }
-    }
 }
 
 /// Implemented by each service's error enum (with an exhaustive match in each method).

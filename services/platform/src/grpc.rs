@@ -112,11 +112,6 @@ impl GrpcRoutes {
         self
     }
 
-    /// The names of the services added, e.g. "crm.customers.v1.CustomerService".
-    pub fn names(&self) -> &[&'static str] {
-        &self.names
-    }
-
     /// Builds the router: the added services, `grpc.health.v1.Health` (each service and the
     /// whole server reported SERVING) and reflection v1 + v1alpha listing only these services
     /// (the descriptor set holds every CRM service; `grpcurl list` must show what is served).
