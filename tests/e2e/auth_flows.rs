@@ -1,6 +1,6 @@
 //! Sign-in flows, REST mirrors and the audit log, end to end.
 use crate::harness::{Backend, Http, Suite};
-use crate::identity::{PASSWORD, create_user};
+use crate::identity::{PASSWORD, create_client, create_user};
 use crm_identity::roles;
 use crm_proto::crm::customers::v1::{
     DeleteCustomerRequest, ListCustomersRequest, customer_service_client::CustomerServiceClient,
@@ -310,20 +310,7 @@ async fn refusals_anywhere_reach_the_audit_log_and_large_exports_raise_alerts() 
     );
 
     // A service in another process reports through RecordSecurityEvents with its own client.
-    let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
-    let client = ApiClient {
-        display_name: "customers service".into(),
-        roles: vec![format!("roles/{}", roles::SERVICE)],
-        ..Default::default()
-    };
-    let created = access
-        .create_api_client(CreateApiClientRequest {
-            api_client: Some(client),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let (client, secret) = create_client(&suite, "customers service", roles::SERVICE).await;
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{}", suite.stack.identity_addr))
             .unwrap()
@@ -332,8 +319,8 @@ async fn refusals_anywhere_reach_the_audit_log_and_large_exports_raise_alerts() 
             .unwrap();
     let reporter = crm::GrpcDenials::new(
         channel,
-        created.api_client.unwrap().client_id,
-        crm_platform::config::Secret::new(created.client_secret),
+        client.client_id,
+        crm_platform::config::Secret::new(secret),
     );
     let denial = Denial {
         actor: "users/remote".into(),

@@ -110,6 +110,26 @@ pub(crate) async fn create_user(
     .into_inner()
 }
 
+/// Creates an API client holding `role`, as the administrator; returns it with its secret.
+pub(crate) async fn create_client(suite: &Suite, name: &str, role: Uuid) -> (ApiClient, String) {
+    let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
+    let client = ApiClient {
+        display_name: name.into(),
+        roles: vec![format!("roles/{role}")],
+        ..Default::default()
+    };
+    let request = CreateApiClientRequest {
+        api_client: Some(client),
+        request_id: String::new(),
+    };
+    let created = access
+        .create_api_client(request)
+        .await
+        .unwrap()
+        .into_inner();
+    (created.api_client.unwrap(), created.client_secret)
+}
+
 fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
     r.map(|_| Code::Ok).unwrap_or_else(|s| s.code())
 }
@@ -314,27 +334,14 @@ async fn authorization_matrix_of_the_customers_api() {
 async fn an_erp_client_gets_a_token_and_creates_a_customer_through_the_gateway() {
     for backend in backends() {
         let suite = Suite::start(backend).await;
-        let mut access = AccessServiceClient::new(suite.channel(&suite.admin_token).await);
-        let client = ApiClient {
-            display_name: "SAP ERP".into(),
-            roles: vec![format!("roles/{}", roles::INTEGRATION)],
-            ..Default::default()
-        };
-        let created = access
-            .create_api_client(CreateApiClientRequest {
-                api_client: Some(client),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let client_id = created.api_client.unwrap().client_id;
+        let (client, secret) = create_client(&suite, "SAP ERP", roles::INTEGRATION).await;
+        let client_id = client.client_id;
         let http = Http::anonymous(suite.gateway());
         let r = http
             .call(
                 "POST",
                 "/api/v1/auth/token",
-                Some(json!({"client_id": client_id, "client_secret": created.client_secret})),
+                Some(json!({"client_id": client_id, "client_secret": secret})),
             )
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
