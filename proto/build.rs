@@ -36,7 +36,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         // Well-known types come from pbjson-types so that they have proto3-JSON serde impls.
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
-        .compile_fds(prost_types::FileDescriptorSet::decode(bytes.as_slice())?)?;
+        // `prost::Name` impls give every message its type URL, for events packed in `Any`.
+        .compile_fds_with_config(prost_types::FileDescriptorSet::decode(bytes.as_slice())?, {
+            let mut config = tonic_prost_build::Config::new();
+            config.enable_type_names();
+            config
+        })?;
 
     pbjson_build::Builder::new()
         .register_descriptors(&bytes)?

@@ -6,6 +6,7 @@ use crm_platform::{
     auth::{Authenticator, Denial, DenialSink, JwksSource},
     db::Db,
     denylist::DenyList,
+    events::{BusConfig, bus::Bus},
     server::{ServiceContext, Shutdown, admin_router, serve},
     token::{Jwk, Jwks},
 };
@@ -30,8 +31,12 @@ pub struct Config {
     pub identity: crm_identity::Config,
     /// `[customers]`.
     pub customers: crm_customers::Config,
+    /// `[events]`.
+    pub events: crm_events::Config,
     /// `[gateway]`.
     pub gateway: crm_gateway::Config,
+    /// The event bus shared by every service (`CRM_BUS__REDIS_URL`, retention, retries).
+    pub bus: BusConfig,
 }
 
 /// The admin port.
@@ -275,6 +280,14 @@ pub struct DevOptions {
     pub identity_db: Option<Db>,
     /// The administrator's password on first start (else one is generated and returned).
     pub admin_password: Option<String>,
+    /// A migrated events database to use instead of the SQLite file.
+    pub events_db: Option<Db>,
+    /// The event bus: the in-process one unless given (tests pass Redis).
+    pub bus: Option<Bus>,
+    /// Bus settings (polling, retries).
+    pub bus_config: BusConfig,
+    /// Webhook delivery settings.
+    pub webhooks: crm_events::WebhookConfig,
 }
 
 impl DevOptions {
@@ -287,6 +300,10 @@ impl DevOptions {
             customers_db: None,
             identity_db: None,
             admin_password: None,
+            events_db: None,
+            bus: None,
+            bus_config: BusConfig::default(),
+            webhooks: crm_events::WebhookConfig::default(),
         }
     }
 }
@@ -301,6 +318,10 @@ pub struct DevStack {
     pub admin_addr: SocketAddr,
     /// Where the identity service listens (loopback only).
     pub identity_addr: SocketAddr,
+    /// Where the events service listens (loopback only).
+    pub events_addr: SocketAddr,
+    /// The event bus of the stack.
+    pub bus: Bus,
     /// The administrator's generated password, when first start created it.
     pub generated_admin_password: Option<String>,
     shutdown: Shutdown,
@@ -392,9 +413,12 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
         Some(db) => db,
         None => crm_customers::open_db(&customers_config).await?,
     };
+    let bus = options.bus.clone().unwrap_or_else(Bus::memory);
     let ctx = ServiceContext {
         db: customers_db.clone(),
         authenticator: auth.clone(),
+        bus: bus.clone(),
+        bus_config: options.bus_config.clone(),
     };
     let (customers_addr, listener) = bind(loopback).await?;
     tasks.spawn(serve(
@@ -402,19 +426,55 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
         crm_customers::build(&ctx).await?,
         shutdown.clone(),
     ));
+    background(
+        &mut tasks,
+        ctx.spawn_relay(crm_customers::NAME, shutdown.clone()),
+    );
+    let identity_ctx = ServiceContext {
+        db: identity_db.clone(),
+        ..ctx.clone()
+    };
+    background(
+        &mut tasks,
+        identity_ctx.spawn_relay(crm_identity::NAME, shutdown.clone()),
+    );
+
+    let events_config = crm_events::Config {
+        database_url: sqlite(crm_events::NAME),
+        webhooks: options.webhooks.clone(),
+        ..Default::default()
+    };
+    let events_db = match options.events_db.clone() {
+        Some(db) => db,
+        None => crm_events::open_db(&events_config).await?,
+    };
+    let events_ctx = ServiceContext {
+        db: events_db.clone(),
+        ..ctx.clone()
+    };
+    let (events_addr, listener) = bind(loopback).await?;
+    tasks.spawn(serve(
+        listener,
+        crm_events::build(&events_ctx, &events_config, shutdown.clone()).await?,
+        shutdown.clone(),
+    ));
+    for worker in crm_events::spawn_workers(&events_ctx, &events_config, shutdown.clone()) {
+        background(&mut tasks, worker);
+    }
 
     let gateway_config = crm_gateway::Config {
         listen: options.listen,
         upstreams: crm_gateway::UpstreamsConfig {
             customers: format!("http://{customers_addr}"),
             identity: format!("http://{identity_addr}"),
+            events: format!("http://{events_addr}"),
         },
     };
     let gateway = crm_gateway::build(&gateway_config, auth).await?;
     let (gateway_addr, listener) = bind(options.listen).await?;
     tasks.spawn(serve(listener, gateway, shutdown.clone()));
 
-    let dbs = vec![customers_db, identity_db];
+    let dbs = vec![customers_db, identity_db, events_db];
     let (admin, admin_addr) = bind_admin(options.admin_listen, dbs.clone()).await?;
     tasks.spawn(serve(admin.1, admin.0, shutdown.clone()));
 
@@ -423,11 +483,23 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
         customers_addr,
         admin_addr,
         identity_addr,
+        events_addr,
+        bus,
         generated_admin_password: bootstrap.generated_admin_password,
         shutdown,
         tasks,
         dbs,
     })
+}
+
+/// Adds a background worker (relay, consumer, timers) to the stack's tasks: it ends at shutdown.
+fn background(tasks: &mut JoinSet<std::io::Result<()>>, worker: tokio::task::JoinHandle<()>) {
+    tasks.spawn(async move {
+        if let Err(error) = worker.await {
+            tracing::error!(%error, "background worker failed");
+        }
+        Ok(())
+    });
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<(SocketAddr, tokio::net::TcpListener)> {

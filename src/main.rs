@@ -32,14 +32,14 @@ enum Command {
     /// Run the named services (Kubernetes). Addresses and database URLs come from
     /// CRM_CONFIG / CRM_* variables, e.g. CRM_CUSTOMERS__DATABASE_URL.
     Serve {
-        /// Services to run: identity, customers, gateway.
-        #[arg(required = true, value_parser = ["identity", "customers", "gateway"])]
+        /// Services to run: identity, customers, events, gateway.
+        #[arg(required = true, value_parser = ["identity", "customers", "events", "gateway"])]
         services: Vec<String>,
     },
     /// Apply a service's database migrations and exit.
     Migrate {
-        /// The service: identity, customers.
-        #[arg(value_parser = ["identity", "customers"])]
+        /// The service: identity, customers, events.
+        #[arg(value_parser = ["identity", "customers", "events"])]
         service: String,
     },
     /// Print the gateway's OpenAPI document.
@@ -158,6 +158,20 @@ async fn serve(services: Vec<String>) -> anyhow::Result<()> {
             crm::authenticator(Box::new(crm::GrpcJwks(client)), deny, denials)
         }
     };
+    // Without Redis the in-process bus only links services of this process: fine for one
+    // process running everything, a silent partition otherwise.
+    let bus = crm_platform::events::bus::Bus::from_config(&config.bus)?;
+    if config.bus.redis_url.is_none() && services.len() < 4 {
+        tracing::warn!(
+            "no CRM_BUS__REDIS_URL: events reach only services in this process; set it when services run in separate processes"
+        );
+    }
+    let context = |db: crm_platform::db::Db| crm_platform::server::ServiceContext {
+        db,
+        authenticator: auth.clone(),
+        bus: bus.clone(),
+        bus_config: config.bus.clone(),
+    };
     let mut tasks = tokio::task::JoinSet::new();
     let mut dbs = Vec::new();
     for service in &services {
@@ -172,20 +186,30 @@ async fn serve(services: Vec<String>) -> anyhow::Result<()> {
                     .into_server(auth.clone(), Default::default())
                     .await?;
                 let listen = config.identity.listen;
+                let relay = context(identity.store.db().clone())
+                    .spawn_relay(crm_identity::NAME, stop.clone());
                 tasks.spawn(async move {
-                    crm_platform::server::run_grpc(crm_identity::NAME, listen, router, stop).await
+                    let served =
+                        crm_platform::server::run_grpc(crm_identity::NAME, listen, router, stop)
+                            .await;
+                    let _ = relay.await;
+                    served
                 });
             }
             "customers" => {
                 // Readiness follows the database, so the admin port needs the pool too.
                 let db = crm_customers::open_db(&config.customers).await?;
                 dbs.push(db.clone());
-                let ctx = crm_platform::server::ServiceContext {
-                    db,
-                    authenticator: auth.clone(),
-                };
+                let ctx = context(db);
                 let customers = config.customers.clone();
                 tasks.spawn(async move { crm_customers::run(customers, ctx, stop).await });
+            }
+            "events" => {
+                let db = crm_events::open_db(&config.events).await?;
+                dbs.push(db.clone());
+                let ctx = context(db);
+                let events = config.events.clone();
+                tasks.spawn(async move { crm_events::run(events, ctx, stop).await });
             }
             "gateway" => {
                 let gateway = config.gateway.clone();
@@ -224,6 +248,11 @@ async fn migrate(service: &str) -> anyhow::Result<()> {
         }
         "identity" => {
             let db = crm_identity::open_db(&config.identity).await?;
+            tracing::info!(service, backend = db.backend(), "migrations applied");
+            db.close().await;
+        }
+        "events" => {
+            let db = crm_events::open_db(&config.events).await?;
             tracing::info!(service, backend = db.backend(), "migrations applied");
             db.close().await;
         }

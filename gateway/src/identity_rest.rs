@@ -1,18 +1,12 @@
 //! REST mirrors of the identity service's resources under `/api/v1/`.
 use crate::{
-    mirror::{doc, route},
+    mirror::{call, doc, route},
     openapi::{Body, RouteDoc},
     rest::Clients,
 };
 use axum::routing::MethodRouter;
 
 const EMPTY: &str = "google.protobuf.Empty";
-
-macro_rules! call {
-    ($client:ident . $method:ident) => {
-        |c: Clients, r| Box::pin(async move { c.$client.clone().$method(r).await })
-    };
-}
 
 /// Every identity REST route.
 pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {

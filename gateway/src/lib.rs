@@ -6,6 +6,7 @@
 //! configured addresses. Authentication arrives with the identity service, in the standard
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
 pub mod auth;
+pub mod events_rest;
 pub mod forward;
 pub mod identity_rest;
 pub mod mirror;
@@ -45,6 +46,8 @@ pub struct UpstreamsConfig {
     pub customers: String,
     /// The identity service.
     pub identity: String,
+    /// The events service (change stream, webhooks).
+    pub events: String,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for UpstreamsConfig {
         Self {
             customers: "http://127.0.0.1:50051".to_owned(),
             identity: "http://127.0.0.1:50052".to_owned(),
+            events: "http://127.0.0.1:50053".to_owned(),
         }
     }
 }
@@ -68,7 +72,7 @@ impl Default for UpstreamsConfig {
 /// The OpenAPI document of the REST API.
 pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
     let unused = crm_platform::grpc::lazy_channel("http://127.0.0.1:1")?;
-    let (_, docs) = rest::router(rest::Clients::new(unused.clone(), unused));
+    let (_, docs) = rest::router(rest::Clients::new(unused.clone(), unused.clone(), unused));
     openapi::document(
         "CRM REST API",
         env!("CARGO_PKG_VERSION"),
@@ -87,9 +91,11 @@ pub async fn build(config: &Config, authenticator: Arc<Authenticator>) -> anyhow
     let mut upstreams = forward::Upstreams::default();
     upstreams.insert("customers", customers.clone());
     upstreams.insert("identity", identity.clone());
+    let events = crm_platform::grpc::lazy_channel(&config.upstreams.events)?;
+    upstreams.insert("events", events.clone());
     let upstreams = Arc::new(upstreams);
 
-    let clients = rest::Clients::new(customers, identity);
+    let clients = rest::Clients::new(customers, identity, events);
     let (rest, docs) = rest::router(clients.clone());
     let document = openapi::document(
         "CRM REST API",

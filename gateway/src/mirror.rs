@@ -33,6 +33,8 @@ pub struct Binding {
     /// Where the body goes: nowhere, under a field (the resource, whose `name` is then set), or
     /// the whole request (custom methods: secrets never travel in query strings).
     pub body: Body,
+    /// Whether `{id}` is the parent of a sub-collection rather than the resource itself.
+    pub parent: bool,
 }
 
 fn json_object(body: &[u8], field: &str) -> Result<Map<String, Value>, Box<Response>> {
@@ -75,6 +77,16 @@ fn assemble(
         }
     }
     let name = id.map(|id| Value::String(format!("{}/{id}", binding.collection)));
+    // A sub-collection path ("/things/{id}/children") names the parent, per AIP-132.
+    if binding.parent {
+        if let Some(parent) = name {
+            message.insert("parent".into(), parent);
+        }
+        if let Body::Field(field) = binding.body {
+            message.insert(field.into(), Value::Object(json_object(body, field)?));
+        }
+        return Ok(Value::Object(message));
+    }
     match binding.body {
         Body::Field(field) => {
             let mut inner = json_object(body, field)?;
@@ -139,6 +151,7 @@ where
     let binding = Binding {
         collection,
         body: doc.body,
+        parent: doc.path.contains("{id}/"),
     };
     let method = doc.method;
     let handler = move |State(c): State<Clients>,
@@ -161,6 +174,14 @@ where
     };
     (doc, router)
 }
+
+/// A mirror handler calling `client.method` of [`Clients`].
+macro_rules! call {
+    ($client:ident . $method:ident) => {
+        |c: Clients, r| Box::pin(async move { c.$client.clone().$method(r).await })
+    };
+}
+pub(crate) use call;
 
 /// Builds a route document.
 pub const fn doc(

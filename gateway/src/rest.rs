@@ -36,17 +36,26 @@ pub struct Clients {
     pub access: AccessServiceClient<Channel>,
     /// The security audit log.
     pub security: SecurityServiceClient<Channel>,
+    /// The change stream.
+    pub events: crm_proto::crm::events::v1::event_service_client::EventServiceClient<Channel>,
+    /// Webhook subscriptions.
+    pub webhooks: crm_proto::crm::events::v1::webhook_service_client::WebhookServiceClient<Channel>,
 }
 
 impl Clients {
     /// Clients of every service over the given channels.
-    pub fn new(customers: Channel, identity: Channel) -> Clients {
+    pub fn new(customers: Channel, identity: Channel, events: Channel) -> Clients {
+        use crm_proto::crm::events::v1::{
+            event_service_client::EventServiceClient, webhook_service_client::WebhookServiceClient,
+        };
         Clients {
             customers: CustomerServiceClient::new(customers),
             auth: AuthServiceClient::new(identity.clone()),
             directory: DirectoryServiceClient::new(identity.clone()),
             access: AccessServiceClient::new(identity.clone()),
             security: SecurityServiceClient::new(identity),
+            events: EventServiceClient::new(events.clone()),
+            webhooks: WebhookServiceClient::new(events),
         }
     }
 }
@@ -356,7 +365,11 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
 pub fn router(clients: Clients) -> (Router, Vec<RouteDoc>) {
     let mut by_path: Vec<(&'static str, MethodRouter<Clients>)> = Vec::new();
     let mut docs = Vec::new();
-    for (doc, method) in routes().into_iter().chain(crate::identity_rest::routes()) {
+    for (doc, method) in routes()
+        .into_iter()
+        .chain(crate::identity_rest::routes())
+        .chain(crate::events_rest::routes())
+    {
         match by_path.iter_mut().find(|(p, _)| *p == doc.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(method),
             None => by_path.push((doc.path, method)),

@@ -19,6 +19,14 @@ pub mod crm {
             include!(concat!(env!("OUT_DIR"), "/crm.identity.v1.serde.rs"));
         }
     }
+    /// Domain events, the change stream and webhooks.
+    pub mod events {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/crm.events.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/crm.events.v1.serde.rs"));
+        }
+    }
     /// The customers service.
     pub mod customers {
         /// Version 1.

@@ -179,7 +179,7 @@ async fn authorization_matrix_of_the_customers_api() {
             (&stranger, &west.path, Owner::OtherBranch),
         ] {
             let row = insert(owner, path, &format!("{kind:?}"));
-            store.insert(&row, None, |_| Vec::new()).await.unwrap();
+            seed(&store, &row).await;
             fixed.push((kind, row.id));
         }
 
@@ -197,7 +197,7 @@ async fn authorization_matrix_of_the_customers_api() {
             let (read, write, delete, scope) = expectation(*role);
             let actor = create_user(&mut dir, &format!("actor{i}"), &east.name, &[*role]).await;
             let own = insert(&actor, &east.path, "Actor");
-            store.insert(&own, None, |_| Vec::new()).await.unwrap();
+            seed(&store, &own).await;
             let token = suite.login(&format!("actor{i}"), PASSWORD).await;
             let mut c = CustomerServiceClient::new(suite.channel(&token).await);
             let listed: Vec<String> = match c
@@ -396,4 +396,14 @@ async fn an_erp_client_gets_a_token_and_creates_a_customer_through_the_gateway()
         assert_eq!(r.status, 401);
         suite.stop().await;
     }
+}
+
+/// Writes a customer row straight into the store, bypassing the API (fixtures with chosen owners).
+async fn seed(store: &crm_customers::store::Store, row: &crm_customers::store::CustomerRow) {
+    let mut tx = store.db().begin().await.unwrap();
+    store
+        .insert(&mut tx, row, None, |_| Vec::new())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 }

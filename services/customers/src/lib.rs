@@ -5,6 +5,7 @@
 pub mod api;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod service;
 pub mod store;
 
@@ -72,5 +73,9 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<axum::Router> {
 /// Runs the service (Kubernetes: `crm serve customers`) until `shutdown`.
 pub async fn run(config: Config, ctx: ServiceContext, shutdown: Shutdown) -> anyhow::Result<()> {
     let router = build(&ctx).await?;
-    crm_platform::server::run_grpc(NAME, config.listen, router, shutdown).await
+    let relay = ctx.spawn_relay(NAME, shutdown.clone());
+    let served = crm_platform::server::run_grpc(NAME, config.listen, router, shutdown).await;
+    // The relay flushes the outbox after the last request.
+    let _ = relay.await;
+    served
 }

@@ -3,6 +3,7 @@
 use crate::{
     domain::{DisplayName, Email, Kind, Phone},
     error::Error,
+    events,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
 use crm_platform::{auth::Principal, db, filter::QueryError};
@@ -140,7 +141,10 @@ impl Customers {
             method: METHOD,
             fingerprint: &key.fingerprint,
         });
-        match self.store.insert(&row, request, encode).await {
+        match self
+            .insert_with_event(principal, &row, request, encode)
+            .await
+        {
             Ok(stored) => {
                 tracing::info!(customer = %stored.id, "customer created");
                 Ok(Created::New(stored))
@@ -155,6 +159,27 @@ impl Customers {
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The insert and its `customer.created` event, in one transaction.
+    async fn insert_with_event(
+        &self,
+        principal: &Principal,
+        row: &CustomerRow,
+        request: Option<NewRequest<'_>>,
+        encode: impl Fn(&CustomerRow) -> Vec<u8>,
+    ) -> Result<CustomerRow, db::DbError> {
+        let mut tx = self.store.db().begin().await?;
+        let stored = self.store.insert(&mut tx, row, request, encode).await?;
+        tx.emit(&events::changed(
+            principal,
+            events::CREATED,
+            &stored,
+            Vec::new(),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     async fn replay(&self, method: &str, key: &Idempotency) -> Result<Option<Vec<u8>>, Error> {
@@ -202,8 +227,19 @@ impl Customers {
         next.updated_at = db::now();
         // The version read above, not the caller's etag: a change between our read and our
         // write is a conflict even when the caller sent no etag.
-        match self.store.update(&next, current.version, &scope).await? {
-            Write::Done(row) => Ok(row),
+        let mut tx = self.store.db().begin().await?;
+        match self
+            .store
+            .update(&mut tx, &next, current.version, &scope)
+            .await?
+        {
+            Write::Done(row) => {
+                let fields = events::changed_fields(&current, &row);
+                tx.emit(&events::changed(principal, events::UPDATED, &row, fields))
+                    .await?;
+                tx.commit().await?;
+                Ok(row)
+            }
             Write::NotFound => Err(Error::NotFound(crate::domain::name_of(id))),
             Write::Conflict => Err(Error::EtagMismatch(crate::domain::name_of(id))),
         }
@@ -217,12 +253,15 @@ impl Customers {
         id: Uuid,
         etag: Option<i64>,
     ) -> Result<(), Error> {
+        let mut tx = self.store.db().begin().await?;
         match self
             .store
-            .delete(id, etag, &principal.scope(FAMILY))
+            .delete(&mut tx, id, etag, &principal.scope(FAMILY))
             .await?
         {
-            Write::Done(()) => {
+            Write::Done(row) => {
+                tx.emit(&events::deleted(principal, &row)).await?;
+                tx.commit().await?;
                 tracing::info!(customer = %id, "customer deleted");
                 Ok(())
             }

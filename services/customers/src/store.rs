@@ -4,10 +4,10 @@ use crate::domain::Kind;
 use chrono::{DateTime, Utc};
 use crm_platform::{
     auth::DataScope,
-    db::{BeginWrite, Db, DbError, Migrations, bind_values},
+    db::{Db, DbError, Migrations, Tx, bind_values},
     filter::{FieldSpec, FieldType, Schema},
     sql::{SqlBuf, SqlValue},
-    with_pool,
+    with_pool, with_tx,
 };
 use uuid::Uuid;
 
@@ -156,10 +156,12 @@ impl Store {
         buf
     }
 
-    /// Inserts a customer; with a request record, both in one transaction so a retry finds
-    /// either both or neither. The encoded response is produced from the stored row by `encode`.
+    /// Inserts a customer in `tx`; with a request record in the same transaction, so a retry
+    /// finds either both or neither. The encoded response is produced from the stored row by
+    /// `encode`.
     pub async fn insert(
         &self,
+        tx: &mut Tx,
         row: &CustomerRow,
         request: Option<NewRequest<'_>>,
         encode: impl Fn(&CustomerRow) -> Vec<u8>,
@@ -168,8 +170,7 @@ impl Store {
             "INSERT INTO customers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
-        with_pool!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
+        with_tx!(tx, |conn| {
             let stored: CustomerRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(row.id)
                 .bind(&row.display_name)
@@ -181,7 +182,7 @@ impl Store {
                 .bind(row.version)
                 .bind(row.created_at)
                 .bind(row.updated_at)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
             if let Some(req) = request {
                 sqlx::query(LOG)
@@ -190,10 +191,9 @@ impl Store {
                     .bind(req.fingerprint)
                     .bind(encode(&stored))
                     .bind(stored.created_at)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
-            tx.commit().await?;
             Ok(stored)
         })
     }
@@ -226,6 +226,7 @@ impl Store {
     /// `expected_version`; bumps the version and update time.
     pub async fn update(
         &self,
+        tx: &mut Tx,
         row: &CustomerRow,
         expected_version: i64,
         scope: &DataScope,
@@ -252,20 +253,22 @@ impl Store {
         buf.push(" AND ");
         scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
         buf.push(&format!(" RETURNING {COLUMNS}"));
-        let mut rows = self.fetch(buf).await?;
+        let mut rows = fetch_in(tx, buf).await?;
         match rows.pop() {
             Some(updated) => Ok(Write::Done(updated)),
             None => self.missing_or_conflict(row.id, scope).await,
         }
     }
 
-    /// Deletes a customer in scope, if `expected_version` (when given) is still current.
+    /// Deletes a customer in scope, if `expected_version` (when given) is still current;
+    /// returns the deleted row.
     pub async fn delete(
         &self,
+        tx: &mut Tx,
         id: Uuid,
         expected_version: Option<i64>,
         scope: &DataScope,
-    ) -> Result<Write<()>, DbError> {
+    ) -> Result<Write<CustomerRow>, DbError> {
         let mut buf = SqlBuf::new("DELETE FROM customers WHERE id = ");
         buf.push_bind(SqlValue::Uuid(id));
         if let Some(version) = expected_version {
@@ -274,15 +277,9 @@ impl Store {
         }
         buf.push(" AND ");
         scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
-        let SqlBuf { sql, binds } = buf;
-        let deleted = with_pool!(&self.db, |pool| bind_values(
-            sqlx::query_as::<_, (i32,)>(sqlx::AssertSqlSafe(format!("{sql} RETURNING 1"))),
-            &binds
-        )
-        .fetch_optional(pool)
-        .await)?;
-        match deleted {
-            Some(_) => Ok(Write::Done(())),
+        buf.push(&format!(" RETURNING {COLUMNS}"));
+        match fetch_in(tx, buf).await?.pop() {
+            Some(row) => Ok(Write::Done(row)),
             None => self.missing_or_conflict(id, scope).await,
         }
     }
@@ -298,6 +295,17 @@ impl Store {
             None => Write::NotFound,
         })
     }
+}
+
+/// Runs a built statement returning customer rows inside a transaction.
+async fn fetch_in(tx: &mut Tx, buf: SqlBuf) -> Result<Vec<CustomerRow>, DbError> {
+    let SqlBuf { sql, binds } = buf;
+    Ok(with_tx!(tx, |conn| bind_values(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+        &binds
+    )
+    .fetch_all(&mut *conn)
+    .await)?)
 }
 
 fn push_opt_text(buf: &mut SqlBuf, value: &Option<String>) {

@@ -23,8 +23,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The authenticated caller of a request. Serializable (without its token) so a standing
+/// grant, such as a webhook subscription, can keep the view of the caller who made it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
     /// Who it is.
     pub subject: Subject,
@@ -37,12 +38,13 @@ pub struct Principal {
     /// Data scope per resource family ("customers", "sales", ...): the widest of the roles.
     pub scopes: BTreeMap<String, DataScope>,
     /// The access token's id (for logout) and the token itself (forwarded on calls to other
-    /// services, so they see the same caller).
+    /// services, so they see the same caller). Never serialized.
+    #[serde(skip)]
     pub token: Option<(String, String)>,
 }
 
 /// The kind of caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Subject {
     /// A person signed in through the identity service.
     User(uuid::Uuid),
@@ -129,7 +131,7 @@ impl Principal {
 
 /// Which records of a resource family a caller may see and change. Enforced in SQL by each
 /// store, in one place, on every read and write path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DataScope {
     /// Only records the caller owns.
     Own(uuid::Uuid),
@@ -164,6 +166,20 @@ impl DataScope {
             "UNIT" => 2,
             "OWN" => 1,
             _ => 0,
+        }
+    }
+
+    /// Whether a record owned by `owner` within unit `unit_path` is in scope: the in-memory
+    /// twin of [`DataScope::push_condition`], for records that are not rows (events).
+    pub fn admits(&self, owner: Option<uuid::Uuid>, unit_path: &str) -> bool {
+        match self {
+            DataScope::All => true,
+            DataScope::Nothing => false,
+            DataScope::Own(id) => owner == Some(*id),
+            DataScope::Unit(path) => !unit_path.is_empty() && unit_path == path,
+            DataScope::Subtree(path) => {
+                !unit_path.is_empty() && unit_path.starts_with(path.as_str())
+            }
         }
     }
 

@@ -114,15 +114,20 @@ impl Db {
         Ok(Db::Sqlite(pool))
     }
 
-    /// Applies the pending migrations of this backend.
+    /// Applies the pending migrations of this backend: the service's, then the events tables
+    /// (outbox, inbox, timers) that every service database holds.
     pub async fn migrate(
         &self,
         migrations: &Migrations,
     ) -> Result<(), sqlx::migrate::MigrateError> {
-        match self {
-            Db::Pg(pool) => migrations.postgres.run(pool).await,
-            Db::Sqlite(pool) => migrations.sqlite.run(pool).await,
+        let events = crate::events::migrations();
+        for m in [migrations, &events] {
+            match self {
+                Db::Pg(pool) => m.postgres.run(pool).await?,
+                Db::Sqlite(pool) => m.sqlite.run(pool).await?,
+            }
         }
+        Ok(())
     }
 
     /// "postgres" or "sqlite", for logs (never the URL: it may hold a password).
@@ -199,6 +204,91 @@ impl BeginWrite for SqlitePool {
     ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
     {
         self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+/// A write transaction on either backend. Use cases open one with [`Db::begin`], write through
+/// [`with_tx!`](crate::with_tx), emit their events into the outbox with [`Tx::emit`]
+/// (`crate::events`) and commit: the change and its events are stored together or not at all.
+pub struct Tx {
+    pub(crate) conn: TxConn,
+    /// Whether an event was written, so the commit wakes this process's outbox relays.
+    pub(crate) emitted: bool,
+}
+
+/// The backend-specific transaction inside a [`Tx`].
+pub enum TxConn {
+    /// PostgreSQL.
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+    /// SQLite (`BEGIN IMMEDIATE`).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// Runs the same expression on whichever backend the transaction is; `$conn` is the concrete
+/// `&mut PgConnection` / `&mut SqliteConnection`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match &mut $tx.conn_mut() {
+            $crate::db::TxConn::Pg(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::db::TxConn::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Begins a write transaction (SQLite: `BEGIN IMMEDIATE`, so concurrent writers queue).
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        let conn = match self {
+            Db::Pg(pool) => TxConn::Pg(pool.begin_write().await?),
+            Db::Sqlite(pool) => TxConn::Sqlite(pool.begin_write().await?),
+        };
+        Ok(Tx {
+            conn,
+            emitted: false,
+        })
+    }
+}
+
+impl Tx {
+    /// The backend transaction, for [`with_tx!`](crate::with_tx).
+    pub fn conn_mut(&mut self) -> &mut TxConn {
+        &mut self.conn
+    }
+
+    /// "postgres" or "sqlite".
+    pub fn backend(&self) -> &'static str {
+        match self.conn {
+            TxConn::Pg(_) => "postgres",
+            TxConn::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Commits; when events were emitted, wakes the outbox relays of this process.
+    pub async fn commit(self) -> Result<(), DbError> {
+        match self.conn {
+            TxConn::Pg(t) => t.commit().await?,
+            TxConn::Sqlite(t) => t.commit().await?,
+        }
+        if self.emitted {
+            crate::events::outbox::wake_relays();
+        }
+        Ok(())
+    }
+
+    /// Rolls back (dropping a `Tx` does too, later and silently).
+    pub async fn rollback(self) -> Result<(), DbError> {
+        match self.conn {
+            TxConn::Pg(t) => t.rollback().await?,
+            TxConn::Sqlite(t) => t.rollback().await?,
+        }
+        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod denylist;
 pub mod error;
+pub mod events;
 pub mod filter;
 pub mod grpc;
 pub mod idempotency;

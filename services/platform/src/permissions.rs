@@ -57,6 +57,9 @@ catalogue! {
     IDENTITY_SECURITY_EVENT_WRITE = "identity.security_event.write", "identity", "Record security events seen by another service (service credentials).";
     IDENTITY_SECURITY_ALERT_READ = "identity.security_alert.read", "identity", "Read security alerts.";
     IDENTITY_SECURITY_ALERT_WRITE = "identity.security_alert.write", "identity", "Acknowledge security alerts.";
+    EVENTS_STREAM_READ = "events.stream.read", "events", "Follow the change stream (WatchEvents); each event is delivered only within the reader's permissions and data scope.";
+    EVENTS_WEBHOOK_READ = "events.webhook.read", "events", "Read webhook subscriptions and their delivery logs.";
+    EVENTS_WEBHOOK_WRITE = "events.webhook.write", "events", "Create, change and delete webhook subscriptions.";
 }
 
 /// The resource families that carry a data scope.

@@ -123,6 +123,23 @@ pub struct ServiceContext {
     pub db: crate::db::Db,
     /// Verifies the callers' tokens.
     pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
+    /// Where events are published and consumed.
+    pub bus: crate::events::bus::Bus,
+    /// Bus settings (retention, retries, polling).
+    pub bus_config: crate::events::BusConfig,
+}
+
+impl ServiceContext {
+    /// Publishes `service`'s outbox until `shutdown` (then flushes it).
+    pub fn spawn_relay(&self, service: &str, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
+        let relay = crate::events::relay::Relay::new(
+            service,
+            self.db.clone(),
+            self.bus.clone(),
+            &self.bus_config,
+        );
+        tokio::spawn(relay.run(shutdown))
+    }
 }
 
 /// Binds `listen` and serves a service's router until `shutdown`.

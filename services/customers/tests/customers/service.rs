@@ -19,6 +19,7 @@ crm_platform::backend_tests!(MIGRATIONS;
     create_is_idempotent_by_request_id,
     stale_etag_is_rejected,
     list_applies_data_scope,
+    every_write_commits_its_event,
 );
 
 fn dev() -> Principal {
@@ -272,4 +273,71 @@ async fn list_applies_data_scope(db: Db) {
     );
     let (rows, _) = c.list(&dev(), &params("", "", 0)).await.unwrap();
     assert_eq!(ids(rows), HashSet::from([a, b]));
+}
+
+/// The events in the outbox, in commit order.
+async fn outbox(db: &Db) -> Vec<crm_proto::crm::events::v1::Event> {
+    let rows: Vec<(Vec<u8>,)> = crm_platform::with_pool!(db, |pool| sqlx::query_as(
+        "SELECT event FROM outbox ORDER BY seq"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    rows.iter()
+        .map(|(bytes,)| crm_platform::events::decode(bytes).unwrap())
+        .collect()
+}
+
+async fn every_write_commits_its_event(db: Db) {
+    use crm_customers::events::{CREATED, DELETED, UPDATED};
+    use crm_proto::crm::customers::v1::CustomerChanged;
+    let c = Customers::new(Store::new(db.clone()));
+    let encode = |r: &crm_customers::store::CustomerRow| r.id.as_bytes().to_vec();
+    let key = Some(Idempotency {
+        request_id: "ev-1".into(),
+        fingerprint: "f".into(),
+    });
+    let Created::New(row) = c
+        .create(
+            &dev(),
+            new("Event Co", Kind::Organization),
+            key.clone(),
+            encode,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("first create creates");
+    };
+    // A replayed create changes nothing, so it emits nothing.
+    c.create(&dev(), new("Event Co", Kind::Organization), key, encode)
+        .await
+        .unwrap();
+    let rename = Changes {
+        display_name: Some(DisplayName::parse("Event Co Ltd").unwrap()),
+        ..Changes::default()
+    };
+    c.update(&dev(), row.id, Some(1), rename.clone())
+        .await
+        .unwrap();
+    // A refused write emits nothing either.
+    assert!(c.update(&dev(), row.id, Some(1), rename).await.is_err());
+    c.delete(&dev(), row.id, None).await.unwrap();
+
+    let events = outbox(&db).await;
+    let types: Vec<_> = events.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(types, [CREATED, UPDATED, DELETED]);
+    let subject = format!("customers/{}", row.id);
+    for e in &events {
+        assert_eq!(e.subject, subject);
+        assert_eq!(e.source, "crm/customers");
+        assert_eq!(
+            e.audience.as_ref().unwrap().read_permission,
+            "customers.customer.read"
+        );
+        assert!(uuid::Uuid::parse_str(&e.id).is_ok());
+    }
+    let update: CustomerChanged = crm_platform::events::payload(&events[1]).unwrap();
+    assert_eq!(update.changed_fields, ["display_name"]);
+    assert_eq!(update.customer.unwrap().display_name, "Event Co Ltd");
 }

@@ -1,7 +1,10 @@
 //! The store: SQL round trips, data scope, conditional writes, the request log.
 use super::row;
-use crm_customers::store::{MIGRATIONS, NewRequest, Store, Write};
-use crm_platform::{auth::DataScope, db::Db};
+use crm_customers::store::{CustomerRow, MIGRATIONS, NewRequest, Store, Write};
+use crm_platform::{
+    auth::DataScope,
+    db::{Db, DbError},
+};
 use uuid::Uuid;
 
 crm_platform::backend_tests!(MIGRATIONS;
@@ -16,7 +19,7 @@ async fn insert_and_get_round_trip(db: Db) {
     let store = Store::new(db);
     let mut new = row("Li Na", Some(Uuid::now_v7()), "/g/east/");
     new.phone = Some("+8613812345678".into());
-    let stored = store.insert(&new, None, |_| Vec::new()).await.unwrap();
+    let stored = insert(&store, &new, None, |_| Vec::new()).await.unwrap();
     assert_eq!(stored, new, "what is written is read back exactly");
     let got = store.get(new.id, &DataScope::All).await.unwrap();
     assert_eq!(got, Some(new));
@@ -34,7 +37,7 @@ async fn scope_hides_rows_outside_it(db: Db) {
     // A unit path with a LIKE wildcard must match literally.
     let tricky = row("Tricky", None, "/g/e_st/");
     for r in [&east, &west, &tricky] {
-        store.insert(r, None, |_| Vec::new()).await.unwrap();
+        insert(&store, r, None, |_| Vec::new()).await.unwrap();
     }
     let visible = |scope: DataScope| {
         let store = store.clone();
@@ -67,15 +70,18 @@ async fn scope_hides_rows_outside_it(db: Db) {
     // Writes are scoped too: out of scope looks exactly like missing.
     let mut changed = west.clone();
     changed.display_name = "Hijacked".into();
-    let outcome = store
-        .update(&changed, 1, &DataScope::Own(alice))
+    let outcome = update(&store, &changed, 1, &DataScope::Own(alice))
         .await
         .unwrap();
     assert_eq!(outcome, Write::NotFound);
-    let outcome = store
-        .delete(west.id, None, &DataScope::Subtree("/g/east/".into()))
-        .await
-        .unwrap();
+    let outcome = delete(
+        &store,
+        west.id,
+        None,
+        &DataScope::Subtree("/g/east/".into()),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, Write::NotFound);
     assert!(store.get(west.id, &DataScope::All).await.unwrap().is_some());
 }
@@ -83,12 +89,14 @@ async fn scope_hides_rows_outside_it(db: Db) {
 async fn update_checks_version(db: Db) {
     let store = Store::new(db);
     let original = row("Wang Fang", None, "/");
-    store.insert(&original, None, |_| Vec::new()).await.unwrap();
+    insert(&store, &original, None, |_| Vec::new())
+        .await
+        .unwrap();
     let mut next = original.clone();
     next.display_name = "Wang Fang (VIP)".into();
     next.email = None;
     next.updated_at = crm_platform::db::now();
-    let Write::Done(updated) = store.update(&next, 1, &DataScope::All).await.unwrap() else {
+    let Write::Done(updated) = update(&store, &next, 1, &DataScope::All).await.unwrap() else {
         panic!("update at the current version must succeed");
     };
     assert_eq!(updated.version, 2);
@@ -97,13 +105,13 @@ async fn update_checks_version(db: Db) {
     assert_eq!(updated.created_at, original.created_at);
     // The same write again is now stale.
     assert_eq!(
-        store.update(&next, 1, &DataScope::All).await.unwrap(),
+        update(&store, &next, 1, &DataScope::All).await.unwrap(),
         Write::Conflict
     );
     let mut missing = next.clone();
     missing.id = Uuid::now_v7();
     assert_eq!(
-        store.update(&missing, 1, &DataScope::All).await.unwrap(),
+        update(&store, &missing, 1, &DataScope::All).await.unwrap(),
         Write::NotFound
     );
 }
@@ -111,19 +119,23 @@ async fn update_checks_version(db: Db) {
 async fn delete_checks_version(db: Db) {
     let store = Store::new(db);
     let r = row("Zhang Wei", None, "/");
-    store.insert(&r, None, |_| Vec::new()).await.unwrap();
+    insert(&store, &r, None, |_| Vec::new()).await.unwrap();
     assert_eq!(
-        store.delete(r.id, Some(7), &DataScope::All).await.unwrap(),
+        delete(&store, r.id, Some(7), &DataScope::All)
+            .await
+            .unwrap(),
         Write::Conflict
     );
     assert!(store.get(r.id, &DataScope::All).await.unwrap().is_some());
     assert_eq!(
-        store.delete(r.id, Some(1), &DataScope::All).await.unwrap(),
-        Write::Done(())
+        delete(&store, r.id, Some(1), &DataScope::All)
+            .await
+            .unwrap(),
+        Write::Done(r.clone())
     );
     assert_eq!(store.get(r.id, &DataScope::All).await.unwrap(), None);
     assert_eq!(
-        store.delete(r.id, None, &DataScope::All).await.unwrap(),
+        delete(&store, r.id, None, &DataScope::All).await.unwrap(),
         Write::NotFound
     );
 }
@@ -136,8 +148,7 @@ async fn request_log_is_unique_and_written_with_the_row(db: Db) {
         method: "CreateCustomer",
         fingerprint: "abc",
     };
-    store
-        .insert(&first, Some(req()), |r| r.id.as_bytes().to_vec())
+    insert(&store, &first, Some(req()), |r| r.id.as_bytes().to_vec())
         .await
         .unwrap();
     use crm_platform::idempotency::{Replay, lookup};
@@ -160,10 +171,47 @@ async fn request_log_is_unique_and_written_with_the_row(db: Db) {
 
     // A second insert with the same request id fails as a whole: no second customer.
     let second = row("Second", None, "/");
-    let err = store
-        .insert(&second, Some(req()), |_| Vec::new())
+    let err = insert(&store, &second, Some(req()), |_| Vec::new())
         .await
         .unwrap_err();
     assert!(err.is_unique("request_log"), "{err:?}");
     assert_eq!(store.get(second.id, &DataScope::All).await.unwrap(), None);
+}
+
+// The store writes inside the caller's transaction; these run one write per transaction and
+// commit it when it succeeded.
+async fn insert(
+    store: &Store,
+    row: &CustomerRow,
+    request: Option<NewRequest<'_>>,
+    encode: impl Fn(&CustomerRow) -> Vec<u8>,
+) -> Result<CustomerRow, DbError> {
+    let mut tx = store.db().begin().await?;
+    let stored = store.insert(&mut tx, row, request, encode).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+async fn update(
+    store: &Store,
+    row: &CustomerRow,
+    version: i64,
+    scope: &DataScope,
+) -> Result<Write<CustomerRow>, DbError> {
+    let mut tx = store.db().begin().await?;
+    let outcome = store.update(&mut tx, row, version, scope).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn delete(
+    store: &Store,
+    id: Uuid,
+    version: Option<i64>,
+    scope: &DataScope,
+) -> Result<Write<CustomerRow>, DbError> {
+    let mut tx = store.db().begin().await?;
+    let outcome = store.delete(&mut tx, id, version, scope).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }

@@ -38,7 +38,7 @@ fn event_proto(e: &EventRow) -> SecurityEvent {
     }
 }
 
-fn alert_proto(a: &AlertRow) -> SecurityAlert {
+pub(crate) fn alert_proto(a: &AlertRow) -> SecurityAlert {
     SecurityAlert {
         name: format!("securityAlerts/{}", a.id),
         id: a.id.to_string(),

@@ -139,7 +139,7 @@ impl Identity {
             created_at: now,
             updated_at: now,
         };
-        if self.store.open_alert(&alert).await? {
+        if self.store.open_alert(&alert, alert_raised).await? {
             tracing::warn!(rule, subject, count, "security alert raised");
             metrics::counter!("crm_security_alerts_total", "rule" => rule.to_owned()).increment(1);
         }
@@ -171,4 +171,26 @@ impl Identity {
         }
         self.store.alert(id).await?.ok_or(Error::NotFound(name))
     }
+}
+
+/// The type of the event published when an alert is raised.
+pub const ALERT_RAISED: &str = "crm.identity.v1.security_alert.raised";
+
+/// `security_alert.raised`, for readers of security alerts (e.g. a SIEM following the change
+/// stream).
+fn alert_raised(alert: &AlertRow) -> crm_proto::crm::events::v1::Event {
+    crm_platform::events::event(
+        crate::NAME,
+        ALERT_RAISED,
+        format!("securityAlerts/{}", alert.id),
+        crm_proto::crm::events::v1::Actor {
+            principal: "system".to_owned(),
+            request_id: String::new(),
+        },
+        crm_proto::crm::events::v1::Audience {
+            read_permission: crm_platform::permissions::IDENTITY_SECURITY_ALERT_READ.to_owned(),
+            ..Default::default()
+        },
+        &crate::api::security::alert_proto(alert),
+    )
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crm_platform::{
     db::{BeginWrite, Db, DbError, Migrations, fetch_all},
     sql::{SqlBuf, SqlValue},
-    with_pool,
+    with_pool, with_tx,
 };
 use uuid::Uuid;
 

@@ -50,8 +50,13 @@ impl Store {
         Ok(n)
     }
 
-    /// Opens an alert unless one is already open for the rule and subject.
-    pub async fn open_alert(&self, a: &AlertRow) -> Result<bool, DbError> {
+    /// Opens an alert unless one is already open for the rule and subject; the alert and its
+    /// `security_alert.raised` event (made by `event`) are written in one transaction.
+    pub async fn open_alert(
+        &self,
+        a: &AlertRow,
+        event: impl FnOnce(&AlertRow) -> crm_proto::crm::events::v1::Event,
+    ) -> Result<bool, DbError> {
         let mut q = select(ALERT, "security_alerts");
         q.push("rule = ");
         q.push_bind(SqlValue::Text(a.rule.clone()));
@@ -64,7 +69,8 @@ impl Store {
         let sql = format!(
             "INSERT INTO security_alerts ({ALERT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
-        with_pool!(&self.db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut tx = self.db.begin().await?;
+        with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(a.id)
             .bind(&a.rule)
             .bind(&a.subject)
@@ -77,9 +83,11 @@ impl Store {
             .bind(a.version)
             .bind(a.created_at)
             .bind(a.updated_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
+        tx.emit(&event(a)).await?;
+        tx.commit().await?;
         Ok(true)
     }
 

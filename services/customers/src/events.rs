@@ -1,0 +1,74 @@
+//! The customers service's domain events, written to the outbox with the change they describe.
+use crate::store::CustomerRow;
+use crm_platform::{auth::Principal, events, permissions};
+use crm_proto::crm::customers::v1::{CustomerChanged, CustomerDeleted};
+use crm_proto::crm::events::v1::{Audience, Event};
+
+/// A customer was created.
+pub const CREATED: &str = "crm.customers.v1.customer.created";
+/// A customer was changed.
+pub const UPDATED: &str = "crm.customers.v1.customer.updated";
+/// A customer was deleted.
+pub const DELETED: &str = "crm.customers.v1.customer.deleted";
+
+/// Readers of a customer's events: those who may read the customer itself.
+fn audience(row: &CustomerRow) -> Audience {
+    Audience {
+        permission_family: "customers".to_owned(),
+        owner: row
+            .owner_id
+            .map(|id| format!("users/{id}"))
+            .unwrap_or_default(),
+        unit_path: row.owner_unit_path.clone(),
+        read_permission: permissions::CUSTOMERS_CUSTOMER_READ.to_owned(),
+    }
+}
+
+/// `customer.created` or `customer.updated` with the customer as it is now.
+pub fn changed(principal: &Principal, ty: &str, row: &CustomerRow, fields: Vec<String>) -> Event {
+    events::event(
+        crate::NAME,
+        ty,
+        crate::domain::name_of(row.id),
+        events::actor(principal),
+        audience(row),
+        &CustomerChanged {
+            customer: Some(crate::api::to_proto(row)),
+            changed_fields: fields,
+        },
+    )
+}
+
+/// `customer.deleted`.
+pub fn deleted(principal: &Principal, row: &CustomerRow) -> Event {
+    let name = crate::domain::name_of(row.id);
+    events::event(
+        crate::NAME,
+        DELETED,
+        name.clone(),
+        events::actor(principal),
+        audience(row),
+        &CustomerDeleted { name },
+    )
+}
+
+/// The fields that differ between two versions of a customer.
+pub fn changed_fields(before: &CustomerRow, after: &CustomerRow) -> Vec<String> {
+    let mut fields = Vec::new();
+    if before.display_name != after.display_name {
+        fields.push("display_name".to_owned());
+    }
+    if before.kind != after.kind {
+        fields.push("kind".to_owned());
+    }
+    if before.email != after.email {
+        fields.push("email".to_owned());
+    }
+    if before.phone != after.phone {
+        fields.push("phone".to_owned());
+    }
+    if before.owner_id != after.owner_id {
+        fields.push("owner_id".to_owned());
+    }
+    fields
+}

@@ -1,0 +1,39 @@
+-- Webhook subscriptions and their delivery log.
+CREATE TABLE webhook_subscriptions (
+    id              UUID PRIMARY KEY,
+    url             TEXT NOT NULL,
+    event_types     TEXT NOT NULL,          -- JSON array of exact types or "prefix." patterns
+    state           TEXT NOT NULL CHECK (state IN ('ACTIVE', 'DISABLED')),
+    disabled_reason TEXT NOT NULL DEFAULT '',
+    secret          TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    creator         TEXT NOT NULL,          -- JSON principal: deliveries see what it could see
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX webhook_subscriptions_created_at_idx ON webhook_subscriptions (created_at, id);
+
+CREATE TABLE webhook_deliveries (
+    id              UUID PRIMARY KEY,
+    subscription_id UUID NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
+    event_id        TEXT NOT NULL,
+    event_type      TEXT NOT NULL,
+    body            BYTEA NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('PENDING', 'DELIVERED', 'FAILED')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_status     INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT NOT NULL DEFAULT '',
+    next_attempt_at TIMESTAMPTZ,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    CONSTRAINT webhook_deliveries_event_key UNIQUE (subscription_id, event_id)
+);
+CREATE INDEX webhook_deliveries_created_at_idx ON webhook_deliveries (subscription_id, created_at, id);
+
+CREATE TABLE request_log (
+    request_id  TEXT PRIMARY KEY,
+    method      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response    BYTEA NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,62 @@
+//! The transactional outbox: events are rows written in the transaction of the change, so an
+//! event exists exactly when its change committed.
+use super::{encode, proto::Event, stream_of};
+use crate::db::{DbError, Tx};
+use crate::with_tx;
+use std::sync::LazyLock;
+use tokio::sync::watch;
+
+/// Bumped after each commit that wrote events; relays in this process wait on it (a relay in
+/// another process is woken by PostgreSQL `NOTIFY`, or polls).
+static WAKE: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// The PostgreSQL notification channel relays listen on.
+pub const NOTIFY_CHANNEL: &str = "crm_outbox";
+
+/// Wakes this process's relays (called by [`Tx::commit`]).
+pub(crate) fn wake_relays() {
+    WAKE.send_modify(|generation| *generation = generation.wrapping_add(1));
+}
+
+/// A receiver that changes whenever events were committed in this process.
+pub fn wake_signal() -> watch::Receiver<u64> {
+    WAKE.subscribe()
+}
+
+impl Tx {
+    /// Writes `event` into the outbox of this transaction; the relay publishes it to the
+    /// source service's stream after commit.
+    pub async fn emit(&mut self, event: &Event) -> Result<(), DbError> {
+        let service = super::service_of(&event.source).to_owned();
+        let id = uuid::Uuid::parse_str(&event.id).map_err(|e| {
+            DbError::Other(sqlx::Error::Encode(
+                format!("event id {} is not a uuid: {e}", event.id).into(),
+            ))
+        })?;
+        const SQL: &str =
+            "INSERT INTO outbox (id, stream, event, created_at) VALUES ($1, $2, $3, $4)";
+        let stream = stream_of(&service);
+        let bytes = encode(event);
+        let now = crate::db::now();
+        let first = !self.emitted;
+        with_tx!(self, |conn| {
+            sqlx::query(SQL)
+                .bind(id)
+                .bind(&stream)
+                .bind(&bytes)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            Ok::<_, DbError>(())
+        })?;
+        // Delivered by PostgreSQL at commit, once per transaction, to relays of any process.
+        if first && let crate::db::TxConn::Pg(t) = &mut self.conn {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(NOTIFY_CHANNEL)
+                .execute(&mut **t)
+                .await?;
+        }
+        self.emitted = true;
+        Ok(())
+    }
+}
