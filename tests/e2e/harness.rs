@@ -55,10 +55,17 @@ pub type Authed =
 
 impl Suite {
     pub async fn start(backend: Backend) -> Suite {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a stack with `configure` applied to its options (bus, webhook settings).
+    pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut DevOptions)) -> Suite {
         let dir = tempfile::tempdir().unwrap();
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut options = DevOptions::new(dir.path().join("data"), any, any);
         options.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        options.bus_config.poll_interval_ms = 50;
+        configure(&mut options);
         let mut test_dbs = Vec::new();
         if let Backend::Postgres = backend {
             let customers = TestDb::postgres(&crm_customers::store::MIGRATIONS)
@@ -67,9 +74,13 @@ impl Suite {
             let identity = TestDb::postgres(&crm_identity::store::MIGRATIONS)
                 .await
                 .unwrap();
+            let events = TestDb::postgres(&crm_events::store::MIGRATIONS)
+                .await
+                .unwrap();
             options.customers_db = Some(customers.db.clone());
             options.identity_db = Some(identity.db.clone());
-            test_dbs = vec![customers, identity];
+            options.events_db = Some(events.db.clone());
+            test_dbs = vec![customers, identity, events];
         }
         let stack = start_dev(options).await.expect("stack starts");
         let mut suite = Suite {

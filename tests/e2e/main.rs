@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod bench;
+mod events;
 mod grpc;
 mod harness;
 mod identity;

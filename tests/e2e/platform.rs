@@ -50,6 +50,10 @@ async fn openapi_document_matches_the_routes() {
     for (path, methods) in paths {
         for (method, op) in methods.as_object().unwrap() {
             operations.push(op["operationId"].as_str().unwrap().to_owned());
+            if path.ends_with(":watch") {
+                // A never-ending stream; the events tests drive it.
+                continue;
+            }
             let concrete = path.replace("{id}", "0190b3c4-0000-7000-8000-000000000000");
             let body = matches!(method.as_str(), "post" | "patch").then(|| serde_json::json!({}));
             let r = http.call(&method.to_uppercase(), &concrete, body).await;
@@ -89,8 +93,8 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(unique.len(), operations.len(), "operation ids are unique");
     assert_eq!(
         operations.len(),
-        5 + 29,
-        "every customers and identity REST route is documented"
+        5 + 29 + 7,
+        "every customers, identity and events REST route is documented"
     );
     let customer = &doc.json["components"]["schemas"]["crm.customers.v1.Customer"];
     assert_eq!(customer["properties"]["displayName"]["type"], "string");

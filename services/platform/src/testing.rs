@@ -123,3 +123,57 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// Environment variable naming the Redis server for tests.
+pub const REDIS_URL_ENV: &str = "CRM_TEST_REDIS_URL";
+
+/// A TCP proxy that a test can cut and restore, to make a real server (Redis) unreachable for
+/// a while without stopping it: while down, open connections are dropped and new ones closed
+/// at once.
+pub struct TcpProxy {
+    /// Where the proxy listens (127.0.0.1, a free port).
+    pub addr: std::net::SocketAddr,
+    up: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// Starts a proxy to `target`, up.
+    pub async fn start(target: std::net::SocketAddr) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let up = std::sync::Arc::new(tokio::sync::watch::channel(true).0);
+        let state = up.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut down = state.subscribe();
+                if !*down.borrow() {
+                    continue; // dropped: the client sees the connection closed
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, up, task }
+    }
+
+    /// Cuts (false) or restores (true) the connection to the target.
+    pub fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

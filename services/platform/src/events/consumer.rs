@@ -142,6 +142,8 @@ impl Consumer {
                 result = round => match result {
                     Ok(_) => failures = 0,
                     Err(error) => {
+                        // Redis may have restarted empty (no persistence): recreate the group.
+                        grouped = false;
                         failures = failures.saturating_add(1);
                         if failures == 1 || failures.is_power_of_two() {
                             tracing::warn!(%error, failures, %stream, group = %self.group, "event consumer round failed");
