@@ -44,6 +44,11 @@ enum Command {
     },
     /// Print the gateway's OpenAPI document.
     Openapi,
+    /// Event bus tools: list and replay dead letters (needs CRM_BUS__REDIS_URL).
+    Events {
+        #[command(subcommand)]
+        command: crm::events_cli::EventsCommand,
+    },
     /// Load benchmarks and the data generator (see `crm bench list`).
     Bench {
         #[command(subcommand)]
@@ -68,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
         Command::Bench { command } => crm::bench::main(command).await,
+        Command::Events { command } => {
+            let config: Config = crm_platform::config::load()?;
+            crm::events_cli::main(&config.bus, command).await
+        }
         Command::Openapi => {
             println!(
                 "{}",

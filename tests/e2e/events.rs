@@ -345,7 +345,11 @@ async fn webhooks_are_signed_retried_logged_and_disabled_after_persistent_failur
     let secret = r.json["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("whsec_"));
     let again = http.call("GET", &format!("/api/v1/{sub}"), None).await;
-    assert!(again.json["secret"].is_null(), "the secret is shown once: {}", again.text);
+    assert!(
+        again.json["secret"].is_null(),
+        "the secret is shown once: {}",
+        again.text
+    );
 
     let customer = create_customer(&http, "Hooked Co").await;
     eventually("a failed attempt and its retry", async || {

@@ -237,4 +237,47 @@ mod tests {
             Err(Error::InvalidArgument(v)) if v[0].field == "cursor"
         ));
     }
+
+    #[tokio::test]
+    async fn a_cursor_older_than_the_retention_is_refused_with_resync_advice() {
+        let bus = Bus::Memory(crm_platform::events::memory::MemoryBus::new(3));
+        let ids = bus
+            .append(
+                "crm.customers",
+                &(0..10).map(|i| vec![i]).collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+        let watch = Watch::new(bus, Shutdown::new());
+        let request = |cursor: String| {
+            let mut req = Request::new(WatchEventsRequest {
+                sources: vec!["customers".into()],
+                types: vec![],
+                cursor,
+            });
+            req.extensions_mut().insert(Principal::system());
+            req
+        };
+        let expired = watch
+            .watch_events(request(format!("customers:{}", ids[0])))
+            .await
+            .err()
+            .expect("an old cursor is refused");
+        assert_eq!(expired.code(), tonic::Code::FailedPrecondition);
+        assert!(
+            expired.message().contains("resynchronise"),
+            "{}",
+            expired.message()
+        );
+        let details = tonic_types::StatusExt::get_error_details(&expired);
+        assert_eq!(details.error_info().unwrap().reason, "CURSOR_EXPIRED");
+        // The oldest retained position, and "earliest", are fine.
+        assert!(
+            watch
+                .watch_events(request(format!("customers:{}", ids[6])))
+                .await
+                .is_ok()
+        );
+        assert!(watch.watch_events(request("earliest".into())).await.is_ok());
+    }
 }

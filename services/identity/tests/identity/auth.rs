@@ -408,6 +408,25 @@ async fn repeated_failures_raise_an_alert(db: Db) {
     );
     assert_eq!(alerts[0].rule, "REPEATED_LOGIN_FAILURES_ACCOUNT");
     assert!(alerts[0].count >= 10);
+
+    // The alert is published as an event, written with it: one alert, one event.
+    let events: Vec<(Vec<u8>,)> = crm_platform::with_pool!(identity.store.db(), |pool| {
+        sqlx::query_as("SELECT event FROM outbox ORDER BY seq")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(events.len(), 1);
+    let event = crm_platform::events::decode(&events[0].0).unwrap();
+    assert_eq!(event.r#type, "crm.identity.v1.security_alert.raised");
+    assert_eq!(event.subject, format!("securityAlerts/{}", alerts[0].id));
+    let alert: crm_proto::crm::identity::v1::SecurityAlert =
+        crm_platform::events::payload(&event).unwrap();
+    assert_eq!(alert.subject, alerts[0].subject);
+    assert_eq!(
+        event.audience.unwrap().read_permission,
+        "identity.security_alert.read"
+    );
 }
 
 async fn disabling_a_user_or_client_ends_their_access(db: Db) {

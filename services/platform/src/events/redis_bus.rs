@@ -269,25 +269,36 @@ impl RedisBus {
             .unwrap_or_else(|| "0-0".to_owned()))
     }
 
-    /// Fails with CursorExpired when an entry after `cursor` was trimmed: Redis 7 records the
-    /// highest deleted id, so any cursor below it has lost events.
+    /// Fails with CursorExpired when entries after `cursor` may have been trimmed: some entry
+    /// was ever removed (entries-added > length) and the cursor is older than the first
+    /// retained entry, or below the highest deleted id. (Redis 7.0 does not record trims in
+    /// max-deleted-entry-id, hence the first rule. A cursor exactly at the last trimmed entry
+    /// is reported expired too: a needless resync, never a silent gap.)
     async fn check_cursor(&self, stream: &str, cursor: &str) -> Result<(), BusError> {
         let position = parse_id(cursor).ok_or_else(|| BusError::BadCursor(cursor.to_owned()))?;
         if position == (0, 0) {
             return Ok(());
         }
-        let deleted = self
-            .info(stream)
-            .await?
-            .and_then(|info| text(info.get("max-deleted-entry-id")))
-            .and_then(|id| parse_id(&id));
-        match deleted {
-            Some(deleted) if position < deleted => Err(BusError::CursorExpired {
+        let Some(info) = self.info(stream).await? else {
+            return Ok(());
+        };
+        let number = |key: &str| match info.get(key) {
+            Some(Value::Int(n)) => Some(*n),
+            other => text(other).and_then(|t| t.parse().ok()),
+        };
+        let id = |key: &str| text(info.get(key)).and_then(|t| parse_id(&t));
+        let removed = number("entries-added").unwrap_or(0) > number("length").unwrap_or(0);
+        let first = id("recorded-first-entry-id");
+        let deleted = id("max-deleted-entry-id");
+        let lost = (removed && first.is_some_and(|first| position < first))
+            || deleted.is_some_and(|deleted| position < deleted);
+        if lost {
+            return Err(BusError::CursorExpired {
                 stream: stream.to_owned(),
                 cursor: cursor.to_owned(),
-            }),
-            _ => Ok(()),
+            });
         }
+        Ok(())
     }
 
     async fn reader(

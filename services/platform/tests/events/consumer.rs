@@ -6,6 +6,7 @@ use crm_platform::events::consumer::{Outcome, dead_letters, replay_dead_letter};
 crm_platform::backend_tests!(MIGRATIONS;
     poison_event_is_dead_lettered_after_n_attempts_and_replayed_after_a_fix,
     pending_events_of_a_dead_consumer_are_claimed_by_another,
+    a_reader_behind_the_retention_gets_cursor_expired,
 );
 
 async fn poison_event_is_dead_lettered_after_n_attempts_and_replayed_after_a_fix(db: Db) {
@@ -139,4 +140,39 @@ async fn pending_events_of_a_dead_consumer_are_claimed_by_another(db: Db) {
     }
     let n = buses().len() as i64;
     assert_eq!(applied(&db).await, (3 * n, 3 * n));
+}
+
+async fn a_reader_behind_the_retention_gets_cursor_expired(_db: Db) {
+    use crm_platform::events::{bus::BusError, memory::MemoryBus};
+    let mut buses = vec![Bus::Memory(MemoryBus::new(10))];
+    if let Some(url) = redis_url() {
+        // Redis trims approximately, whole nodes of 100 entries: write well past that.
+        buses.push(Bus::Redis(
+            RedisBus::new(&url, Duration::from_secs(3600), Some(10)).unwrap(),
+        ));
+    }
+    for bus in buses {
+        let service = unique_service();
+        let stream = events::stream_of(&service);
+        let first = bus.append(&stream, &[vec![0]]).await.unwrap().remove(0);
+        for chunk in 0..5 {
+            let payloads: Vec<Vec<u8>> = (0..100).map(|i| vec![chunk, i]).collect();
+            bus.append(&stream, &payloads).await.unwrap();
+        }
+        let mut reader = bus.reader();
+        let expired = reader
+            .read_after(&[(stream.clone(), first)], 10, Duration::ZERO)
+            .await;
+        assert!(
+            matches!(expired, Err(BusError::CursorExpired { .. })),
+            "{}: {expired:?}",
+            bus.kind()
+        );
+        let from_oldest = reader
+            .read_after(&[(stream.clone(), "0-0".into())], 10, Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(from_oldest.len(), 10);
+        cleanup(&bus, &service).await;
+    }
 }
