@@ -46,6 +46,16 @@ if first and again:
           f"first time (Ed25519 signature + claims), {again[0]} µs per request for a token seen before "
           "(verified-token cache + deny list).\n")
 
+for name, label in [("events.json", "1 consumer"), ("events4.json", "4 consumers")]:
+    path = out / name
+    if path.exists():
+        e = json.loads(path.read_text())
+        print(f"Events (`crm bench events`, PostgreSQL + Redis, {label}): {e['events']:,} events from {e['writers']} writers "
+              f"(one per transaction) written at {e['events'] / e['written_s']:.0f}/s, all handled in {e['handled_s']:.2f} s: "
+              f"**{e['events_per_s']:.0f} events/s** end to end; commit→handled at {e['rate']:.0f}/s "
+              f"({e['latency_events']} events): p50 {e['p50_ms']:.2f} ms, p90 {e['p90_ms']:.2f} ms, "
+              f"p99 {e['p99_ms']:.2f} ms, max {e['max_ms']:.2f} ms.\n")
+
 get, rest, lst = by["get-customer"], by["get-customer-rest"], by["list-customers"]
 goals = [
     ("gRPC GetCustomer ≥ 65% of floor-pg req/s", f"{get['rps'] / pg['rps']:.0%}", get["rps"] / pg["rps"] >= 0.65),

@@ -7,7 +7,8 @@
 #
 # Settings (environment): BENCH_CUSTOMERS (1000000), BENCH_DURATION (10s), BENCH_WARMUP (3s),
 # BENCH_CONCURRENCY (32), BENCH_RATE (open-loop rate, 1000/s), BENCH_PG (admin URL,
-# postgres://postgres@127.0.0.1:5432/postgres), BENCH_NO_WRITE=1 to print instead of appending.
+# postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS (redis://127.0.0.1:6379),
+# BENCH_EVENTS (20000), BENCH_EVENTS_RATE (500/s), BENCH_NO_WRITE=1 to print instead of appending.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,9 @@ warmup=${BENCH_WARMUP:-3s}
 concurrency=${BENCH_CONCURRENCY:-32}
 rate=${BENCH_RATE:-1000}
 pg_admin=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+redis=${BENCH_REDIS:-redis://127.0.0.1:6379}
+events=${BENCH_EVENTS:-20000}
+events_rate=${BENCH_EVENTS_RATE:-500}
 db_name=crm_bench
 db_url="${pg_admin%/*}/$db_name"
 identity_url="${pg_admin%/*}/${db_name}_identity"
@@ -57,7 +61,7 @@ CRM_IDENTITY__DATABASE_URL="$identity_url" CRM_IDENTITY__LISTEN=127.0.0.1:51052 
   CRM_IDENTITY__SIGNING_KEY_FILE="$out/signing.key" CRM_ADMIN_PASSWORD="$admin_password" \
   "$bin/crm" serve identity >/dev/null & identity_pid=$!; pids+=("$identity_pid")
 CRM_CUSTOMERS__DATABASE_URL="$db_url" CRM_CUSTOMERS__LISTEN=127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51464 \
-  "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
+  CRM_BUS__REDIS_URL="$redis" "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
 CRM_GATEWAY__LISTEN=127.0.0.1:51080 CRM_GATEWAY__UPSTREAMS__CUSTOMERS=http://127.0.0.1:51051 \
   CRM_GATEWAY__UPSTREAMS__IDENTITY=http://127.0.0.1:51052 CRM_ADMIN__LISTEN=127.0.0.1:51465 \
   "$bin/crm" serve gateway & gateway_pid=$!; pids+=("$gateway_pid")
@@ -91,6 +95,13 @@ peak_customers=$(rss_kb "$customers_pid" VmHWM)
 peak_gateway=$(rss_kb "$gateway_pid" VmHWM)
 stop_all
 pids=()
+
+echo "bench: event backbone" >&2
+psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS ${db_name}_events WITH (FORCE)" -c "CREATE DATABASE ${db_name}_events"
+"$bin/crm" bench events --database-url "${pg_admin%/*}/${db_name}_events" --redis-url "$redis" \
+  --events "$events" --rate "$events_rate" --duration "$duration" --json "$out/events.json" >&2
+"$bin/crm" bench events --database-url "${pg_admin%/*}/${db_name}_events" --redis-url "$redis" \
+  --events "$events" --consumers 4 --rate "$events_rate" --duration 3s --json "$out/events4.json" >&2
 
 echo "bench: crm dev start-up" >&2
 python3 bench/dev_ready.py >"$out/dev_ready.txt"

@@ -68,6 +68,12 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let mut options = DevOptions::new(data_dir, listen, admin_listen);
             options.admin_password = std::env::var("CRM_ADMIN_PASSWORD").ok();
+            // Redis is optional in dev: CRM_BUS__REDIS_URL puts the events on it.
+            let config: Config = crm_platform::config::load()?;
+            if config.bus.redis_url.is_some() {
+                options.bus = Some(crm_platform::events::bus::Bus::from_config(&config.bus)?);
+            }
+            options.bus_config = config.bus;
             dev(options).await
         }
         Command::Serve { services } => serve(services).await,
@@ -102,6 +108,10 @@ async fn dev(options: DevOptions) -> anyhow::Result<()> {
     println!("  OpenAPI   http://{gw}/api/openapi.json");
     println!("  probes    http://{gw}/healthz  http://{gw}/readyz");
     println!("  metrics   http://{}/metrics", stack.admin_addr);
+    println!(
+        "  events    http://{gw}/api/v1/events:watch (SSE), crm.events.v1.EventService/WatchEvents; bus: {}",
+        stack.bus.kind()
+    );
     println!(
         "  internal  identity gRPC {}, customers gRPC {}",
         stack.identity_addr, stack.customers_addr

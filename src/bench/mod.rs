@@ -4,6 +4,7 @@
 //! own deployment.
 pub mod auth;
 pub mod data;
+pub mod events;
 pub mod generate;
 pub mod load;
 pub mod scenarios;
@@ -22,6 +23,8 @@ pub enum BenchCommand {
     Seed(SeedArgs),
     /// List the scenarios.
     List,
+    /// The event backbone on PostgreSQL and Redis: events/s and commit-to-handled latency.
+    Events(events::EventsArgs),
     /// Measure what authenticating one request costs (token verification), in-process.
     Auth {
         /// Iterations.
@@ -117,6 +120,7 @@ pub async fn main(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Seed(args) => seed(args).await,
         BenchCommand::Auth { calls } => auth::run(calls).await,
+        BenchCommand::Events(args) => events::run(args).await,
         BenchCommand::Run(args) => {
             let results = run(&args).await?;
             print_table(&results);

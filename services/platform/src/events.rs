@@ -288,4 +288,53 @@ mod tests {
             Err(PayloadError::WrongType { .. })
         ));
     }
+
+    #[test]
+    fn events_are_visible_within_permission_and_data_scope() {
+        use crate::auth::{DataScope, Principal, Subject};
+        let owner = uuid::Uuid::now_v7();
+        let event = |owner: Option<uuid::Uuid>, unit: &str| Event {
+            audience: Some(Audience {
+                permission_family: "customers".into(),
+                owner: owner.map(|o| format!("users/{o}")).unwrap_or_default(),
+                unit_path: unit.into(),
+                read_permission: "customers.customer.read".into(),
+            }),
+            ..Event::default()
+        };
+        let reader = |scope: Option<DataScope>, permitted: bool| Principal {
+            subject: Subject::User(owner),
+            unit_path: "/g/east/".into(),
+            roles: vec![],
+            permissions: if permitted {
+                ["customers.customer.read".to_owned()].into()
+            } else {
+                Default::default()
+            },
+            scopes: scope
+                .map(|s| [("customers".to_owned(), s)].into())
+                .unwrap_or_default(),
+            token: None,
+        };
+        let mine = event(Some(owner), "/g/east/");
+        let colleague = event(Some(uuid::Uuid::now_v7()), "/g/east/sh/");
+        let west = event(Some(uuid::Uuid::now_v7()), "/g/west/");
+        let subtree = reader(Some(DataScope::Subtree("/g/east/".into())), true);
+        assert!(visible_to(&subtree, &mine));
+        assert!(visible_to(&subtree, &colleague));
+        assert!(!visible_to(&subtree, &west));
+        let own = reader(Some(DataScope::Own(uuid::Uuid::nil())), true);
+        assert!(visible_to(&own, &mine));
+        assert!(!visible_to(&own, &colleague));
+        let unit = reader(Some(DataScope::Unit("/g/east/".into())), true);
+        assert!(visible_to(&unit, &mine) && !visible_to(&unit, &colleague));
+        // Without the read permission, nothing, whatever the scope.
+        assert!(!visible_to(&reader(Some(DataScope::All), false), &mine));
+        // No audience: the system only.
+        assert!(!visible_to(
+            &reader(Some(DataScope::All), true),
+            &Event::default()
+        ));
+        assert!(visible_to(&Principal::system(), &Event::default()));
+    }
 }

@@ -118,10 +118,9 @@ impl Consumer {
                     if !claimed.is_empty() {
                         tracing::info!(count = claimed.len(), %stream, group = %self.group, "claimed pending events of another consumer");
                     }
-                    for entry in claimed {
-                        self.process(&entry, handler.as_ref(), &shutdown).await?;
-                        handled += 1;
-                    }
+                    self.process_batch(&stream, &claimed, handler.as_ref(), &shutdown)
+                        .await?;
+                    handled += claimed.len();
                 }
                 if last_report.elapsed() >= Duration::from_secs(5) {
                     last_report = Instant::now();
@@ -132,10 +131,9 @@ impl Consumer {
                 let entries = reader
                     .read_group(&stream, &self.group, &self.name, BATCH, self.block)
                     .await?;
-                for entry in entries {
-                    self.process(&entry, handler.as_ref(), &shutdown).await?;
-                    handled += 1;
-                }
+                self.process_batch(&stream, &entries, handler.as_ref(), &shutdown)
+                    .await?;
+                handled += entries.len();
                 Ok::<usize, BusError>(handled)
             };
             tokio::select! {
@@ -167,6 +165,79 @@ impl Consumer {
         handler: &H,
         shutdown: &Shutdown,
     ) -> Result<Outcome, BusError> {
+        let outcome = self.handle_entry(entry, handler, shutdown).await?;
+        if outcome != Outcome::Interrupted {
+            self.bus
+                .ack(&entry.stream, &self.group, std::slice::from_ref(&entry.id))
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Handles a batch, then acknowledges what it finished in one call (one round trip per
+    /// batch, not per event; an ack lost in a crash only means a redelivery the inbox drops).
+    async fn process_batch<H: Handler>(
+        &self,
+        stream: &str,
+        entries: &[Entry],
+        handler: &H,
+        shutdown: &Shutdown,
+    ) -> Result<(), BusError> {
+        if entries.len() > 1 && self.batch_in_one_transaction(entries, handler).await {
+            let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+            return self.bus.ack(stream, &self.group, &ids).await;
+        }
+        let mut done = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if self.handle_entry(entry, handler, shutdown).await? != Outcome::Interrupted {
+                done.push(entry.id.clone());
+            }
+        }
+        self.bus.ack(stream, &self.group, &done).await
+    }
+
+    /// The fast path: the whole batch in one transaction (one commit instead of one per event),
+    /// each event still recorded in the inbox with its effects. Any failure rolls the batch back
+    /// and returns false; the caller then handles the events one by one, with retries and dead
+    /// letters, so a poison event never holds the others back.
+    async fn batch_in_one_transaction<H: Handler>(&self, entries: &[Entry], handler: &H) -> bool {
+        let attempt = async {
+            let mut tx = self.db.begin().await?;
+            let mut handled = 0u64;
+            let mut duplicates = 0u64;
+            for entry in entries {
+                let event = decode(&entry.payload)?;
+                if record_in_inbox(&mut tx, &self.group, &event).await? {
+                    handler.handle(&mut tx, &event).await?;
+                    handled += 1;
+                } else {
+                    duplicates += 1;
+                }
+            }
+            tx.commit().await?;
+            anyhow::Ok((handled, duplicates))
+        };
+        match attempt.await {
+            Ok((handled, duplicates)) => {
+                let group = self.group.clone();
+                metrics::counter!("crm_events_consumed_total", "group" => group.clone(), "outcome" => "handled").increment(handled);
+                metrics::counter!("crm_events_consumed_total", "group" => group, "outcome" => "duplicate").increment(duplicates);
+                true
+            }
+            Err(error) => {
+                tracing::debug!(%error, "batch failed; handling its events one by one");
+                false
+            }
+        }
+    }
+
+    /// Handles one entry without acknowledging it.
+    async fn handle_entry<H: Handler>(
+        &self,
+        entry: &Entry,
+        handler: &H,
+        shutdown: &Shutdown,
+    ) -> Result<Outcome, BusError> {
         let outcome = match decode(&entry.payload) {
             Ok(event) => self.apply(entry, &event, handler, shutdown).await,
             Err(e) => {
@@ -180,17 +251,6 @@ impl Consumer {
                 Outcome::DeadLettered
             }
         };
-        if let Outcome::DeadLettered = outcome
-            && let Ok(event) = decode(&entry.payload)
-        {
-            // Already moved by apply(); nothing more to record.
-            let _ = event;
-        }
-        if outcome != Outcome::Interrupted {
-            self.bus
-                .ack(&entry.stream, &self.group, std::slice::from_ref(&entry.id))
-                .await?;
-        }
         let label = match outcome {
             Outcome::Handled => "handled",
             Outcome::Duplicate => "duplicate",
@@ -239,19 +299,8 @@ impl Consumer {
     /// One attempt: records the id and runs the handler in one transaction. Ok(false) when the
     /// id was already recorded.
     async fn attempt<H: Handler>(&self, event: &Event, handler: &H) -> anyhow::Result<bool> {
-        let id = uuid::Uuid::parse_str(&event.id)?;
         let mut tx = self.db.begin().await?;
-        const SQL: &str = "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let now = crate::db::now();
-        let inserted = with_tx!(tx, |conn| sqlx::query(SQL)
-            .bind(&self.group)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(DbError::from)?;
-        if inserted == 0 {
+        if !record_in_inbox(&mut tx, &self.group, event).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -287,6 +336,22 @@ impl Consumer {
         tracing::error!(stream = %entry.stream, id = %entry.id, group = %self.group, attempts, %error, "event moved to the dead-letter stream");
         Ok(())
     }
+}
+
+/// Records `event` as handled by `group` in `tx`; false when it already was.
+async fn record_in_inbox(tx: &mut Tx, group: &str, event: &Event) -> anyhow::Result<bool> {
+    let id = uuid::Uuid::parse_str(&event.id)?;
+    const SQL: &str = "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+    let now = crate::db::now();
+    let inserted = with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(group)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(DbError::from)?;
+    Ok(inserted > 0)
 }
 
 /// The dead letters of a stream, oldest first, with their ids in the dead-letter stream.

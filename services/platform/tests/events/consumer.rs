@@ -7,6 +7,7 @@ crm_platform::backend_tests!(MIGRATIONS;
     poison_event_is_dead_lettered_after_n_attempts_and_replayed_after_a_fix,
     pending_events_of_a_dead_consumer_are_claimed_by_another,
     a_reader_behind_the_retention_gets_cursor_expired,
+    a_failing_batch_is_rolled_back_and_handled_one_by_one,
 );
 
 async fn poison_event_is_dead_lettered_after_n_attempts_and_replayed_after_a_fix(db: Db) {
@@ -175,4 +176,36 @@ async fn a_reader_behind_the_retention_gets_cursor_expired(_db: Db) {
         assert_eq!(from_oldest.len(), 10);
         cleanup(&bus, &service).await;
     }
+}
+
+async fn a_failing_batch_is_rolled_back_and_handled_one_by_one(db: Db) {
+    create_applied(&db).await;
+    for (k, bus) in buses().into_iter().enumerate() {
+        let service = unique_service();
+        let stream = events::stream_of(&service);
+        // Written before the consumer starts, so its first read takes them as one batch.
+        let batch: Vec<_> = ["fine-1", "poison-1", "fine-2"]
+            .iter()
+            .map(|s| events::encode(&event(&service, s)))
+            .collect();
+        bus.append(&stream, &batch).await.unwrap();
+        let handler = Arc::new(Recorder::default());
+        handler.broken.store(true, Ordering::SeqCst);
+        let shutdown = crm_platform::server::Shutdown::new();
+        let consumer = Consumer::new("consumer", db.clone(), bus.clone(), &config());
+        let running =
+            tokio::spawn(consumer.run(vec![stream.clone()], handler.clone(), shutdown.clone()));
+        let expected = 2 * (k as i64 + 1);
+        eventually(Duration::from_secs(10), "the batch handled", || async {
+            dead_letters(&bus, &stream, 10).await.unwrap().len() == 1
+                && applied(&db).await.0 >= expected
+        })
+        .await;
+        shutdown.trigger();
+        running.await.unwrap();
+        cleanup(&bus, &service).await;
+    }
+    // The batch's partial work (fine-1) was rolled back with it, then each event applied once.
+    let n = buses().len() as i64;
+    assert_eq!(applied(&db).await, (2 * n, 2 * n));
 }
