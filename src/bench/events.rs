@@ -40,6 +40,9 @@ pub struct EventsArgs {
     /// Concurrent writers of the throughput run.
     #[arg(long, default_value_t = 16)]
     pub writers: u64,
+    /// Events per transaction in the throughput run (1: one event per request, the usual case).
+    #[arg(long, default_value_t = 1)]
+    pub per_transaction: u64,
     /// Members of the consumer group (replicas of the consuming service).
     #[arg(long, default_value_t = 1)]
     pub consumers: usize,
@@ -143,9 +146,16 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
         .map(|w| {
             let db = db.clone();
             let service = service.clone();
+            let per_tx = args.per_transaction.max(1);
             tokio::spawn(async move {
-                for i in 0..per_writer {
-                    emit(&db, &event(&service, w * per_writer + i)).await?;
+                let mut i = 0;
+                while i < per_writer {
+                    let mut tx = db.begin().await?;
+                    for _ in 0..per_tx.min(per_writer - i) {
+                        tx.emit(&event(&service, w * per_writer + i)).await?;
+                        i += 1;
+                    }
+                    tx.commit().await?;
                 }
                 anyhow::Ok(())
             })
@@ -164,7 +174,8 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let throughput = total as f64 / elapsed.as_secs_f64();
     println!(
-        "throughput: {total} events, {} writers, {} consumer(s): written in {:.2} s ({:.0}/s), all handled in {:.2} s: {throughput:.0} events/s end to end",
+        "throughput: {total} events ({} per transaction), {} writers, {} consumer(s): written in {:.2} s ({:.0}/s), all handled in {:.2} s: {throughput:.0} events/s end to end",
+        args.per_transaction,
         args.writers,
         args.consumers,
         written.as_secs_f64(),
@@ -226,7 +237,7 @@ pub async fn run(args: EventsArgs) -> anyhow::Result<()> {
     );
     if let Some(path) = &args.json {
         let json = serde_json::json!({
-            "events": total, "writers": args.writers, "consumers": args.consumers, "written_s": written.as_secs_f64(),
+            "events": total, "writers": args.writers, "consumers": args.consumers, "per_transaction": args.per_transaction, "written_s": written.as_secs_f64(),
             "handled_s": elapsed.as_secs_f64(), "events_per_s": throughput,
             "rate": args.rate, "latency_events": hist.len(),
             "p50_ms": ms(0.5), "p90_ms": ms(0.9), "p99_ms": ms(0.99), "max_ms": hist.max() as f64 / 1000.0,

@@ -270,10 +270,13 @@ async fn server_sent_events_deliver_cloudevents_and_resume_with_last_event_id() 
     suite.stop().await;
 }
 
+/// A request the receiver got: headers and body.
+type Request = (http::HeaderMap, Vec<u8>);
+
 /// A webhook endpoint that records what it receives and answers the statuses it is given.
 #[derive(Clone, Default)]
 struct Receiver {
-    seen: Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Request>>>,
     statuses: Arc<Mutex<Vec<u16>>>,
 }
 

@@ -1,5 +1,6 @@
 //! The event backbone against real databases (SQLite, PostgreSQL) and a real Redis: the fault
 //! tests of the outbox relay, consumers, dead letters and timers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod consumer;
 mod relay;
 mod timers;
