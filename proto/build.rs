@@ -40,6 +40,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         .compile_fds_with_config(prost_types::FileDescriptorSet::decode(bytes.as_slice())?, {
             let mut config = tonic_prost_build::Config::new();
             config.enable_type_names();
+            // Standard `Any` type URLs: "type.googleapis.com/crm.customers.v1.CustomerChanged".
+            config.type_name_domain(["."], "type.googleapis.com");
             config
         })?;
 

@@ -90,6 +90,10 @@ mod tests {
         );
         let json = cloudevent(&event);
         assert_eq!(json["specversion"], "1.0");
+        assert_eq!(
+            json["dataschema"],
+            "type.googleapis.com/crm.customers.v1.CustomerChanged"
+        );
         assert_eq!(json["type"], "crm.customers.v1.customer.updated");
         assert_eq!(json["data"]["customer"]["displayName"], "Acme");
         assert_eq!(json["data"]["changedFields"][0], "display_name");
