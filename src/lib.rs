@@ -471,7 +471,7 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
             events: format!("http://{events_addr}"),
         },
     };
-    let gateway = crm_gateway::build(&gateway_config, auth).await?;
+    let gateway = crm_gateway::build(&gateway_config, auth, shutdown.clone()).await?;
     let (gateway_addr, listener) = bind(options.listen).await?;
     tasks.spawn(serve(listener, gateway, shutdown.clone()));
 

@@ -162,6 +162,8 @@ async fn watch(
         Ok(response) => response.into_inner(),
         Err(status) => return http_response(&status),
     };
+    // Ends at shutdown: an open stream would otherwise hold the gateway's drain forever.
+    let stream = futures::StreamExt::take_until(stream, c.shutdown.wait());
     let events = stream.map(|item| {
         Ok::<_, std::convert::Infallible>(match item {
             Ok(r) => {

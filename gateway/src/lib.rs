@@ -85,7 +85,12 @@ pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
 /// The gateway's full router: REST, gRPC forwarding, health, reflection, OpenAPI, behind the
 /// standard stack. It authenticates every request but the public ones; the services behind it
 /// check permissions and data scope.
-pub async fn build(config: &Config, authenticator: Arc<Authenticator>) -> anyhow::Result<Router> {
+/// Open change streams (Server-Sent Events) end at `shutdown`, so the gateway can drain.
+pub async fn build(
+    config: &Config,
+    authenticator: Arc<Authenticator>,
+    shutdown: Shutdown,
+) -> anyhow::Result<Router> {
     let customers = crm_platform::grpc::lazy_channel(&config.upstreams.customers)?;
     let identity = crm_platform::grpc::lazy_channel(&config.upstreams.identity)?;
     let mut upstreams = forward::Upstreams::default();
@@ -95,7 +100,7 @@ pub async fn build(config: &Config, authenticator: Arc<Authenticator>) -> anyhow
     upstreams.insert("events", events.clone());
     let upstreams = Arc::new(upstreams);
 
-    let clients = rest::Clients::new(customers, identity, events);
+    let clients = rest::Clients::new(customers, identity, events).with_shutdown(shutdown);
     let (rest, docs) = rest::router(clients.clone());
     let document = openapi::document(
         "CRM REST API",
@@ -171,7 +176,7 @@ pub async fn run(
     authenticator: Arc<Authenticator>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let router = build(&config, authenticator).await?;
+    let router = build(&config, authenticator, shutdown.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

@@ -40,6 +40,8 @@ pub struct Clients {
     pub events: crm_proto::crm::events::v1::event_service_client::EventServiceClient<Channel>,
     /// Webhook subscriptions.
     pub webhooks: crm_proto::crm::events::v1::webhook_service_client::WebhookServiceClient<Channel>,
+    /// The process's shutdown: long-lived responses (change streams) end with it.
+    pub shutdown: crm_platform::server::Shutdown,
 }
 
 impl Clients {
@@ -56,7 +58,14 @@ impl Clients {
             security: SecurityServiceClient::new(identity),
             events: EventServiceClient::new(events.clone()),
             webhooks: WebhookServiceClient::new(events),
+            shutdown: crm_platform::server::Shutdown::new(),
         }
+    }
+
+    /// The clients, whose long-lived responses end at `shutdown`.
+    pub fn with_shutdown(mut self, shutdown: crm_platform::server::Shutdown) -> Clients {
+        self.shutdown = shutdown;
+        self
     }
 }
 

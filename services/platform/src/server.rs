@@ -4,7 +4,7 @@ use std::future::Future;
 use tokio::{net::TcpListener, sync::watch};
 
 /// A shutdown signal shared by every server of a process. Cloning shares it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Shutdown {
     tx: watch::Sender<bool>,
 }
