@@ -104,7 +104,7 @@ psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS ${db_name}_events WITH (FORCE)" 
   --events "$events" --consumers 4 --rate "$events_rate" --duration 3s --json "$out/events4.json" >&2
 
 echo "bench: crm dev start-up" >&2
-python3 bench/dev_ready.py >"$out/dev_ready.txt"
+CRM_BIN="$bin/crm" python3 bench/dev_ready.py >"$out/dev_ready.txt"
 "$bin/crm" bench auth --calls 100000 >"$out/auth.txt"
 
 cat >"$out/meta.json" <<JSON
