@@ -367,6 +367,18 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             ),
             delete(delete_customer),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers:upsert",
+                "UpsertCustomer",
+                "crm.customers.v1.UpsertCustomerRequest",
+                Body::Whole,
+                "crm.customers.v1.UpsertCustomerResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.upsert_customer),
+        ),
     ]
 }
 

@@ -159,18 +159,13 @@ async fn authorization_matrix_of_the_customers_api() {
         let store = Store::new(suite.stack.customers_db().clone());
         let insert = |owner: &User, path: &str, name: &str| {
             let now = crm_platform::db::now();
-            CustomerRow {
-                id: Uuid::now_v7(),
-                display_name: name.into(),
-                kind: "PERSON".into(),
-                email: None,
-                phone: None,
-                owner_id: Some(owner.id.parse().unwrap()),
-                owner_unit_path: path.into(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            }
+            CustomerRow::new(
+                name,
+                crm_customers::domain::Kind::Person,
+                Some(owner.id.parse().unwrap()),
+                path,
+                now,
+            )
         };
         let mut fixed = Vec::new();
         for (owner, path, kind) in [

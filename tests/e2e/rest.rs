@@ -176,3 +176,67 @@ async fn stale_etag_is_409_and_retried_create_is_one_row() {
         suite.stop().await;
     }
 }
+
+/// An ERP keeps its customers in step with `customers:upsert`, by its own id, over REST; the
+/// descriptive fields travel as proto3 JSON and bad ones are named.
+#[tokio::test]
+async fn upsert_by_external_id_and_profile_fields_over_rest() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let body = |name: &str| {
+        json!({"customer": {
+            "displayName": name, "kind": "ORGANIZATION", "source": "sap", "externalId": "0000104711",
+            "lifecycleStage": "ACTIVE", "companySize": "LARGE", "sourceChannel": "API_IMPORT",
+            "tags": ["vip", "key-account"], "birthDate": "1987-11-03", "preferredLanguage": "de_ch"
+        }})
+    };
+    let first = http
+        .call("POST", "/api/v1/customers:upsert", Some(body("Müller AG")))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.json["created"], true);
+    let c = &first.json["customer"];
+    assert_eq!(c["externalId"], "0000104711", "leading zeros are kept");
+    assert_eq!(c["lifecycleStage"], "ACTIVE");
+    assert_eq!(c["stagePinned"], true);
+    assert_eq!(c["valueTier"], "C");
+    assert_eq!(c["preferredLanguage"], "de-CH");
+    assert_eq!(c["tags"], json!(["vip", "key-account"]));
+
+    let second = http
+        .call(
+            "POST",
+            "/api/v1/customers:upsert",
+            Some(body("Müller Holding AG")),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    // proto3 JSON leaves out false: absent means not created.
+    assert!(second.json["created"].is_null(), "{}", second.text);
+    assert_eq!(second.json["customer"]["id"], c["id"]);
+    assert_eq!(second.json["customer"]["displayName"], "Müller Holding AG");
+
+    let listed = http
+        .call(
+            "GET",
+            "/api/v1/customers?filter=tags:vip%20AND%20company_size%20%3D%20LARGE",
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json["customers"].as_array().unwrap().len(), 1);
+
+    let bad = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "X", "kind": "PERSON", "birthDate": "03/04/2020", "source": "SAP"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(
+        violated_fields(&bad.json),
+        ["customer.source", "customer.birth_date"]
+    );
+    suite.stop().await;
+}

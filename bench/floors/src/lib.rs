@@ -5,8 +5,8 @@
 //! `floor-pg` does one primary-key select on the same PostgreSQL table.
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
-    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
-    customer_service_server::CustomerService,
+    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest, UpsertCustomerRequest,
+    UpsertCustomerResponse, customer_service_server::CustomerService,
 };
 use tonic::{Request, Response, Status};
 
@@ -56,6 +56,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
         &self,
         _: Request<DeleteCustomerRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
+    async fn upsert_customer(
+        &self,
+        _: Request<UpsertCustomerRequest>,
+    ) -> Result<Response<UpsertCustomerResponse>, Status> {
         Err(unimplemented())
     }
 }

@@ -2,14 +2,15 @@
 use crate::{
     domain::{self, DisplayName, Email, Kind, Phone},
     error::Error,
+    profile::{self, Profile},
     service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
     store::CustomerRow,
 };
 use crm_platform::{auth, error::Violations, idempotency, permissions};
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
-    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest,
-    customer::Kind as ProtoKind, customer_service_server::CustomerService,
+    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest, UpsertCustomerRequest,
+    UpsertCustomerResponse, customer::Kind as ProtoKind, customer_service_server::CustomerService,
 };
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -36,6 +37,10 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     (
         "/crm.customers.v1.CustomerService/DeleteCustomer",
         permissions::CUSTOMERS_CUSTOMER_DELETE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/UpsertCustomer",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
 ];
 
@@ -70,7 +75,74 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         etag: row.version.to_string(),
+        legal_name: row.legal_name.clone().unwrap_or_default(),
+        lifecycle_stage: profile::enum_value(Some(&row.lifecycle_stage), profile::STAGES),
+        stage_pinned: row.stage_pinned,
+        value_tier: profile::enum_value(Some(&row.value_tier), profile::TIERS),
+        industry: row.industry.clone().unwrap_or_default(),
+        region: row.region.clone().unwrap_or_default(),
+        company_size: profile::enum_value(row.company_size.as_deref(), profile::SIZES),
+        source_channel: profile::enum_value(row.source_channel.as_deref(), profile::CHANNELS),
+        tags: row.tag_list(),
+        external_id: row.external_id.clone().unwrap_or_default(),
+        source: row.source.clone().unwrap_or_default(),
+        birth_date: row.birth_date.clone().unwrap_or_default(),
+        preferred_language: row.preferred_language.clone().unwrap_or_default(),
+        notes: row.notes.clone().unwrap_or_default(),
     }
+}
+
+/// A text-valued profile field, recording a violation on failure.
+fn text(v: &mut Violations, name: &str, result: Result<Option<String>, String>) -> Option<String> {
+    result.unwrap_or_else(|e| {
+        v.add(format!("customer.{name}"), e);
+        None
+    })
+}
+
+/// An enum-valued profile field.
+fn choice(
+    v: &mut Violations,
+    name: &str,
+    value: i32,
+    names: &'static [&'static str],
+) -> Option<&'static str> {
+    profile::enum_name(value, names).unwrap_or_else(|e| {
+        v.add(format!("customer.{name}"), e);
+        None
+    })
+}
+
+/// The descriptive fields of a customer message, every one checked.
+fn parse_profile(c: &Customer, v: &mut Violations) -> Profile {
+    let p = Profile {
+        legal_name: text(v, "legal_name", profile::short_text(&c.legal_name, 300)),
+        lifecycle_stage: choice(v, "lifecycle_stage", c.lifecycle_stage, profile::STAGES),
+        stage_pinned: c.stage_pinned,
+        industry: text(v, "industry", profile::short_text(&c.industry, 100)),
+        region: text(v, "region", profile::short_text(&c.region, 100)),
+        company_size: choice(v, "company_size", c.company_size, profile::SIZES),
+        source_channel: choice(v, "source_channel", c.source_channel, profile::CHANNELS),
+        tags: profile::tags(&c.tags).unwrap_or_else(|e| {
+            v.add("customer.tags", e);
+            Vec::new()
+        }),
+        external_id: text(v, "external_id", profile::short_text(&c.external_id, 200)),
+        source: text(v, "source", profile::source(&c.source)),
+        birth_date: text(v, "birth_date", profile::date(&c.birth_date)),
+        preferred_language: text(
+            v,
+            "preferred_language",
+            profile::language(&c.preferred_language),
+        ),
+        notes: text(v, "notes", profile::notes(&c.notes)),
+    };
+    match (&p.external_id, &p.source) {
+        (Some(_), None) => v.add("customer.source", "is required with external_id"),
+        (None, Some(_)) => v.add("customer.external_id", "is required with source"),
+        _ => {}
+    }
+    p
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
@@ -146,6 +218,7 @@ fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
     let email = optional(&mut v, "customer.email", &c.email, Email::parse);
     let phone = optional(&mut v, "customer.phone", &c.phone, Phone::parse);
     let owner_id = optional(&mut v, "customer.owner_id", &c.owner_id, parse_owner);
+    let profile = parse_profile(c, &mut v);
     match (display_name, kind, email, phone, owner_id) {
         (Some(display_name), Some(kind), Some(email), Some(phone), Some(owner_id))
             if v.is_empty() =>
@@ -156,6 +229,7 @@ fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
                 email,
                 phone,
                 owner_id,
+                profile,
             })
         }
         _ => Err(invalid(v)),
@@ -163,8 +237,54 @@ fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
 }
 
 /// Fields an update mask may name; output-only fields are ignored (AIP-161).
-const UPDATABLE: &[&str] = &["display_name", "kind", "email", "phone", "owner_id"];
-const OUTPUT_ONLY: &[&str] = &["name", "id", "create_time", "update_time", "etag"];
+const UPDATABLE: &[&str] = &[
+    "display_name",
+    "kind",
+    "email",
+    "phone",
+    "owner_id",
+    "legal_name",
+    "lifecycle_stage",
+    "stage_pinned",
+    "industry",
+    "region",
+    "company_size",
+    "source_channel",
+    "tags",
+    "external_id",
+    "source",
+    "birth_date",
+    "preferred_language",
+    "notes",
+];
+const OUTPUT_ONLY: &[&str] = &[
+    "name",
+    "id",
+    "create_time",
+    "update_time",
+    "etag",
+    "value_tier",
+];
+
+/// Checks the paths of an update mask; `None` means every updatable field ("*" or empty when
+/// `empty_is_all`).
+fn mask_paths(paths: &[String], empty_is_all: bool, v: &mut Violations) -> Option<Vec<String>> {
+    if paths.iter().any(|p| p == "*") || (empty_is_all && paths.is_empty()) {
+        return None;
+    }
+    for path in paths {
+        if !UPDATABLE.contains(&path.as_str()) && !OUTPUT_ONLY.contains(&path.as_str()) {
+            v.add(
+                "update_mask",
+                format!(
+                    "unknown field {path:?} (updatable: {})",
+                    UPDATABLE.join(", ")
+                ),
+            );
+        }
+    }
+    Some(paths.to_vec())
+}
 
 fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, Status> {
     let mut v = Violations::default();
@@ -175,23 +295,15 @@ fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, Status> {
         );
         return Err(invalid(v));
     }
-    let all = paths.iter().any(|p| p == "*");
+    let masked = mask_paths(paths, false, &mut v);
     let mut changes = Changes::default();
-    let wants = |f: &str| all || paths.iter().any(|p| p == f);
-    for path in paths {
-        if path != "*"
-            && !UPDATABLE.contains(&path.as_str())
-            && !OUTPUT_ONLY.contains(&path.as_str())
-        {
-            v.add(
-                "update_mask",
-                format!(
-                    "unknown field {path:?} (updatable: {})",
-                    UPDATABLE.join(", ")
-                ),
-            );
-        }
-    }
+    let wants = |f: &str| masked.as_ref().is_none_or(|m| m.iter().any(|p| p == f));
+    changes.profile = parse_profile(c, &mut v);
+    changes.profile_fields = profile::FIELDS
+        .iter()
+        .filter(|f| wants(f))
+        .map(|f| f.to_string())
+        .collect();
     if wants("display_name") {
         changes.display_name = field(
             &mut v,
@@ -311,6 +423,29 @@ impl CustomerService for Api {
         let changes = parse_changes(&customer, &paths)?;
         let row = self.customers.update(&principal, id, etag, changes).await?;
         Ok(Response::new(to_proto(&row)))
+    }
+
+    async fn upsert_customer(
+        &self,
+        req: Request<UpsertCustomerRequest>,
+    ) -> Result<Response<UpsertCustomerResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let Some(customer) = r.customer else {
+            return Err(Error::field("customer", "is required").into());
+        };
+        let new = parse_new(&customer)?;
+        let mut v = Violations::default();
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        let fields = mask_paths(&paths, true, &mut v);
+        if !v.is_empty() {
+            return Err(invalid(v));
+        }
+        let (row, created) = self.customers.upsert(&principal, new, fields).await?;
+        Ok(Response::new(UpsertCustomerResponse {
+            customer: Some(to_proto(&row)),
+            created,
+        }))
     }
 
     async fn delete_customer(

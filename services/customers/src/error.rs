@@ -17,6 +17,9 @@ pub enum Error {
     /// The etag sent is not the current one: someone else changed the customer.
     #[error("customer {0} was changed by someone else; read it again and retry")]
     EtagMismatch(String),
+    /// Another customer already has this identity (source and external id).
+    #[error("{0}")]
+    AlreadyExists(String),
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -55,6 +58,7 @@ impl ServiceError for Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::EtagMismatch(_) => ErrorKind::Aborted,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::Corrupt(_) => ErrorKind::Internal,
             Error::Db(db) => db.kind(),
         }
@@ -65,6 +69,7 @@ impl ServiceError for Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::NotFound(_) => "CUSTOMER_NOT_FOUND",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
+            Error::AlreadyExists(_) => "EXTERNAL_ID_TAKEN",
             Error::Corrupt(_) => "INTERNAL",
             Error::Db(db) => db.reason(),
         }

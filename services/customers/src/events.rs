@@ -54,21 +54,11 @@ pub fn deleted(principal: &Principal, row: &CustomerRow) -> Event {
 
 /// The fields that differ between two versions of a customer.
 pub fn changed_fields(before: &CustomerRow, after: &CustomerRow) -> Vec<String> {
-    let mut fields = Vec::new();
-    if before.display_name != after.display_name {
-        fields.push("display_name".to_owned());
-    }
-    if before.kind != after.kind {
-        fields.push("kind".to_owned());
-    }
-    if before.email != after.email {
-        fields.push("email".to_owned());
-    }
-    if before.phone != after.phone {
-        fields.push("phone".to_owned());
-    }
-    if before.owner_id != after.owner_id {
-        fields.push("owner_id".to_owned());
-    }
-    fields
+    before
+        .field_values()
+        .into_iter()
+        .zip(after.field_values())
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, _), _)| name.to_owned())
+        .collect()
 }

@@ -4,6 +4,7 @@ use crate::{
     domain::{DisplayName, Email, Kind, Phone},
     error::Error,
     events,
+    profile::Profile,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
 use crm_platform::{auth::Principal, db, filter::QueryError};
@@ -28,6 +29,8 @@ pub struct NewCustomer {
     pub phone: Option<Phone>,
     /// Owner; defaults to the caller.
     pub owner_id: Option<Uuid>,
+    /// The descriptive fields.
+    pub profile: Profile,
 }
 
 /// Changes to apply: `None` leaves a field as it is; `Some(None)` clears an optional field.
@@ -43,6 +46,30 @@ pub struct Changes {
     pub phone: Option<Option<Phone>>,
     /// New or cleared owner.
     pub owner_id: Option<Option<Uuid>>,
+    /// Descriptive fields, applied for the names in `profile_fields`.
+    pub profile: Profile,
+    /// Which descriptive fields to apply.
+    pub profile_fields: Vec<String>,
+}
+
+impl Changes {
+    /// Every field of `new` named by `fields` (all when `None`), as changes.
+    pub fn from_new(new: NewCustomer, fields: Option<&[String]>) -> Changes {
+        let wants = |f: &str| fields.is_none_or(|fs| fs.iter().any(|p| p == f));
+        Changes {
+            display_name: wants("display_name").then_some(new.display_name),
+            kind: wants("kind").then_some(new.kind),
+            email: wants("email").then_some(new.email),
+            phone: wants("phone").then_some(new.phone),
+            owner_id: wants("owner_id").then_some(new.owner_id),
+            profile_fields: crate::profile::FIELDS
+                .iter()
+                .filter(|f| wants(f))
+                .map(|f| f.to_string())
+                .collect(),
+            profile: new.profile,
+        }
+    }
 }
 
 /// An idempotent request: its id, RPC and fingerprint.
@@ -57,8 +84,8 @@ pub struct Idempotency {
 /// What a create returned.
 #[derive(Debug)]
 pub enum Created {
-    /// A new customer.
-    New(CustomerRow),
+    /// A new customer (boxed: a row is much larger than a replayed response).
+    New(Box<CustomerRow>),
     /// A retry: the encoded response of the first attempt.
     Replayed(Vec<u8>),
 }
@@ -70,6 +97,10 @@ pub use crm_platform::paging::ListParams;
 #[derive(Clone, Debug)]
 pub struct Customers {
     store: Store,
+}
+
+fn external_id_taken() -> Error {
+    Error::AlreadyExists("another customer already has this source and external_id".to_owned())
 }
 
 fn query_error(e: QueryError) -> Error {
@@ -124,18 +155,16 @@ impl Customers {
             return Ok(Created::Replayed(replay));
         }
         let now = db::now();
-        let row = CustomerRow {
-            id: Uuid::now_v7(),
-            display_name: new.display_name.as_str().to_owned(),
-            kind: new.kind.as_str().to_owned(),
-            email: new.email.map(|e| e.as_str().to_owned()),
-            phone: new.phone.map(|p| p.as_str().to_owned()),
-            owner_id: new.owner_id.or_else(|| principal.user_id()),
-            owner_unit_path: principal.unit_path.clone(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut row = CustomerRow::new(
+            new.display_name.as_str(),
+            new.kind,
+            new.owner_id.or_else(|| principal.user_id()),
+            &principal.unit_path,
+            now,
+        );
+        row.email = new.email.map(|e| e.as_str().to_owned());
+        row.phone = new.phone.map(|p| p.as_str().to_owned());
+        new.profile.apply(&mut row, |_| true);
         let request = idempotency.as_ref().map(|key| NewRequest {
             request_id: &key.request_id,
             method: METHOD,
@@ -147,8 +176,9 @@ impl Customers {
         {
             Ok(stored) => {
                 tracing::info!(customer = %stored.id, "customer created");
-                Ok(Created::New(stored))
+                Ok(Created::New(Box::new(stored)))
             }
+            Err(e) if e.is_unique("external") => Err(external_id_taken()),
             // A concurrent retry with the same request id committed first: answer as it did.
             Err(e) if e.is_unique("request_log") => match &idempotency {
                 Some(key) => match self.replay(METHOD, key).await? {
@@ -224,15 +254,23 @@ impl Customers {
         if let Some(owner) = changes.owner_id {
             next.owner_id = owner;
         }
+        let fields = &changes.profile_fields;
+        changes
+            .profile
+            .apply(&mut next, |f| fields.iter().any(|p| p == f));
         next.updated_at = db::now();
         // The version read above, not the caller's etag: a change between our read and our
         // write is a conflict even when the caller sent no etag.
         let mut tx = self.store.db().begin().await?;
-        match self
+        let written = match self
             .store
             .update(&mut tx, &next, current.version, &scope)
-            .await?
+            .await
         {
+            Err(e) if e.is_unique("external") => return Err(external_id_taken()),
+            other => other?,
+        };
+        match written {
             Write::Done(row) => {
                 let fields = events::changed_fields(&current, &row);
                 tx.emit(&events::changed(principal, events::UPDATED, &row, fields))
@@ -243,6 +281,62 @@ impl Customers {
             Write::NotFound => Err(Error::NotFound(crate::domain::name_of(id))),
             Write::Conflict => Err(Error::EtagMismatch(crate::domain::name_of(id))),
         }
+    }
+
+    /// Creates or updates the customer a corporate system knows as (`source`, `external_id`),
+    /// replacing the fields named in `fields` (all when `None`) on update. Returns the customer
+    /// and whether it was created.
+    #[instrument(skip_all)]
+    pub async fn upsert(
+        &self,
+        principal: &Principal,
+        new: NewCustomer,
+        fields: Option<Vec<String>>,
+    ) -> Result<(CustomerRow, bool), Error> {
+        let (Some(source), Some(external_id)) =
+            (new.profile.source.clone(), new.profile.external_id.clone())
+        else {
+            return Err(Error::InvalidArgument(vec![
+                crm_platform::error::FieldViolation {
+                    field: "customer.source".into(),
+                    description: "is required to upsert".into(),
+                },
+                crm_platform::error::FieldViolation {
+                    field: "customer.external_id".into(),
+                    description: "is required to upsert".into(),
+                },
+            ]));
+        };
+        let scope = principal.scope(FAMILY);
+        // Two rounds: a concurrent upsert of the same pair may create it between our lookup
+        // and our insert; the second round then updates it.
+        for _ in 0..2 {
+            if let Some(current) = self
+                .store
+                .by_external_id(&source, &external_id, &scope)
+                .await?
+            {
+                let changes = Changes::from_new(new.clone(), fields.as_deref());
+                let row = self.update(principal, current.id, None, changes).await?;
+                return Ok((row, false));
+            }
+            if self.store.external_id_taken(&source, &external_id).await? {
+                // It exists outside the caller's scope: answered as if it did not exist, but
+                // never duplicated.
+                return Err(Error::NotFound(format!(
+                    "customer with source {source:?} and external id {external_id:?}"
+                )));
+            }
+            match self
+                .create(principal, new.clone(), None, |_| Vec::new())
+                .await
+            {
+                Ok(Created::New(row)) => return Ok((*row, true)),
+                Ok(Created::Replayed(_)) | Err(Error::AlreadyExists(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(external_id_taken())
     }
 
     /// Deletes a customer in scope; with an etag, only if unchanged since.

@@ -52,6 +52,79 @@ pub static SCHEMA: Schema = Schema {
             sortable: false,
         },
         FieldSpec {
+            name: "legal_name",
+            column: "legal_name",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "lifecycle_stage",
+            column: "lifecycle_stage",
+            ty: FieldType::Enum(crate::profile::STAGES),
+            sortable: false,
+        },
+        FieldSpec {
+            name: "value_tier",
+            column: "value_tier",
+            ty: FieldType::Enum(crate::profile::TIERS),
+            sortable: false,
+        },
+        FieldSpec {
+            name: "industry",
+            column: "industry",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "region",
+            column: "region",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "company_size",
+            column: "company_size",
+            ty: FieldType::Enum(crate::profile::SIZES),
+            sortable: false,
+        },
+        FieldSpec {
+            name: "source_channel",
+            column: "source_channel",
+            ty: FieldType::Enum(crate::profile::CHANNELS),
+            sortable: false,
+        },
+        FieldSpec {
+            // A JSON array: `tags:vip` finds customers with a tag containing "vip".
+            name: "tags",
+            column: "tags",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "external_id",
+            column: "external_id",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "source",
+            column: "source",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "birth_date",
+            column: "birth_date",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "preferred_language",
+            column: "preferred_language",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
             name: "create_time",
             column: "created_at",
             ty: FieldType::Timestamp,
@@ -66,7 +139,9 @@ pub static SCHEMA: Schema = Schema {
     ],
 };
 
-const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at";
+const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
+    legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
+    external_id, source, birth_date, preferred_language, notes";
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -91,12 +166,111 @@ pub struct CustomerRow {
     pub created_at: DateTime<Utc>,
     /// Last change time.
     pub updated_at: DateTime<Utc>,
+    /// Legal name (organisations).
+    pub legal_name: Option<String>,
+    /// "PROSPECT", "NEW", "ACTIVE", "AT_RISK" or "CHURNED".
+    pub lifecycle_stage: String,
+    /// Whether the stage was set by hand.
+    pub stage_pinned: bool,
+    /// "A", "B" or "C".
+    pub value_tier: String,
+    /// Industry.
+    pub industry: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Company size band.
+    pub company_size: Option<String>,
+    /// Source channel.
+    pub source_channel: Option<String>,
+    /// JSON array of tags.
+    pub tags: String,
+    /// Id in the corporate system `source`.
+    pub external_id: Option<String>,
+    /// The corporate system.
+    pub source: Option<String>,
+    /// "YYYY-MM-DD".
+    pub birth_date: Option<String>,
+    /// BCP 47 language tag.
+    pub preferred_language: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
 }
 
 impl CustomerRow {
     /// The kind as a domain value.
     pub fn kind(&self) -> Option<Kind> {
         Kind::from_stored(&self.kind)
+    }
+
+    /// A new customer: version 1, no contact data, no descriptive fields, stage PROSPECT and
+    /// tier C (no purchases yet).
+    pub fn new(
+        display_name: &str,
+        kind: Kind,
+        owner_id: Option<Uuid>,
+        owner_unit_path: &str,
+        now: DateTime<Utc>,
+    ) -> CustomerRow {
+        CustomerRow {
+            id: Uuid::now_v7(),
+            display_name: display_name.to_owned(),
+            kind: kind.as_str().to_owned(),
+            email: None,
+            phone: None,
+            owner_id,
+            owner_unit_path: owner_unit_path.to_owned(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            legal_name: None,
+            lifecycle_stage: crate::profile::DEFAULT_STAGE.to_owned(),
+            stage_pinned: false,
+            value_tier: crate::profile::DEFAULT_TIER.to_owned(),
+            industry: None,
+            region: None,
+            company_size: None,
+            source_channel: None,
+            tags: "[]".to_owned(),
+            external_id: None,
+            source: None,
+            birth_date: None,
+            preferred_language: None,
+            notes: None,
+        }
+    }
+
+    /// The tags.
+    pub fn tag_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+
+    /// Every field a caller can change, by API name, with its value as text: what changed
+    /// between two versions is where these differ.
+    pub fn field_values(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("display_name", self.display_name.clone()),
+            ("kind", self.kind.clone()),
+            ("email", format!("{:?}", self.email)),
+            ("phone", format!("{:?}", self.phone)),
+            ("owner_id", format!("{:?}", self.owner_id)),
+            ("legal_name", format!("{:?}", self.legal_name)),
+            ("lifecycle_stage", self.lifecycle_stage.clone()),
+            ("stage_pinned", self.stage_pinned.to_string()),
+            ("value_tier", self.value_tier.clone()),
+            ("industry", format!("{:?}", self.industry)),
+            ("region", format!("{:?}", self.region)),
+            ("company_size", format!("{:?}", self.company_size)),
+            ("source_channel", format!("{:?}", self.source_channel)),
+            ("tags", self.tags.clone()),
+            ("external_id", format!("{:?}", self.external_id)),
+            ("source", format!("{:?}", self.source)),
+            ("birth_date", format!("{:?}", self.birth_date)),
+            (
+                "preferred_language",
+                format!("{:?}", self.preferred_language),
+            ),
+            ("notes", format!("{:?}", self.notes)),
+        ]
     }
 
     /// The value of a sortable field, for page cursors.
@@ -167,7 +341,8 @@ impl Store {
         encode: impl Fn(&CustomerRow) -> Vec<u8>,
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
-            "INSERT INTO customers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+            "INSERT INTO customers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -182,6 +357,20 @@ impl Store {
                 .bind(row.version)
                 .bind(row.created_at)
                 .bind(row.updated_at)
+                .bind(&row.legal_name)
+                .bind(&row.lifecycle_stage)
+                .bind(row.stage_pinned)
+                .bind(&row.value_tier)
+                .bind(&row.industry)
+                .bind(&row.region)
+                .bind(&row.company_size)
+                .bind(&row.source_channel)
+                .bind(&row.tags)
+                .bind(&row.external_id)
+                .bind(&row.source)
+                .bind(&row.birth_date)
+                .bind(&row.preferred_language)
+                .bind(&row.notes)
                 .fetch_one(&mut *conn)
                 .await?;
             if let Some(req) = request {
@@ -217,6 +406,34 @@ impl Store {
         .await)?)
     }
 
+    /// The customer a corporate system knows as (`source`, `external_id`), if it is in scope;
+    /// `Err(())`-free: a customer outside the scope is reported as absent.
+    pub async fn by_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+        scope: &DataScope,
+    ) -> Result<Option<CustomerRow>, DbError> {
+        let mut buf = Self::scoped(scope);
+        buf.push(" AND source = ");
+        buf.push_bind(SqlValue::Text(source.to_owned()));
+        buf.push(" AND external_id = ");
+        buf.push_bind(SqlValue::Text(external_id.to_owned()));
+        self.fetch(buf).await.map(|mut rows| rows.pop())
+    }
+
+    /// Whether any customer, in scope or not, has this external id: an upsert must not create a
+    /// duplicate of a customer the caller cannot see.
+    pub async fn external_id_taken(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> Result<bool, DbError> {
+        self.by_external_id(source, external_id, &DataScope::All)
+            .await
+            .map(|r| r.is_some())
+    }
+
     /// The scoped SELECT a list query starts from; the caller appends filter, cursor and order.
     pub fn list_query(scope: &DataScope) -> SqlBuf {
         Self::scoped(scope)
@@ -244,6 +461,29 @@ impl Store {
             Some(id) => buf.push_bind(SqlValue::Uuid(id)),
             None => buf.push("NULL"),
         }
+        for (column, value) in [
+            ("legal_name", &row.legal_name),
+            ("industry", &row.industry),
+            ("region", &row.region),
+            ("company_size", &row.company_size),
+            ("source_channel", &row.source_channel),
+            ("external_id", &row.external_id),
+            ("source", &row.source),
+            ("birth_date", &row.birth_date),
+            ("preferred_language", &row.preferred_language),
+            ("notes", &row.notes),
+        ] {
+            buf.push(&format!(", {column} = "));
+            push_opt_text(&mut buf, value);
+        }
+        buf.push(", lifecycle_stage = ");
+        buf.push_bind(SqlValue::Text(row.lifecycle_stage.clone()));
+        buf.push(", stage_pinned = ");
+        buf.push_bind(SqlValue::Bool(row.stage_pinned));
+        buf.push(", value_tier = ");
+        buf.push_bind(SqlValue::Text(row.value_tier.clone()));
+        buf.push(", tags = ");
+        buf.push_bind(SqlValue::Text(row.tags.clone()));
         buf.push(", version = version + 1, updated_at = ");
         buf.push_bind(SqlValue::Timestamp(row.updated_at));
         buf.push(" WHERE id = ");

@@ -33,6 +33,7 @@ fn new(name: &str, kind: Kind) -> NewCustomer {
         email: None,
         phone: None,
         owner_id: None,
+        profile: Default::default(),
     }
 }
 
