@@ -424,7 +424,7 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
     let (customers_addr, listener) = bind(loopback).await?;
     tasks.spawn(serve(
         listener,
-        crm_customers::build(&ctx).await?,
+        crm_customers::build(&ctx, &customers_config).await?,
         shutdown.clone(),
     ));
     background(

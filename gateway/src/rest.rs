@@ -379,6 +379,30 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             "customers",
             crate::mirror::call!(customers.upsert_customer),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers/{id}/transactions",
+                "RecordTransaction",
+                "crm.customers.v1.RecordTransactionRequest",
+                Body::Field("transaction"),
+                "crm.customers.v1.Transaction",
+            ),
+            "customers",
+            crate::mirror::call!(customers.record_transaction),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/transactions",
+                "ListTransactions",
+                "crm.customers.v1.ListTransactionsRequest",
+                Body::None,
+                "crm.customers.v1.ListTransactionsResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_transactions),
+        ),
     ]
 }
 

@@ -5,7 +5,8 @@
 //! `floor-pg` does one primary-key select on the same PostgreSQL table.
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
-    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest, UpsertCustomerRequest,
+    ListCustomersRequest, ListCustomersResponse, ListTransactionsRequest, ListTransactionsResponse,
+    RecordTransactionRequest, Transaction, UpdateCustomerRequest, UpsertCustomerRequest,
     UpsertCustomerResponse, customer_service_server::CustomerService,
 };
 use tonic::{Request, Response, Status};
@@ -62,6 +63,18 @@ impl<L: Lookup> CustomerService for Floor<L> {
         &self,
         _: Request<UpsertCustomerRequest>,
     ) -> Result<Response<UpsertCustomerResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn record_transaction(
+        &self,
+        _: Request<RecordTransactionRequest>,
+    ) -> Result<Response<Transaction>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_transactions(
+        &self,
+        _: Request<ListTransactionsRequest>,
+    ) -> Result<Response<ListTransactionsResponse>, Status> {
         Err(unimplemented())
     }
 }

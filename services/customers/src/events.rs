@@ -10,6 +10,12 @@ pub const CREATED: &str = "crm.customers.v1.customer.created";
 pub const UPDATED: &str = "crm.customers.v1.customer.updated";
 /// A customer was deleted.
 pub const DELETED: &str = "crm.customers.v1.customer.deleted";
+/// A customer's lifecycle stage changed (classification or by hand).
+pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
+/// A customer's value tier changed.
+pub const TIER_CHANGED: &str = "crm.customers.v1.customer.tier_changed";
+/// A purchase was recorded (or refunded).
+pub const TRANSACTION_RECORDED: &str = "crm.customers.v1.transaction.recorded";
 
 /// Readers of a customer's events: those who may read the customer itself.
 fn audience(row: &CustomerRow) -> Audience {
@@ -35,6 +41,25 @@ pub fn changed(principal: &Principal, ty: &str, row: &CustomerRow, fields: Vec<S
         &CustomerChanged {
             customer: Some(crate::api::to_proto(row)),
             changed_fields: fields,
+        },
+    )
+}
+
+/// `transaction.recorded`: about the customer's transaction, readable by who may read the
+/// customer.
+pub fn transaction_recorded(
+    principal: &Principal,
+    customer: &CustomerRow,
+    transaction: &crate::transactions::TransactionRow,
+) -> Event {
+    events::event(
+        crate::NAME,
+        TRANSACTION_RECORDED,
+        crate::api::transaction_name(transaction),
+        events::actor(principal),
+        audience(customer),
+        &crm_proto::crm::customers::v1::TransactionRecorded {
+            transaction: Some(crate::api::transaction_proto(transaction)),
         },
     )
 }

@@ -3,12 +3,14 @@
 //! Layout: `api` (gRPC adapter) → `service` (use cases) → `store` (SQL for both backends),
 //! with `domain` (parsed values) and `error` (one error enum, one status mapping).
 pub mod api;
+pub mod classification;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod profile;
 pub mod service;
 pub mod store;
+pub mod transactions;
 
 use crm_platform::{
     config::Secret,
@@ -33,6 +35,8 @@ pub struct Config {
     pub database_url: Secret,
     /// Maximum database connections.
     pub max_connections: u32,
+    /// Lifecycle stage and value tier thresholds (`CRM_CUSTOMERS__CLASSIFICATION__*`).
+    pub classification: classification::ClassificationConfig,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
             database_url: Secret::new("sqlite://data/customers.db"),
             max_connections: 16,
+            classification: Default::default(),
         }
     }
 }
@@ -57,23 +62,29 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// The service's gRPC routes over a migrated database, with its permission table.
-pub fn routes(ctx: &ServiceContext) -> GrpcRoutes {
-    let customers = service::Customers::new(store::Store::new(ctx.db.clone()));
+pub fn routes(ctx: &ServiceContext, config: &Config) -> GrpcRoutes {
+    let customers = service::Customers::new(store::Store::new(ctx.db.clone()))
+        .with_classification(config.classification.clone());
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .add_service(CustomerServiceServer::new(api::Api::new(customers)))
         .permissions(api::PERMISSIONS)
 }
 
-/// The service's full server router: routes, health, reflection, the standard stack.
-pub async fn build(ctx: &ServiceContext) -> anyhow::Result<axum::Router> {
-    routes(ctx)
+/// The service's full server router: routes, health, reflection, the standard stack. Fails on
+/// invalid classification thresholds.
+pub async fn build(ctx: &ServiceContext, config: &Config) -> anyhow::Result<axum::Router> {
+    config
+        .classification
+        .validate()
+        .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
+    routes(ctx, config)
         .into_server(ctx.authenticator.clone(), Default::default())
         .await
 }
 
 /// Runs the service (Kubernetes: `crm serve customers`) until `shutdown`.
 pub async fn run(config: Config, ctx: ServiceContext, shutdown: Shutdown) -> anyhow::Result<()> {
-    let router = build(&ctx).await?;
+    let router = build(&ctx, &config).await?;
     let relay = ctx.spawn_relay(NAME, shutdown.clone());
     let served = crm_platform::server::run_grpc(NAME, config.listen, router, shutdown).await;
     // The relay flushes the outbox after the last request.

@@ -96,7 +96,8 @@ pub use crm_platform::paging::ListParams;
 /// The customer use cases.
 #[derive(Clone, Debug)]
 pub struct Customers {
-    store: Store,
+    pub(crate) store: Store,
+    pub(crate) classification: crate::classification::ClassificationConfig,
 }
 
 fn external_id_taken() -> Error {
@@ -110,7 +111,19 @@ fn query_error(e: QueryError) -> Error {
 impl Customers {
     /// Use cases over a store.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            classification: Default::default(),
+        }
+    }
+
+    /// The same use cases with these classification thresholds.
+    pub fn with_classification(
+        mut self,
+        config: crate::classification::ClassificationConfig,
+    ) -> Self {
+        self.classification = config;
+        self
     }
 
     /// One customer in the caller's scope.

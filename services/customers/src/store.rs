@@ -139,7 +139,7 @@ pub static SCHEMA: Schema = Schema {
     ],
 };
 
-const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
+pub(crate) const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
     legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
     external_id, source, birth_date, preferred_language, notes";
 

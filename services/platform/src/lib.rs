@@ -2,6 +2,7 @@
 //! telemetry, the error model, storage, the gRPC server stack, auth seam, filters and paging.
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod denylist;
 pub mod error;

@@ -5,6 +5,7 @@
 mod profile;
 mod service;
 mod store;
+mod transactions;
 
 use crm_customers::{domain::Kind, store::CustomerRow};
 use crm_platform::db;

@@ -20,6 +20,7 @@ fn data(any: &pbjson_types::Any) -> Option<Value> {
     // Every payload type the suite emits; an unknown one is sent base64-encoded.
     render::<customers::CustomerChanged>(any)
         .or_else(|| render::<customers::CustomerDeleted>(any))
+        .or_else(|| render::<customers::TransactionRecorded>(any))
         .or_else(|| render::<identity::SecurityAlert>(any))
         .flatten()
 }

@@ -1,19 +1,25 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+mod transactions;
+
 use crate::{
     domain::{self, DisplayName, Email, Kind, Phone},
     error::Error,
     profile::{self, Profile},
     service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
     store::CustomerRow,
+    transactions::Recorded,
 };
 use crm_platform::{auth, error::Violations, idempotency, permissions};
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
-    ListCustomersRequest, ListCustomersResponse, UpdateCustomerRequest, UpsertCustomerRequest,
+    ListCustomersRequest, ListCustomersResponse, ListTransactionsRequest, ListTransactionsResponse,
+    RecordTransactionRequest, Transaction, UpdateCustomerRequest, UpsertCustomerRequest,
     UpsertCustomerResponse, customer::Kind as ProtoKind, customer_service_server::CustomerService,
 };
 use prost::Message;
 use tonic::{Request, Response, Status};
+use transactions::parse_transaction;
+pub use transactions::{transaction_name, transaction_proto};
 use uuid::Uuid;
 
 /// The permission each method requires (checked by the standard stack before the handler).
@@ -41,6 +47,14 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     (
         "/crm.customers.v1.CustomerService/UpsertCustomer",
         permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/RecordTransaction",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListTransactions",
+        permissions::CUSTOMERS_CUSTOMER_READ,
     ),
 ];
 
@@ -445,6 +459,49 @@ impl CustomerService for Api {
         Ok(Response::new(UpsertCustomerResponse {
             customer: Some(to_proto(&row)),
             created,
+        }))
+    }
+
+    async fn record_transaction(
+        &self,
+        req: Request<RecordTransactionRequest>,
+    ) -> Result<Response<Transaction>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let customer = parse_name(&r.parent, "parent")?;
+        let Some(transaction) = r.transaction else {
+            return Err(Error::field("transaction", "is required").into());
+        };
+        let new = parse_transaction(&transaction)?;
+        let row = match self
+            .customers
+            .record_transaction(&principal, customer, new)
+            .await?
+        {
+            Recorded::Stored(row, _) | Recorded::Unchanged(row) => row,
+        };
+        Ok(Response::new(transaction_proto(&row)))
+    }
+
+    async fn list_transactions(
+        &self,
+        req: Request<ListTransactionsRequest>,
+    ) -> Result<Response<ListTransactionsResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let customer = parse_name(&r.parent, "parent")?;
+        let params = ListParams {
+            page_size: r.page_size,
+            page_token: r.page_token,
+            ..ListParams::default()
+        };
+        let (rows, next_page_token) = self
+            .customers
+            .list_transactions(&principal, customer, &params)
+            .await?;
+        Ok(Response::new(ListTransactionsResponse {
+            transactions: rows.iter().map(transaction_proto).collect(),
+            next_page_token,
         }))
     }
 
