@@ -427,10 +427,9 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
         crm_customers::build(&ctx, &customers_config).await?,
         shutdown.clone(),
     ));
-    background(
-        &mut tasks,
-        ctx.spawn_relay(crm_customers::NAME, shutdown.clone()),
-    );
+    for worker in crm_customers::spawn_workers(&ctx, &customers_config, shutdown.clone()).await? {
+        background(&mut tasks, worker);
+    }
     let identity_ctx = ServiceContext {
         db: identity_db.clone(),
         ..ctx.clone()

@@ -7,6 +7,7 @@ pub mod classification;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod jobs;
 pub mod profile;
 pub mod service;
 pub mod store;
@@ -82,12 +83,34 @@ pub async fn build(ctx: &ServiceContext, config: &Config) -> anyhow::Result<axum
         .await
 }
 
+/// Starts the background work: the outbox relay and the timer worker (daily reclassification,
+/// registered here so that every start makes sure it exists).
+pub async fn spawn_workers(
+    ctx: &ServiceContext,
+    config: &Config,
+    shutdown: Shutdown,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let now = crm_platform::db::now();
+    jobs::register(&ctx.db, jobs::next_run(now)).await?;
+    let worker = crm_platform::events::timers::TimerWorker::new(
+        ctx.db.clone(),
+        ctx.bus_config.poll_interval(),
+    );
+    let handler = std::sync::Arc::new(jobs::Jobs::new(config.classification.clone()));
+    Ok(vec![
+        ctx.spawn_relay(NAME, shutdown.clone()),
+        tokio::spawn(worker.run(handler, shutdown)),
+    ])
+}
+
 /// Runs the service (Kubernetes: `crm serve customers`) until `shutdown`.
 pub async fn run(config: Config, ctx: ServiceContext, shutdown: Shutdown) -> anyhow::Result<()> {
     let router = build(&ctx, &config).await?;
-    let relay = ctx.spawn_relay(NAME, shutdown.clone());
+    let workers = spawn_workers(&ctx, &config, shutdown.clone()).await?;
     let served = crm_platform::server::run_grpc(NAME, config.listen, router, shutdown).await;
     // The relay flushes the outbox after the last request.
-    let _ = relay.await;
+    for worker in workers {
+        let _ = worker.await;
+    }
     served
 }

@@ -201,6 +201,71 @@ async fn set_classification(
     .await)?)
 }
 
+/// Classifies a customer from its purchases as of `now` and, when its stage (unless pinned) or
+/// tier changed, stores them and emits `customer.stage_changed` / `customer.tier_changed`, all
+/// in `tx`. Returns the customer as it is now.
+pub(crate) async fn reclassify(
+    tx: &mut Tx,
+    principal: &Principal,
+    current: CustomerRow,
+    now: DateTime<Utc>,
+    config: &classification::ClassificationConfig,
+) -> Result<CustomerRow, Error> {
+    let history = purchases(tx, current.id).await?;
+    let pinned = current
+        .stage_pinned
+        .then(|| classification::Stage::parse(&current.lifecycle_stage))
+        .flatten();
+    let class = classification::classify(pinned, &history, now, config);
+    let (stage, tier) = (class.stage.as_str(), class.tier.as_str());
+    if stage == current.lifecycle_stage && tier == current.value_tier {
+        return Ok(current);
+    }
+    let updated = set_classification(tx, current.id, stage, tier).await?;
+    for (changed, ty, field) in [
+        (
+            stage != current.lifecycle_stage,
+            events::STAGE_CHANGED,
+            "lifecycle_stage",
+        ),
+        (
+            tier != current.value_tier,
+            events::TIER_CHANGED,
+            "value_tier",
+        ),
+    ] {
+        if changed {
+            tx.emit(&events::changed(
+                principal,
+                ty,
+                &updated,
+                vec![field.to_owned()],
+            ))
+            .await?;
+        }
+    }
+    Ok(updated)
+}
+
+/// The customers with purchases after `cursor` (by id), up to `limit`, for batch jobs.
+pub(crate) async fn customers_with_purchases(
+    tx: &mut Tx,
+    cursor: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<CustomerRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers c WHERE c.id > $1 \
+         AND EXISTS (SELECT 1 FROM transactions t WHERE t.customer_id = c.id) ORDER BY c.id LIMIT $2"
+    );
+    Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(cursor.unwrap_or(Uuid::nil()))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await)?)
+}
+
 impl Customers {
     /// Records a purchase of a customer in the caller's scope and reclassifies the customer.
     pub async fn record_transaction(
@@ -246,41 +311,8 @@ impl Customers {
                 row
             }
         };
-        let history = purchases(&mut tx, customer).await?;
-        let pinned = current
-            .stage_pinned
-            .then(|| classification::Stage::parse(&current.lifecycle_stage))
-            .flatten();
-        let class = classification::classify(pinned, &history, now, &self.classification);
-        let (stage, tier) = (class.stage.as_str(), class.tier.as_str());
-        let customer_now = if stage != current.lifecycle_stage || tier != current.value_tier {
-            let updated = set_classification(&mut tx, customer, stage, tier).await?;
-            for (changed, ty, field) in [
-                (
-                    stage != current.lifecycle_stage,
-                    events::STAGE_CHANGED,
-                    "lifecycle_stage",
-                ),
-                (
-                    tier != current.value_tier,
-                    events::TIER_CHANGED,
-                    "value_tier",
-                ),
-            ] {
-                if changed {
-                    tx.emit(&events::changed(
-                        principal,
-                        ty,
-                        &updated,
-                        vec![field.to_owned()],
-                    ))
-                    .await?;
-                }
-            }
-            updated
-        } else {
-            current
-        };
+        let customer_now =
+            reclassify(&mut tx, principal, current, now, &self.classification).await?;
         tx.emit(&events::transaction_recorded(
             principal,
             &customer_now,
@@ -288,7 +320,7 @@ impl Customers {
         ))
         .await?;
         tx.commit().await?;
-        tracing::info!(customer = %customer, stage, tier, "transaction recorded");
+        tracing::info!(customer = %customer, stage = %customer_now.lifecycle_stage, tier = %customer_now.value_tier, "transaction recorded");
         Ok(Recorded::Stored(stored, Box::new(customer_now)))
     }
 

@@ -18,6 +18,7 @@ crm_platform::backend_tests!(MIGRATIONS;
     purchases_move_the_stage_and_tier_and_emit_what_changed,
     retries_refunds_and_conflicting_orders,
     history_is_newest_first_paged_and_scoped,
+    the_daily_job_moves_stages_with_time_in_batches,
 );
 
 async fn customer(c: &Customers) -> Uuid {
@@ -210,4 +211,68 @@ async fn stored_or_same(c: &Customers, id: Uuid, t: NewTransaction) {
     c.record_transaction(&Principal::system(), id, t)
         .await
         .unwrap();
+}
+
+async fn the_daily_job_moves_stages_with_time_in_batches(db: Db) {
+    use crm_customers::{
+        classification::ClassificationConfig,
+        jobs::{self, Jobs},
+    };
+    use crm_platform::events::timers::TimerWorker;
+    let c = Customers::new(Store::new(db.clone()));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let id = customer(&c).await;
+        stored(&c, id, order(&format!("SO-{i}"), 10, 1_000)).await;
+        ids.push(id);
+    }
+    let prospect = customer(&c).await; // no purchases: the job leaves it alone
+    // Ten days on, with thresholds of 5 and 8 days, every buyer has churned.
+    let config = ClassificationConfig {
+        at_risk_after_days: 5,
+        churned_after_days: 8,
+        ..ClassificationConfig::default()
+    };
+    let now = crm_platform::db::now();
+    jobs::register(&db, now).await.unwrap();
+    jobs::register(&db, now + chrono::Duration::days(3))
+        .await
+        .unwrap(); // idempotent
+    let worker = TimerWorker::new(db.clone(), std::time::Duration::from_millis(10));
+    let handler = Jobs::new(config).with_batch(2);
+    let mut rounds = 0;
+    loop {
+        let due = worker.claim().await.unwrap();
+        if due.is_empty() {
+            break;
+        }
+        for timer in &due {
+            assert!(worker.fire(timer, &handler).await.unwrap());
+        }
+        rounds += 1;
+        assert!(rounds < 10, "the job must end");
+    }
+    assert_eq!(rounds, 2, "3 customers in batches of 2");
+    for id in ids {
+        let row = c.get(&Principal::system(), id).await.unwrap();
+        assert_eq!(row.lifecycle_stage, "CHURNED");
+    }
+    let row = c.get(&Principal::system(), prospect).await.unwrap();
+    assert_eq!(row.lifecycle_stage, "PROSPECT");
+    // The job is scheduled again for the next day, from the start.
+    let (due, payload): (chrono::DateTime<chrono::Utc>, Vec<u8>) =
+        crm_platform::with_pool!(&db, |pool| sqlx::query_as(
+            "SELECT due_at, payload FROM timers WHERE kind = 'customers.reclassify'"
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap());
+    assert_eq!(due, jobs::next_run(now));
+    assert!(payload.is_empty());
+    let churned = event_types(&db)
+        .await
+        .iter()
+        .filter(|t| *t == STAGE_CHANGED)
+        .count();
+    assert_eq!(churned, 3 + 3, "NEW on the purchase, CHURNED by the job");
 }

@@ -27,12 +27,15 @@ pub struct Timer {
 }
 
 /// What a handler decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fired {
     /// Done: the timer is deleted with the handler's writes.
     Done,
     /// Fire again at this time (a retry schedule of the handler's own, e.g. webhooks).
     Again(DateTime<Utc>),
+    /// Fire again at this time with this payload: recurring jobs and work done in batches
+    /// (the payload carries the cursor), committed with the batch.
+    Continue(DateTime<Utc>, Vec<u8>),
 }
 
 /// Fires timers of the kinds it knows, in two steps: `prepare` outside any transaction (network
@@ -79,6 +82,30 @@ impl Tx {
             .await
             .map(drop))?;
         Ok(())
+    }
+
+    /// Schedules timer (`kind`, `key`) unless it exists (a recurring job registers itself at
+    /// every start without moving its next run).
+    pub async fn ensure_timer(
+        &mut self,
+        kind: &str,
+        key: &str,
+        due_at: DateTime<Utc>,
+        payload: &[u8],
+    ) -> Result<bool, DbError> {
+        const SQL: &str = "INSERT INTO timers (id, kind, key, due_at, payload, attempt) VALUES ($1, $2, $3, $4, $5, 0) \
+            ON CONFLICT (kind, key) DO NOTHING";
+        let id = Uuid::now_v7();
+        let n = with_tx!(self, |conn| sqlx::query(SQL)
+            .bind(id)
+            .bind(kind)
+            .bind(key)
+            .bind(due_at)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 
     /// Cancels timer (`kind`, `key`); false when there was none.
@@ -183,6 +210,18 @@ impl TimerWorker {
                     WHERE id = $2 AND locked_by = $3";
                 with_tx!(tx, |conn| sqlx::query(SQL)
                     .bind(at)
+                    .bind(timer.id)
+                    .bind(&self.name)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|r| r.rows_affected()))?
+            }
+            Ok(Fired::Continue(at, payload)) => {
+                const SQL: &str = "UPDATE timers SET due_at = $1, payload = $2, attempt = 0, locked_by = NULL, \
+                    locked_until = NULL, last_error = NULL WHERE id = $3 AND locked_by = $4";
+                with_tx!(tx, |conn| sqlx::query(SQL)
+                    .bind(at)
+                    .bind(&payload)
                     .bind(timer.id)
                     .bind(&self.name)
                     .execute(&mut *conn)

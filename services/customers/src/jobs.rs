@@ -1,0 +1,114 @@
+//! Background work of the customers service, on durable timers (one worker among replicas
+//! fires each): the daily reclassification. Stages decay with time alone — a customer who
+//! stops buying becomes AT_RISK, then CHURNED — and RFM recency moves tiers, so purchases are
+//! not the only trigger. The job walks the customers with purchases in batches, one
+//! transaction per batch, the cursor kept in the timer's payload: a crash resumes where the
+//! last committed batch ended.
+use crate::{classification::ClassificationConfig, transactions};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_platform::{
+    auth::Principal,
+    db::{Db, DbError, Tx},
+    events::timers::{Fired, Timer, TimerHandler},
+};
+use uuid::Uuid;
+
+/// The timer kind of the daily reclassification.
+pub const RECLASSIFY: &str = "customers.reclassify";
+/// Its one key: one job for the whole database.
+const KEY: &str = "daily";
+/// When it runs each day (UTC hour): a quiet time.
+const RUN_AT_HOUR: u32 = 2;
+
+/// The next daily run after `now`.
+pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
+    let today = now.date_naive();
+    let at = |day: chrono::NaiveDate| {
+        Utc.from_utc_datetime(&day.and_hms_opt(RUN_AT_HOUR, 0, 0).unwrap_or_default())
+    };
+    if at(today) > now {
+        at(today)
+    } else {
+        at(today + Duration::days(1))
+    }
+}
+
+/// Registers the daily job (a no-op when it is already scheduled, so every start may call it).
+pub async fn register(db: &Db, first_run: DateTime<Utc>) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    tx.ensure_timer(RECLASSIFY, KEY, first_run, &[]).await?;
+    tx.commit().await
+}
+
+/// The customers service's timer handler.
+pub struct Jobs {
+    config: ClassificationConfig,
+    batch: i64,
+}
+
+impl Jobs {
+    /// Jobs with these classification thresholds.
+    pub fn new(config: ClassificationConfig) -> Jobs {
+        Jobs { config, batch: 500 }
+    }
+
+    /// Overrides the batch size (tests).
+    pub fn with_batch(mut self, batch: i64) -> Jobs {
+        self.batch = batch.max(1);
+        self
+    }
+
+    async fn reclassify(&self, tx: &mut Tx, payload: &[u8]) -> anyhow::Result<Fired> {
+        let cursor = Uuid::from_slice(payload).ok();
+        let now = crm_platform::db::now();
+        let customers = transactions::customers_with_purchases(tx, cursor, self.batch).await?;
+        let last = customers.last().map(|c| c.id);
+        // A full batch means more may follow: continue at once; otherwise the day is done.
+        let full = customers.len() as i64 == self.batch;
+        let system = Principal::system();
+        for customer in customers {
+            transactions::reclassify(tx, &system, customer, now, &self.config).await?;
+        }
+        Ok(match (full, last) {
+            (true, Some(last)) => Fired::Continue(now, last.as_bytes().to_vec()),
+            _ => Fired::Continue(next_run(now), Vec::new()),
+        })
+    }
+}
+
+impl TimerHandler for Jobs {
+    type Prepared = ();
+
+    async fn prepare(&self, _timer: &Timer) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn fire(&self, tx: &mut Tx, timer: &Timer, _: ()) -> anyhow::Result<Fired> {
+        match timer.kind.as_str() {
+            RECLASSIFY => self.reclassify(tx, &timer.payload).await,
+            other => anyhow::bail!("unknown customers timer kind {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_run_is_the_next_two_o_clock() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            next_run(at("2026-11-23T01:00:00Z")),
+            at("2026-11-23T02:00:00Z")
+        );
+        assert_eq!(
+            next_run(at("2026-11-23T02:00:00Z")),
+            at("2026-11-24T02:00:00Z")
+        );
+        assert_eq!(
+            next_run(at("2026-12-31T23:59:00Z")),
+            at("2027-01-01T02:00:00Z")
+        );
+    }
+}
