@@ -403,6 +403,55 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             "customers",
             crate::mirror::call!(customers.list_transactions),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers/{id}/reminders",
+                "CreateReminder",
+                "crm.customers.v1.CreateReminderRequest",
+                Body::Field("reminder"),
+                "crm.customers.v1.Reminder",
+            ),
+            "customers",
+            crate::mirror::call!(customers.create_reminder),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/reminders",
+                "ListReminders",
+                "crm.customers.v1.ListRemindersRequest",
+                Body::None,
+                "crm.customers.v1.ListRemindersResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_reminders),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/reminders:mine",
+                "ListMyReminders",
+                "crm.customers.v1.ListMyRemindersRequest",
+                Body::None,
+                "crm.customers.v1.ListRemindersResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_my_reminders),
+        ),
+        // A reminder's name has two ids ("customers/{c}/reminders/{r}"): it travels in the body.
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/reminders:update",
+                "UpdateReminder",
+                "crm.customers.v1.UpdateReminderRequest",
+                Body::Whole,
+                "crm.customers.v1.Reminder",
+            ),
+            "customers",
+            crate::mirror::call!(customers.update_reminder),
+        ),
     ]
 }
 

@@ -240,3 +240,61 @@ async fn upsert_by_external_id_and_profile_fields_over_rest() {
     );
     suite.stop().await;
 }
+
+/// A sales rep's day over REST: a reminder on a customer, listed as theirs, then done.
+#[tokio::test]
+async fn reminders_over_rest() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let customer = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "Li Lei", "kind": "PERSON"})),
+        )
+        .await;
+    let id = customer.json["id"].as_str().unwrap().to_owned();
+    let due = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let created = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{id}/reminders"),
+            Some(json!({"dueTime": due, "note": "call about the renewal"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    assert_eq!(created.json["state"], "OPEN");
+    assert_eq!(created.json["overdue"], true);
+    let name = created.json["name"].as_str().unwrap().to_owned();
+
+    let mine = http.call("GET", "/api/v1/reminders:mine", None).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.json["reminders"][0]["name"], name);
+
+    let done = http
+        .call(
+            "POST",
+            "/api/v1/reminders:update",
+            Some(json!({"reminder": {"name": name, "state": "DONE", "etag": "1"}, "updateMask": {"paths": ["state"]}})),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.json["state"], "DONE");
+    let mine = http.call("GET", "/api/v1/reminders:mine", None).await;
+    assert!(
+        mine.json["reminders"].is_null(),
+        "done reminders leave the day: {}",
+        mine.text
+    );
+
+    let bad = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{id}/reminders"),
+            Some(json!({"note": "no due time"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(violated_fields(&bad.json), ["reminder.due_time"]);
+    suite.stop().await;
+}

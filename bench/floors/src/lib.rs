@@ -3,6 +3,7 @@
 //! alone mean little). Both serve `crm.customers.v1.CustomerService/GetCustomer` with no
 //! layers, no auth, no validation beyond parsing the id: `floor-echo` answers from memory,
 //! `floor-pg` does one primary-key select on the same PostgreSQL table.
+use crm_proto::crm::customers::v1;
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
     ListCustomersRequest, ListCustomersResponse, ListTransactionsRequest, ListTransactionsResponse,
@@ -75,6 +76,30 @@ impl<L: Lookup> CustomerService for Floor<L> {
         &self,
         _: Request<ListTransactionsRequest>,
     ) -> Result<Response<ListTransactionsResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn create_reminder(
+        &self,
+        _: Request<v1::CreateReminderRequest>,
+    ) -> Result<Response<v1::Reminder>, Status> {
+        Err(unimplemented())
+    }
+    async fn update_reminder(
+        &self,
+        _: Request<v1::UpdateReminderRequest>,
+    ) -> Result<Response<v1::Reminder>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_reminders(
+        &self,
+        _: Request<v1::ListRemindersRequest>,
+    ) -> Result<Response<v1::ListRemindersResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_my_reminders(
+        &self,
+        _: Request<v1::ListMyRemindersRequest>,
+    ) -> Result<Response<v1::ListRemindersResponse>, Status> {
         Err(unimplemented())
     }
 }

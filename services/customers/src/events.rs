@@ -14,6 +14,8 @@ pub const DELETED: &str = "crm.customers.v1.customer.deleted";
 pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
 /// A customer's value tier changed.
 pub const TIER_CHANGED: &str = "crm.customers.v1.customer.tier_changed";
+/// A reminder came due while open.
+pub const REMINDER_DUE: &str = "crm.customers.v1.reminder.due";
 /// A purchase was recorded (or refunded).
 pub const TRANSACTION_RECORDED: &str = "crm.customers.v1.transaction.recorded";
 
@@ -61,6 +63,27 @@ pub fn transaction_recorded(
         &crm_proto::crm::customers::v1::TransactionRecorded {
             transaction: Some(crate::api::transaction_proto(transaction)),
         },
+    )
+}
+
+/// `reminder.due`, published by the system when the reminder's timer fires.
+pub fn reminder_due(customer: &CustomerRow, reminder: &crate::reminders::ReminderRow) -> Event {
+    let payload = crm_proto::crm::customers::v1::ReminderDue {
+        reminder: Some(crate::api::reminder_proto(
+            reminder,
+            crm_platform::db::now(),
+        )),
+    };
+    events::event(
+        crate::NAME,
+        REMINDER_DUE,
+        crate::api::reminder_name(reminder),
+        crm_proto::crm::events::v1::Actor {
+            principal: "system".to_owned(),
+            request_id: String::new(),
+        },
+        audience(customer),
+        &payload,
     )
 }
 

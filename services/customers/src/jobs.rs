@@ -86,6 +86,7 @@ impl TimerHandler for Jobs {
     async fn fire(&self, tx: &mut Tx, timer: &Timer, _: ()) -> anyhow::Result<Fired> {
         match timer.kind.as_str() {
             RECLASSIFY => self.reclassify(tx, &timer.payload).await,
+            crate::reminders::DUE_TIMER => crate::reminders::fire_due(tx, &timer.key).await,
             other => anyhow::bail!("unknown customers timer kind {other:?}"),
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod profile;
+pub mod reminders;
 pub mod service;
 pub mod store;
 pub mod transactions;

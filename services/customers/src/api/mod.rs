@@ -1,5 +1,8 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+mod reminders;
 mod transactions;
+
+pub use reminders::{reminder_name, reminder_proto};
 
 use crate::{
     domain::{self, DisplayName, Email, Kind, Phone},
@@ -54,6 +57,22 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     ),
     (
         "/crm.customers.v1.CustomerService/ListTransactions",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/CreateReminder",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/UpdateReminder",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListReminders",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListMyReminders",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
 ];
@@ -503,6 +522,34 @@ impl CustomerService for Api {
             transactions: rows.iter().map(transaction_proto).collect(),
             next_page_token,
         }))
+    }
+
+    async fn create_reminder(
+        &self,
+        req: Request<crm_proto::crm::customers::v1::CreateReminderRequest>,
+    ) -> Result<Response<crm_proto::crm::customers::v1::Reminder>, Status> {
+        reminders::create(&self.customers, req).await
+    }
+
+    async fn update_reminder(
+        &self,
+        req: Request<crm_proto::crm::customers::v1::UpdateReminderRequest>,
+    ) -> Result<Response<crm_proto::crm::customers::v1::Reminder>, Status> {
+        reminders::update(&self.customers, req).await
+    }
+
+    async fn list_reminders(
+        &self,
+        req: Request<crm_proto::crm::customers::v1::ListRemindersRequest>,
+    ) -> Result<Response<crm_proto::crm::customers::v1::ListRemindersResponse>, Status> {
+        reminders::list(&self.customers, req).await
+    }
+
+    async fn list_my_reminders(
+        &self,
+        req: Request<crm_proto::crm::customers::v1::ListMyRemindersRequest>,
+    ) -> Result<Response<crm_proto::crm::customers::v1::ListRemindersResponse>, Status> {
+        reminders::mine(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod profile;
+mod reminders;
 mod service;
 mod store;
 mod transactions;
