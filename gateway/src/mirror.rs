@@ -77,10 +77,13 @@ fn assemble(
         }
     }
     let name = id.map(|id| Value::String(format!("{}/{id}", binding.collection)));
-    // A sub-collection path ("/things/{id}/children") names the parent, per AIP-132.
+    // A sub-collection path ("/things/{id}/children") names the parent, per AIP-132; a
+    // singleton sub-resource ("/things/{id}/summary") names the thing. Both are set: each
+    // request message reads the one it has (unknown fields are ignored).
     if binding.parent {
         if let Some(parent) = name {
-            message.insert("parent".into(), parent);
+            message.insert("parent".into(), parent.clone());
+            message.insert("name".into(), parent);
         }
         if let Body::Field(field) = binding.body {
             message.insert(field.into(), Value::Object(json_object(body, field)?));

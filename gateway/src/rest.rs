@@ -439,6 +439,55 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             "customers",
             crate::mirror::call!(customers.list_my_reminders),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers/{id}/interactions",
+                "CreateInteraction",
+                "crm.customers.v1.CreateInteractionRequest",
+                Body::Field("interaction"),
+                "crm.customers.v1.Interaction",
+            ),
+            "customers",
+            crate::mirror::call!(customers.create_interaction),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/interactions",
+                "ListInteractions",
+                "crm.customers.v1.ListInteractionsRequest",
+                Body::None,
+                "crm.customers.v1.ListInteractionsResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_interactions),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/summary",
+                "GetCustomerSummary",
+                "crm.customers.v1.GetCustomerSummaryRequest",
+                Body::None,
+                "crm.customers.v1.CustomerSummary",
+            ),
+            "customers",
+            crate::mirror::call!(customers.get_customer_summary),
+        ),
+        // Up to 1000 names: a body, not a query string.
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers:batchGet",
+                "BatchGetCustomers",
+                "crm.customers.v1.BatchGetCustomersRequest",
+                Body::Whole,
+                "crm.customers.v1.BatchGetCustomersResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.batch_get_customers),
+        ),
         // A reminder's name has two ids ("customers/{c}/reminders/{r}"): it travels in the body.
         crate::mirror::route(
             doc(

@@ -298,3 +298,77 @@ async fn reminders_over_rest() {
     assert_eq!(violated_fields(&bad.json), ["reminder.due_time"]);
     suite.stop().await;
 }
+
+/// The timeline, the summary and batch reads over REST.
+#[tokio::test]
+async fn timeline_summary_and_batch_get_over_rest() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let mut ids = Vec::new();
+    for name in ["Han Meimei", "Wang Fang"] {
+        let c = http
+            .call(
+                "POST",
+                "/api/v1/customers",
+                Some(json!({"displayName": name, "kind": "PERSON"})),
+            )
+            .await;
+        ids.push(c.json["id"].as_str().unwrap().to_owned());
+    }
+    let call = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{}/interactions", ids[0]),
+            Some(json!({"type": "CALL", "direction": "INBOUND", "subject": "asked for a quote", "durationSeconds": 240})),
+        )
+        .await;
+    assert_eq!(call.status, 200, "{}", call.text);
+    let timeline = http
+        .call(
+            "GET",
+            &format!("/api/v1/customers/{}/interactions", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        timeline.json["interactions"][0]["subject"],
+        "asked for a quote"
+    );
+    let summary = http
+        .call(
+            "GET",
+            &format!("/api/v1/customers/{}/summary", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(summary.status, 200, "{}", summary.text);
+    assert_eq!(
+        summary.json["interactionCount"], "1",
+        "int64 is a string in proto3 JSON"
+    );
+    assert_eq!(summary.json["lifecycleStage"], "PROSPECT");
+    let names: Vec<String> = ids
+        .iter()
+        .rev()
+        .map(|id| format!("customers/{id}"))
+        .collect();
+    let batch = http
+        .call(
+            "POST",
+            "/api/v1/customers:batchGet",
+            Some(json!({"names": names})),
+        )
+        .await;
+    assert_eq!(batch.status, 200, "{}", batch.text);
+    assert_eq!(batch.json["customers"][0]["id"], ids[1].as_str());
+    assert_eq!(batch.json["customers"][1]["id"], ids[0].as_str());
+    let bad = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{}/interactions", ids[0]),
+            Some(json!({"subject": "no type"})),
+        )
+        .await;
+    assert_eq!(violated_fields(&bad.json), ["interaction.type"]);
+    suite.stop().await;
+}

@@ -102,6 +102,30 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::ListRemindersResponse>, Status> {
         Err(unimplemented())
     }
+    async fn create_interaction(
+        &self,
+        _: Request<v1::CreateInteractionRequest>,
+    ) -> Result<Response<v1::Interaction>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_interactions(
+        &self,
+        _: Request<v1::ListInteractionsRequest>,
+    ) -> Result<Response<v1::ListInteractionsResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn get_customer_summary(
+        &self,
+        _: Request<v1::GetCustomerSummaryRequest>,
+    ) -> Result<Response<v1::CustomerSummary>, Status> {
+        Err(unimplemented())
+    }
+    async fn batch_get_customers(
+        &self,
+        _: Request<v1::BatchGetCustomersRequest>,
+    ) -> Result<Response<v1::BatchGetCustomersResponse>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

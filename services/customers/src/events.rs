@@ -14,6 +14,8 @@ pub const DELETED: &str = "crm.customers.v1.customer.deleted";
 pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
 /// A customer's value tier changed.
 pub const TIER_CHANGED: &str = "crm.customers.v1.customer.tier_changed";
+/// An interaction was recorded.
+pub const INTERACTION_CREATED: &str = "crm.customers.v1.interaction.created";
 /// A reminder came due while open.
 pub const REMINDER_DUE: &str = "crm.customers.v1.reminder.due";
 /// A purchase was recorded (or refunded).
@@ -82,6 +84,25 @@ pub fn reminder_due(customer: &CustomerRow, reminder: &crate::reminders::Reminde
             principal: "system".to_owned(),
             request_id: String::new(),
         },
+        audience(customer),
+        &payload,
+    )
+}
+
+/// `interaction.created`.
+pub fn interaction_created(
+    principal: &Principal,
+    customer: &CustomerRow,
+    interaction: &crate::interactions::InteractionRow,
+) -> Event {
+    let payload = crm_proto::crm::customers::v1::InteractionCreated {
+        interaction: Some(crate::api::interaction_proto(interaction)),
+    };
+    events::event(
+        crate::NAME,
+        INTERACTION_CREATED,
+        crate::api::interaction_name(interaction),
+        events::actor(principal),
         audience(customer),
         &payload,
     )

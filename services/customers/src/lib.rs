@@ -7,6 +7,7 @@ pub mod classification;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod interactions;
 pub mod jobs;
 pub mod profile;
 pub mod reminders;

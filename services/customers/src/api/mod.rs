@@ -1,6 +1,9 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+mod interactions;
 mod reminders;
 mod transactions;
+
+pub use interactions::{interaction_name, interaction_proto};
 
 pub use reminders::{reminder_name, reminder_proto};
 
@@ -13,6 +16,7 @@ use crate::{
     transactions::Recorded,
 };
 use crm_platform::{auth, error::Violations, idempotency, permissions};
+use crm_proto::crm::customers::v1;
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
     ListCustomersRequest, ListCustomersResponse, ListTransactionsRequest, ListTransactionsResponse,
@@ -73,6 +77,22 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     ),
     (
         "/crm.customers.v1.CustomerService/ListMyReminders",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/CreateInteraction",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListInteractions",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/GetCustomerSummary",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/BatchGetCustomers",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
 ];
@@ -550,6 +570,34 @@ impl CustomerService for Api {
         req: Request<crm_proto::crm::customers::v1::ListMyRemindersRequest>,
     ) -> Result<Response<crm_proto::crm::customers::v1::ListRemindersResponse>, Status> {
         reminders::mine(&self.customers, req).await
+    }
+
+    async fn create_interaction(
+        &self,
+        req: Request<v1::CreateInteractionRequest>,
+    ) -> Result<Response<v1::Interaction>, Status> {
+        interactions::create(&self.customers, req).await
+    }
+
+    async fn list_interactions(
+        &self,
+        req: Request<v1::ListInteractionsRequest>,
+    ) -> Result<Response<v1::ListInteractionsResponse>, Status> {
+        interactions::list(&self.customers, req).await
+    }
+
+    async fn get_customer_summary(
+        &self,
+        req: Request<v1::GetCustomerSummaryRequest>,
+    ) -> Result<Response<v1::CustomerSummary>, Status> {
+        interactions::summary(&self.customers, req).await
+    }
+
+    async fn batch_get_customers(
+        &self,
+        req: Request<v1::BatchGetCustomersRequest>,
+    ) -> Result<Response<v1::BatchGetCustomersResponse>, Status> {
+        interactions::batch_get(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -22,6 +22,7 @@ fn data(any: &pbjson_types::Any) -> Option<Value> {
         .or_else(|| render::<customers::CustomerDeleted>(any))
         .or_else(|| render::<customers::TransactionRecorded>(any))
         .or_else(|| render::<customers::ReminderDue>(any))
+        .or_else(|| render::<customers::InteractionCreated>(any))
         .or_else(|| render::<identity::SecurityAlert>(any))
         .flatten()
 }
