@@ -1,5 +1,6 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
 mod interactions;
+mod profile_fields;
 mod reminders;
 mod transactions;
 
@@ -10,7 +11,7 @@ pub use reminders::{reminder_name, reminder_proto};
 use crate::{
     domain::{self, DisplayName, Email, Kind, Phone},
     error::Error,
-    profile::{self, Profile},
+    profile,
     service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
     store::CustomerRow,
     transactions::Recorded,
@@ -23,6 +24,7 @@ use crm_proto::crm::customers::v1::{
     RecordTransactionRequest, Transaction, UpdateCustomerRequest, UpsertCustomerRequest,
     UpsertCustomerResponse, customer::Kind as ProtoKind, customer_service_server::CustomerService,
 };
+use profile_fields::parse_profile;
 use prost::Message;
 use tonic::{Request, Response, Status};
 use transactions::parse_transaction;
@@ -143,59 +145,6 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         preferred_language: row.preferred_language.clone().unwrap_or_default(),
         notes: row.notes.clone().unwrap_or_default(),
     }
-}
-
-/// A text-valued profile field, recording a violation on failure.
-fn text(v: &mut Violations, name: &str, result: Result<Option<String>, String>) -> Option<String> {
-    result.unwrap_or_else(|e| {
-        v.add(format!("customer.{name}"), e);
-        None
-    })
-}
-
-/// An enum-valued profile field.
-fn choice(
-    v: &mut Violations,
-    name: &str,
-    value: i32,
-    names: &'static [&'static str],
-) -> Option<&'static str> {
-    profile::enum_name(value, names).unwrap_or_else(|e| {
-        v.add(format!("customer.{name}"), e);
-        None
-    })
-}
-
-/// The descriptive fields of a customer message, every one checked.
-fn parse_profile(c: &Customer, v: &mut Violations) -> Profile {
-    let p = Profile {
-        legal_name: text(v, "legal_name", profile::short_text(&c.legal_name, 300)),
-        lifecycle_stage: choice(v, "lifecycle_stage", c.lifecycle_stage, profile::STAGES),
-        stage_pinned: c.stage_pinned,
-        industry: text(v, "industry", profile::short_text(&c.industry, 100)),
-        region: text(v, "region", profile::short_text(&c.region, 100)),
-        company_size: choice(v, "company_size", c.company_size, profile::SIZES),
-        source_channel: choice(v, "source_channel", c.source_channel, profile::CHANNELS),
-        tags: profile::tags(&c.tags).unwrap_or_else(|e| {
-            v.add("customer.tags", e);
-            Vec::new()
-        }),
-        external_id: text(v, "external_id", profile::short_text(&c.external_id, 200)),
-        source: text(v, "source", profile::source(&c.source)),
-        birth_date: text(v, "birth_date", profile::date(&c.birth_date)),
-        preferred_language: text(
-            v,
-            "preferred_language",
-            profile::language(&c.preferred_language),
-        ),
-        notes: text(v, "notes", profile::notes(&c.notes)),
-    };
-    match (&p.external_id, &p.source) {
-        (Some(_), None) => v.add("customer.source", "is required with external_id"),
-        (None, Some(_)) => v.add("customer.external_id", "is required with source"),
-        _ => {}
-    }
-    p
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
