@@ -488,6 +488,30 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             "customers",
             crate::mirror::call!(customers.batch_get_customers),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers/{id}/consents",
+                "RecordConsent",
+                "crm.customers.v1.RecordConsentRequest",
+                Body::Field("consent"),
+                "crm.customers.v1.Consent",
+            ),
+            "customers",
+            crate::mirror::call!(customers.record_consent),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/consents",
+                "ListConsents",
+                "crm.customers.v1.ListConsentsRequest",
+                Body::None,
+                "crm.customers.v1.ListConsentsResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_consents),
+        ),
         // A reminder's name has two ids ("customers/{c}/reminders/{r}"): it travels in the body.
         crate::mirror::route(
             doc(

@@ -126,6 +126,18 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::BatchGetCustomersResponse>, Status> {
         Err(unimplemented())
     }
+    async fn record_consent(
+        &self,
+        _: Request<v1::RecordConsentRequest>,
+    ) -> Result<Response<v1::Consent>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_consents(
+        &self,
+        _: Request<v1::ListConsentsRequest>,
+    ) -> Result<Response<v1::ListConsentsResponse>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

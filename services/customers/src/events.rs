@@ -14,6 +14,8 @@ pub const DELETED: &str = "crm.customers.v1.customer.deleted";
 pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
 /// A customer's value tier changed.
 pub const TIER_CHANGED: &str = "crm.customers.v1.customer.tier_changed";
+/// A consent decision was recorded.
+pub const CONSENT_RECORDED: &str = "crm.customers.v1.consent.recorded";
 /// An interaction was recorded.
 pub const INTERACTION_CREATED: &str = "crm.customers.v1.interaction.created";
 /// A reminder came due while open.
@@ -102,6 +104,25 @@ pub fn interaction_created(
         crate::NAME,
         INTERACTION_CREATED,
         crate::api::interaction_name(interaction),
+        events::actor(principal),
+        audience(customer),
+        &payload,
+    )
+}
+
+/// `consent.recorded`: marketing stops mailing on a withdrawal.
+pub fn consent_recorded(
+    principal: &Principal,
+    customer: &CustomerRow,
+    consent: &crate::consents::ConsentRow,
+) -> Event {
+    let payload = crm_proto::crm::customers::v1::ConsentRecorded {
+        consent: Some(crate::api::consent_proto(consent)),
+    };
+    events::event(
+        crate::NAME,
+        CONSENT_RECORDED,
+        crate::api::consent_name(consent),
         events::actor(principal),
         audience(customer),
         &payload,

@@ -4,6 +4,7 @@
 //! with `domain` (parsed values) and `error` (one error enum, one status mapping).
 pub mod api;
 pub mod classification;
+pub mod consents;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -1,9 +1,11 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+mod consents;
 mod interactions;
 mod profile_fields;
 mod reminders;
 mod transactions;
 
+pub use consents::{consent_name, consent_proto};
 pub use interactions::{interaction_name, interaction_proto};
 
 pub use reminders::{reminder_name, reminder_proto};
@@ -95,6 +97,14 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     ),
     (
         "/crm.customers.v1.CustomerService/BatchGetCustomers",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/RecordConsent",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListConsents",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
 ];
@@ -547,6 +557,20 @@ impl CustomerService for Api {
         req: Request<v1::BatchGetCustomersRequest>,
     ) -> Result<Response<v1::BatchGetCustomersResponse>, Status> {
         interactions::batch_get(&self.customers, req).await
+    }
+
+    async fn record_consent(
+        &self,
+        req: Request<v1::RecordConsentRequest>,
+    ) -> Result<Response<v1::Consent>, Status> {
+        consents::record(&self.customers, req).await
+    }
+
+    async fn list_consents(
+        &self,
+        req: Request<v1::ListConsentsRequest>,
+    ) -> Result<Response<v1::ListConsentsResponse>, Status> {
+        consents::list(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -23,6 +23,7 @@ fn data(any: &pbjson_types::Any) -> Option<Value> {
         .or_else(|| render::<customers::TransactionRecorded>(any))
         .or_else(|| render::<customers::ReminderDue>(any))
         .or_else(|| render::<customers::InteractionCreated>(any))
+        .or_else(|| render::<customers::ConsentRecorded>(any))
         .or_else(|| render::<identity::SecurityAlert>(any))
         .flatten()
 }
