@@ -9,5 +9,6 @@ mod events;
 mod grpc;
 mod harness;
 mod identity;
+mod matrix;
 mod platform;
 mod rest;
