@@ -512,6 +512,55 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             "customers",
             crate::mirror::call!(customers.list_consents),
         ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/customers/{id}/contacts",
+                "CreateContact",
+                "crm.customers.v1.CreateContactRequest",
+                Body::Field("contact"),
+                "crm.customers.v1.Contact",
+            ),
+            "customers",
+            crate::mirror::call!(customers.create_contact),
+        ),
+        crate::mirror::route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/contacts",
+                "ListContacts",
+                "crm.customers.v1.ListContactsRequest",
+                Body::None,
+                "crm.customers.v1.ListContactsResponse",
+            ),
+            "customers",
+            crate::mirror::call!(customers.list_contacts),
+        ),
+        // A contact's name has two ids: it travels in the body.
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/contacts:update",
+                "UpdateContact",
+                "crm.customers.v1.UpdateContactRequest",
+                Body::Whole,
+                "crm.customers.v1.Contact",
+            ),
+            "customers",
+            crate::mirror::call!(customers.update_contact),
+        ),
+        crate::mirror::route(
+            doc(
+                "post",
+                "/api/v1/contacts:delete",
+                "DeleteContact",
+                "crm.customers.v1.DeleteContactRequest",
+                Body::Whole,
+                "google.protobuf.Empty",
+            ),
+            "customers",
+            crate::mirror::call!(customers.delete_contact),
+        ),
         // A reminder's name has two ids ("customers/{c}/reminders/{r}"): it travels in the body.
         crate::mirror::route(
             doc(

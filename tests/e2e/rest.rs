@@ -372,3 +372,61 @@ async fn timeline_summary_and_batch_get_over_rest() {
     assert_eq!(violated_fields(&bad.json), ["interaction.type"]);
     suite.stop().await;
 }
+
+/// Contacts over REST: the names of nested resources travel in the body.
+#[tokio::test]
+async fn contacts_over_rest() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let org = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "Acme", "kind": "ORGANIZATION"})),
+        )
+        .await;
+    let id = org.json["id"].as_str().unwrap().to_owned();
+    let created = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{id}/contacts"),
+            Some(json!({"displayName": "Zhou Jie", "role": "DECISION_MAKER", "phone": "+86 138 1234 5678"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    assert_eq!(created.json["phone"], "+8613812345678");
+    let name = created.json["name"].as_str().unwrap().to_owned();
+    let updated = http
+        .call(
+            "POST",
+            "/api/v1/contacts:update",
+            Some(json!({"contact": {"name": name, "title": "CEO"}, "updateMask": {"paths": ["title"]}})),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(updated.json["title"], "CEO");
+    let bad = http
+        .call(
+            "POST",
+            &format!("/api/v1/customers/{id}/contacts"),
+            Some(json!({"displayName": "", "email": "not-an-email"})),
+        )
+        .await;
+    assert_eq!(
+        violated_fields(&bad.json),
+        ["contact.display_name", "contact.email"]
+    );
+    let deleted = http
+        .call(
+            "POST",
+            "/api/v1/contacts:delete",
+            Some(json!({"name": name})),
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    let listed = http
+        .call("GET", &format!("/api/v1/customers/{id}/contacts"), None)
+        .await;
+    assert!(listed.json["contacts"].is_null(), "{}", listed.text);
+    suite.stop().await;
+}

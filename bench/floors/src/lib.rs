@@ -138,6 +138,30 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::ListConsentsResponse>, Status> {
         Err(unimplemented())
     }
+    async fn create_contact(
+        &self,
+        _: Request<v1::CreateContactRequest>,
+    ) -> Result<Response<v1::Contact>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_contacts(
+        &self,
+        _: Request<v1::ListContactsRequest>,
+    ) -> Result<Response<v1::ListContactsResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn update_contact(
+        &self,
+        _: Request<v1::UpdateContactRequest>,
+    ) -> Result<Response<v1::Contact>, Status> {
+        Err(unimplemented())
+    }
+    async fn delete_contact(
+        &self,
+        _: Request<v1::DeleteContactRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -20,6 +20,9 @@ pub enum Error {
     /// Another customer already has this identity (source and external id).
     #[error("{0}")]
     AlreadyExists(String),
+    /// The request does not fit the resource's state (e.g. contacts of a person).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -59,6 +62,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::EtagMismatch(_) => ErrorKind::Aborted,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Error::Corrupt(_) => ErrorKind::Internal,
             Error::Db(db) => db.kind(),
         }
@@ -70,6 +74,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => "CUSTOMER_NOT_FOUND",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::AlreadyExists(_) => "EXTERNAL_ID_TAKEN",
+            Error::FailedPrecondition(_) => "NOT_AN_ORGANIZATION",
             Error::Corrupt(_) => "INTERNAL",
             Error::Db(db) => db.reason(),
         }

@@ -1,5 +1,6 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
 mod consents;
+mod contacts;
 mod interactions;
 mod profile_fields;
 mod reminders;
@@ -106,6 +107,22 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     (
         "/crm.customers.v1.CustomerService/ListConsents",
         permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/CreateContact",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListContacts",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/UpdateContact",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/DeleteContact",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
 ];
 
@@ -571,6 +588,34 @@ impl CustomerService for Api {
         req: Request<v1::ListConsentsRequest>,
     ) -> Result<Response<v1::ListConsentsResponse>, Status> {
         consents::list(&self.customers, req).await
+    }
+
+    async fn create_contact(
+        &self,
+        req: Request<v1::CreateContactRequest>,
+    ) -> Result<Response<v1::Contact>, Status> {
+        contacts::create(&self.customers, req).await
+    }
+
+    async fn list_contacts(
+        &self,
+        req: Request<v1::ListContactsRequest>,
+    ) -> Result<Response<v1::ListContactsResponse>, Status> {
+        contacts::list(&self.customers, req).await
+    }
+
+    async fn update_contact(
+        &self,
+        req: Request<v1::UpdateContactRequest>,
+    ) -> Result<Response<v1::Contact>, Status> {
+        contacts::update(&self.customers, req).await
+    }
+
+    async fn delete_contact(
+        &self,
+        req: Request<v1::DeleteContactRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        contacts::delete(&self.customers, req).await
     }
 
     async fn delete_customer(

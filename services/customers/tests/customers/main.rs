@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod consents;
+mod contacts;
 mod interactions;
 mod profile;
 mod reminders;
