@@ -2,12 +2,14 @@
 mod consents;
 mod contacts;
 mod interactions;
+mod permission_table;
 mod profile_fields;
 mod reminders;
 mod transactions;
 
 pub use consents::{consent_name, consent_proto};
 pub use interactions::{interaction_name, interaction_proto};
+pub use permission_table::PERMISSIONS;
 
 pub use reminders::{reminder_name, reminder_proto};
 
@@ -19,7 +21,7 @@ use crate::{
     store::CustomerRow,
     transactions::Recorded,
 };
-use crm_platform::{auth, error::Violations, idempotency, permissions};
+use crm_platform::{auth, error::Violations, idempotency};
 use crm_proto::crm::customers::v1;
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
@@ -33,98 +35,6 @@ use tonic::{Request, Response, Status};
 use transactions::parse_transaction;
 pub use transactions::{transaction_name, transaction_proto};
 use uuid::Uuid;
-
-/// The permission each method requires (checked by the standard stack before the handler).
-pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
-    (
-        "/crm.customers.v1.CustomerService/GetCustomer",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListCustomers",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/CreateCustomer",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/UpdateCustomer",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/DeleteCustomer",
-        permissions::CUSTOMERS_CUSTOMER_DELETE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/UpsertCustomer",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/RecordTransaction",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListTransactions",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/CreateReminder",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/UpdateReminder",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListReminders",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListMyReminders",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/CreateInteraction",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListInteractions",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/GetCustomerSummary",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/BatchGetCustomers",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/RecordConsent",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListConsents",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/CreateContact",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/ListContacts",
-        permissions::CUSTOMERS_CUSTOMER_READ,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/UpdateContact",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-    (
-        "/crm.customers.v1.CustomerService/DeleteContact",
-        permissions::CUSTOMERS_CUSTOMER_WRITE,
-    ),
-];
 
 /// `crm.customers.v1.CustomerService` over the use cases.
 #[derive(Clone, Debug)]
