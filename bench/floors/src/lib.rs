@@ -162,6 +162,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         Err(unimplemented())
     }
+    async fn list_customer_history(
+        &self,
+        _: Request<v1::ListCustomerHistoryRequest>,
+    ) -> Result<Response<v1::ListCustomerHistoryResponse>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod history;
 pub mod interactions;
 pub mod jobs;
 pub mod profile;

@@ -3,7 +3,7 @@
 use crate::{
     domain::{DisplayName, Email, Kind, Phone},
     error::Error,
-    events,
+    events, history,
     profile::Profile,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
@@ -214,6 +214,8 @@ impl Customers {
     ) -> Result<CustomerRow, db::DbError> {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
+        let trail = history::changes(None, Some(&stored));
+        history::record(&mut tx, &principal.actor(), stored.id, "CREATED", &trail).await?;
         tx.emit(&events::changed(
             principal,
             events::CREATED,
@@ -286,6 +288,8 @@ impl Customers {
         match written {
             Write::Done(row) => {
                 let fields = events::changed_fields(&current, &row);
+                let trail = history::changes(Some(&current), Some(&row));
+                history::record(&mut tx, &principal.actor(), row.id, "UPDATED", &trail).await?;
                 tx.emit(&events::changed(principal, events::UPDATED, &row, fields))
                     .await?;
                 tx.commit().await?;
@@ -367,6 +371,8 @@ impl Customers {
             .await?
         {
             Write::Done(row) => {
+                let trail = history::changes(Some(&row), None);
+                history::record(&mut tx, &principal.actor(), row.id, "DELETED", &trail).await?;
                 tx.emit(&events::deleted(principal, &row)).await?;
                 tx.commit().await?;
                 tracing::info!(customer = %id, "customer deleted");

@@ -247,29 +247,30 @@ impl CustomerRow {
     /// Every field a caller can change, by API name, with its value as text: what changed
     /// between two versions is where these differ.
     pub fn field_values(&self) -> Vec<(&'static str, String)> {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
         vec![
             ("display_name", self.display_name.clone()),
             ("kind", self.kind.clone()),
-            ("email", format!("{:?}", self.email)),
-            ("phone", format!("{:?}", self.phone)),
-            ("owner_id", format!("{:?}", self.owner_id)),
-            ("legal_name", format!("{:?}", self.legal_name)),
+            ("email", text(&self.email)),
+            ("phone", text(&self.phone)),
+            (
+                "owner_id",
+                self.owner_id.map(|o| o.to_string()).unwrap_or_default(),
+            ),
+            ("legal_name", text(&self.legal_name)),
             ("lifecycle_stage", self.lifecycle_stage.clone()),
             ("stage_pinned", self.stage_pinned.to_string()),
             ("value_tier", self.value_tier.clone()),
-            ("industry", format!("{:?}", self.industry)),
-            ("region", format!("{:?}", self.region)),
-            ("company_size", format!("{:?}", self.company_size)),
-            ("source_channel", format!("{:?}", self.source_channel)),
+            ("industry", text(&self.industry)),
+            ("region", text(&self.region)),
+            ("company_size", text(&self.company_size)),
+            ("source_channel", text(&self.source_channel)),
             ("tags", self.tags.clone()),
-            ("external_id", format!("{:?}", self.external_id)),
-            ("source", format!("{:?}", self.source)),
-            ("birth_date", format!("{:?}", self.birth_date)),
-            (
-                "preferred_language",
-                format!("{:?}", self.preferred_language),
-            ),
-            ("notes", format!("{:?}", self.notes)),
+            ("external_id", text(&self.external_id)),
+            ("source", text(&self.source)),
+            ("birth_date", text(&self.birth_date)),
+            ("preferred_language", text(&self.preferred_language)),
+            ("notes", text(&self.notes)),
         ]
     }
 

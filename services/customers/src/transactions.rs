@@ -222,6 +222,8 @@ pub(crate) async fn reclassify(
         return Ok(current);
     }
     let updated = set_classification(tx, current.id, stage, tier).await?;
+    let trail = crate::history::changes(Some(&current), Some(&updated));
+    crate::history::record(tx, "system", current.id, "CLASSIFIED", &trail).await?;
     for (changed, ty, field) in [
         (
             stage != current.lifecycle_stage,

@@ -1,6 +1,7 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
 mod consents;
 mod contacts;
+mod history;
 mod interactions;
 mod permission_table;
 mod profile_fields;
@@ -526,6 +527,13 @@ impl CustomerService for Api {
         req: Request<v1::DeleteContactRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         contacts::delete(&self.customers, req).await
+    }
+
+    async fn list_customer_history(
+        &self,
+        req: Request<v1::ListCustomerHistoryRequest>,
+    ) -> Result<Response<v1::ListCustomerHistoryResponse>, Status> {
+        history::list(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -91,4 +91,8 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/DeleteContact",
         permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
+    (
+        "/crm.customers.v1.CustomerService/ListCustomerHistory",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
 ];

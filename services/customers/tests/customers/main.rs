@@ -4,6 +4,7 @@
 
 mod consents;
 mod contacts;
+mod history;
 mod interactions;
 mod profile;
 mod reminders;
