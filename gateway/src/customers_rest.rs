@@ -33,6 +33,42 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
         route(
             doc(
                 "post",
+                "/api/v1/customers/{id}/contactPoints",
+                "AddContactPoint",
+                "crm.customers.v1.AddContactPointRequest",
+                Body::Field("contact_point"),
+                "crm.customers.v1.ContactPoint",
+            ),
+            "customers",
+            call!(customers.add_contact_point),
+        ),
+        route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/contactPoints",
+                "ListContactPoints",
+                "crm.customers.v1.ListContactPointsRequest",
+                Body::None,
+                "crm.customers.v1.ListContactPointsResponse",
+            ),
+            "customers",
+            call!(customers.list_contact_points),
+        ),
+        route(
+            doc(
+                "post",
+                "/api/v1/contactPoints:delete",
+                "DeleteContactPoint",
+                "crm.customers.v1.DeleteContactPointRequest",
+                Body::Whole,
+                "google.protobuf.Empty",
+            ),
+            "customers",
+            call!(customers.delete_contact_point),
+        ),
+        route(
+            doc(
+                "post",
                 "/api/v1/customers:upsert",
                 "UpsertCustomer",
                 "crm.customers.v1.UpsertCustomerRequest",

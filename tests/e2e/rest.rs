@@ -430,3 +430,59 @@ async fn contacts_over_rest() {
     assert!(listed.json["contacts"].is_null(), "{}", listed.text);
     suite.stop().await;
 }
+
+/// Contact points over REST: normalized values, bad ones named.
+#[tokio::test]
+async fn contact_points_over_rest() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let c = http
+        .call(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({"displayName": "Wu", "kind": "PERSON"})),
+        )
+        .await;
+    let id = c.json["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/customers/{id}/contactPoints");
+    let added = http
+        .call(
+            "POST",
+            &path,
+            Some(json!({"kind": "PHONE", "phone": "0086 138-1234-5678", "label": "mobile"})),
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.json["phone"], "+8613812345678");
+    assert_eq!(added.json["primary"], true);
+    let address = json!({"kind": "ADDRESS", "address": {"country": "de", "postalCode": "01067", "city": "Dresden", "lines": ["Altmarkt 1"]}});
+    let added = http.call("POST", &path, Some(address)).await;
+    assert_eq!(added.status, 200, "{}", added.text);
+    assert_eq!(added.json["address"]["country"], "DE");
+    assert_eq!(
+        added.json["address"]["postalCode"], "01067",
+        "leading zeros are kept"
+    );
+    let bad = http
+        .call(
+            "POST",
+            &path,
+            Some(json!({"kind": "ADDRESS", "address": {"lines": ["x"]}})),
+        )
+        .await;
+    assert_eq!(
+        violated_fields(&bad.json),
+        ["contact_point.address.country"]
+    );
+    let bad = http
+        .call(
+            "POST",
+            &path,
+            Some(json!({"kind": "EMAIL", "email": "nobody"})),
+        )
+        .await;
+    assert_eq!(violated_fields(&bad.json), ["contact_point.email"]);
+    let listed = http.call("GET", &path, None).await;
+    assert_eq!(listed.json["contactPoints"].as_array().unwrap().len(), 2);
+    suite.stop().await;
+}

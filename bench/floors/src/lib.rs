@@ -168,6 +168,24 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::ListCustomerHistoryResponse>, Status> {
         Err(unimplemented())
     }
+    async fn add_contact_point(
+        &self,
+        _: Request<v1::AddContactPointRequest>,
+    ) -> Result<Response<v1::ContactPoint>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_contact_points(
+        &self,
+        _: Request<v1::ListContactPointsRequest>,
+    ) -> Result<Response<v1::ListContactPointsResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn delete_contact_point(
+        &self,
+        _: Request<v1::DeleteContactPointRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod classification;
 pub mod consents;
+pub mod contact_points;
 pub mod contacts;
 pub mod domain;
 pub mod error;

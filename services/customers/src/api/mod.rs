@@ -1,5 +1,6 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
 mod consents;
+mod contact_points;
 mod contacts;
 mod history;
 mod interactions;
@@ -534,6 +535,27 @@ impl CustomerService for Api {
         req: Request<v1::ListCustomerHistoryRequest>,
     ) -> Result<Response<v1::ListCustomerHistoryResponse>, Status> {
         history::list(&self.customers, req).await
+    }
+
+    async fn add_contact_point(
+        &self,
+        req: Request<v1::AddContactPointRequest>,
+    ) -> Result<Response<v1::ContactPoint>, Status> {
+        contact_points::add(&self.customers, req).await
+    }
+
+    async fn list_contact_points(
+        &self,
+        req: Request<v1::ListContactPointsRequest>,
+    ) -> Result<Response<v1::ListContactPointsResponse>, Status> {
+        contact_points::list(&self.customers, req).await
+    }
+
+    async fn delete_contact_point(
+        &self,
+        req: Request<v1::DeleteContactPointRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        contact_points::delete(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -95,4 +95,16 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/ListCustomerHistory",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
+    (
+        "/crm.customers.v1.CustomerService/AddContactPoint",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListContactPoints",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/DeleteContactPoint",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
 ];

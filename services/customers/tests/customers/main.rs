@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod consents;
+mod contact_points;
 mod contacts;
 mod history;
 mod interactions;

@@ -1,0 +1,194 @@
+//! Contact points: several emails, phones and postal addresses per customer, each with a label,
+//! one primary per kind. They follow the customer's data scope.
+use crate::{error::Error, service::Customers};
+use chrono::{DateTime, Utc};
+use crm_platform::{
+    auth::Principal,
+    db::{DbError, Tx},
+    with_tx,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+const COLUMNS: &str = "id, customer_id, kind, label, is_primary, value, created_at";
+
+/// Kinds, in proto order.
+pub const KINDS: &[&str] = &["EMAIL", "PHONE", "ADDRESS"];
+
+/// A postal address: as entered, and in parts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    /// Region.
+    pub region: String,
+    /// City.
+    pub city: String,
+    /// Postal code, as entered.
+    pub postal_code: String,
+    /// Street lines.
+    pub lines: Vec<String>,
+    /// The whole address as written.
+    pub as_entered: String,
+}
+
+/// A stored contact point; `value` is the email, the E.164 phone, or the address as JSON.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ContactPointRow {
+    /// UUIDv7.
+    pub id: Uuid,
+    /// The customer.
+    pub customer_id: Uuid,
+    /// "EMAIL", "PHONE" or "ADDRESS".
+    pub kind: String,
+    /// Label.
+    pub label: String,
+    /// Primary of its kind.
+    pub is_primary: bool,
+    /// The value.
+    pub value: String,
+    /// Added.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ContactPointRow {
+    /// The address, for an ADDRESS.
+    pub fn address(&self) -> Option<Address> {
+        (self.kind == "ADDRESS")
+            .then(|| serde_json::from_str(&self.value).ok())
+            .flatten()
+    }
+}
+
+/// A contact point to add, validated.
+#[derive(Debug, Clone)]
+pub struct NewContactPoint {
+    /// Kind.
+    pub kind: &'static str,
+    /// Label.
+    pub label: String,
+    /// Asked to be primary.
+    pub primary: bool,
+    /// The value (see [`ContactPointRow::value`]).
+    pub value: String,
+}
+
+async fn of_customer(tx: &mut Tx, customer: Uuid) -> Result<Vec<ContactPointRow>, DbError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM contact_points WHERE customer_id = $1 ORDER BY kind, is_primary DESC, created_at, id"
+    );
+    Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(
+        sql
+    ))
+    .bind(customer)
+    .fetch_all(&mut *conn)
+    .await)?)
+}
+
+async fn set_primary(tx: &mut Tx, customer: Uuid, kind: &str, id: Uuid) -> Result<(), DbError> {
+    // Unset first: the unique index allows one primary per kind at any moment.
+    const UNSET: &str = "UPDATE contact_points SET is_primary = FALSE WHERE customer_id = $1 AND kind = $2 AND is_primary";
+    const SET: &str = "UPDATE contact_points SET is_primary = TRUE WHERE id = $1";
+    with_tx!(tx, |conn| {
+        sqlx::query(UNSET)
+            .bind(customer)
+            .bind(kind)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(SET)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+    })?;
+    Ok(())
+}
+
+impl Customers {
+    /// Adds a contact point to a customer in the caller's scope.
+    pub async fn add_contact_point(
+        &self,
+        principal: &Principal,
+        customer: Uuid,
+        new: NewContactPoint,
+    ) -> Result<ContactPointRow, Error> {
+        self.get(principal, customer).await?;
+        let mut tx = self.store.db().begin().await?;
+        let existing = of_customer(&mut tx, customer).await?;
+        let first_of_kind = !existing.iter().any(|p| p.kind == new.kind);
+        let mut row = ContactPointRow {
+            id: Uuid::now_v7(),
+            customer_id: customer,
+            kind: new.kind.to_owned(),
+            label: new.label,
+            is_primary: false,
+            value: new.value,
+            created_at: crm_platform::db::now(),
+        };
+        let sql =
+            format!("INSERT INTO contact_points ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(row.id)
+            .bind(row.customer_id)
+            .bind(&row.kind)
+            .bind(&row.label)
+            .bind(row.is_primary)
+            .bind(&row.value)
+            .bind(row.created_at)
+            .execute(&mut *conn)
+            .await
+            .map(drop))
+        .map_err(DbError::from)?;
+        if new.primary || first_of_kind {
+            set_primary(&mut tx, customer, new.kind, row.id).await?;
+            row.is_primary = true;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Every contact point of a customer in the caller's scope: by kind, primary first.
+    pub async fn list_contact_points(
+        &self,
+        principal: &Principal,
+        customer: Uuid,
+    ) -> Result<Vec<ContactPointRow>, Error> {
+        self.get(principal, customer).await?;
+        let mut tx = self.store.db().begin().await?;
+        let rows = of_customer(&mut tx, customer).await?;
+        tx.rollback().await?;
+        Ok(rows)
+    }
+
+    /// Removes a contact point; a removed primary hands over to the oldest of its kind.
+    pub async fn delete_contact_point(
+        &self,
+        principal: &Principal,
+        customer: Uuid,
+        id: Uuid,
+    ) -> Result<(), Error> {
+        self.get(principal, customer).await?;
+        let mut tx = self.store.db().begin().await?;
+        let existing = of_customer(&mut tx, customer).await?;
+        let Some(gone) = existing.iter().find(|p| p.id == id).cloned() else {
+            return Err(Error::NotFound(format!(
+                "{}/contactPoints/{id}",
+                crate::domain::name_of(customer)
+            )));
+        };
+        const SQL: &str = "DELETE FROM contact_points WHERE id = $1";
+        with_tx!(tx, |conn| sqlx::query(SQL)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop))
+        .map_err(DbError::from)?;
+        if gone.is_primary
+            && let Some(next) = existing.iter().find(|p| p.kind == gone.kind && p.id != id)
+        {
+            set_primary(&mut tx, customer, &gone.kind, next.id).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
