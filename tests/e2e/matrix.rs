@@ -2,14 +2,15 @@
 //! customer's permission and data scope (see `identity::authorization_matrix_of_the_customers_api`).
 use crate::harness::Authed;
 use crm_proto::crm::customers::v1::{
-    BatchGetCustomersRequest, CreateInteractionRequest, GetCustomerSummaryRequest, Interaction,
-    ListConsentsRequest, ListInteractionsRequest, ListRemindersRequest, ListTransactionsRequest,
-    customer_service_client::CustomerServiceClient, interaction,
+    BatchGetCustomersRequest, Consent, CreateInteractionRequest, CreateReminderRequest,
+    GetCustomerSummaryRequest, Interaction, ListConsentsRequest, ListInteractionsRequest,
+    ListRemindersRequest, ListTransactionsRequest, RecordConsentRequest, RecordTransactionRequest,
+    Reminder, Transaction, consent, customer_service_client::CustomerServiceClient, interaction,
 };
 use tonic::Code;
 
 /// RPCs checked here per record.
-pub const RPCS: usize = 7;
+pub const RPCS: usize = 10;
 
 fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
     r.map(|_| Code::Ok).unwrap_or_else(|s| s.code())
@@ -113,5 +114,57 @@ pub async fn customer_subresources(
         .await,
     );
     assert_eq!(created, expect(write), "create interaction: {ctx}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let at = Some(pbjson_types::Timestamp {
+        seconds: now,
+        nanos: 0,
+    });
+    let reminder = Reminder {
+        due_time: at,
+        note: "matrix".into(),
+        ..Default::default()
+    };
+    let got = code(
+        c.create_reminder(CreateReminderRequest {
+            parent: name.to_owned(),
+            reminder: Some(reminder),
+        })
+        .await,
+    );
+    assert_eq!(got, expect(write), "create reminder: {ctx}");
+    let consent = Consent {
+        purpose: consent::Purpose::Sms as i32,
+        status: consent::Status::Granted as i32,
+        source: "matrix".into(),
+        ..Default::default()
+    };
+    let got = code(
+        c.record_consent(RecordConsentRequest {
+            parent: name.to_owned(),
+            consent: Some(consent),
+        })
+        .await,
+    );
+    assert_eq!(got, expect(write), "record consent: {ctx}");
+    let order = Transaction {
+        order_reference: format!("MATRIX-{}", uuid::Uuid::now_v7()),
+        order_time: at,
+        amount: Some(crm_proto::crm::r#type::v1::Money {
+            currency_code: "CNY".into(),
+            amount_minor: 100,
+        }),
+        ..Default::default()
+    };
+    let got = code(
+        c.record_transaction(RecordTransactionRequest {
+            parent: name.to_owned(),
+            transaction: Some(order),
+        })
+        .await,
+    );
+    assert_eq!(got, expect(write), "record transaction: {ctx}");
     RPCS
 }
