@@ -96,12 +96,7 @@ fn check_types(types: &[String], field: &str) -> Result<String, Error> {
     Ok(serde_json::to_string(types).unwrap_or_else(|_| "[]".to_owned()))
 }
 
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
-    pbjson_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+use crm_platform::proto_time::timestamp;
 
 fn name_of(id: Uuid) -> String {
     format!("webhookSubscriptions/{id}")

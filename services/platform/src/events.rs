@@ -116,10 +116,7 @@ pub fn event<M: prost::Name>(
         source: source_of(service),
         r#type: ty.to_owned(),
         subject,
-        time: Some(pbjson_types::Timestamp {
-            seconds: time.timestamp(),
-            nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-        }),
+        time: Some(crate::proto_time::timestamp(time)),
         actor: Some(actor),
         trace: Some(current_trace()),
         data: Some(pbjson_types::Any {

@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod middleware;
 pub mod paging;
 pub mod permissions;
+pub mod proto_time;
 pub mod server;
 pub mod sql;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 //! Consents: proto ⇄ domain, and the RPC bodies.
-use super::{invalid, parse_name, timestamp};
+use super::{from_timestamp, invalid, parse_name, timestamp};
 use crate::{
     consents::{ConsentRow, NewConsent, PURPOSES, STATUSES},
     error::Error,
@@ -75,16 +75,7 @@ pub(super) async fn record(
     if consent.evidence.chars().count() > 1000 {
         v.add("consent.evidence", "must be at most 1000 characters");
     }
-    let decided_at = consent
-        .decide_time
-        .as_ref()
-        .and_then(|t| {
-            chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
-        })
-        .map(|t| {
-            use chrono::{DurationRound, TimeDelta};
-            t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
-        });
+    let decided_at = consent.decide_time.as_ref().and_then(from_timestamp);
     let (Some(purpose), Some(status)) = (purpose, status) else {
         return Err(invalid(v));
     };

@@ -1,5 +1,5 @@
 //! Interactions, the summary and batch reads: proto ⇄ domain, and the RPC bodies.
-use super::{invalid, parse_name, timestamp, to_proto};
+use super::{from_timestamp, invalid, parse_name, timestamp, to_proto};
 use crate::{
     error::Error,
     interactions::{DIRECTIONS, InteractionRow, NewInteraction, TYPES},
@@ -99,16 +99,7 @@ fn parse(i: &Interaction) -> Result<NewInteraction, Status> {
             .map_err(|_| v.add("interaction.user_id", "must be a user id (UUID)"))
             .ok()
     };
-    let occurred_at = i
-        .occur_time
-        .as_ref()
-        .and_then(|t| {
-            chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
-        })
-        .map(|t| {
-            use chrono::{DurationRound, TimeDelta};
-            t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
-        });
+    let occurred_at = i.occur_time.as_ref().and_then(from_timestamp);
     match kind {
         Some(kind) if v.is_empty() => Ok(NewInteraction {
             r#type: kind,

@@ -86,12 +86,7 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
     }
 }
 
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
-    pbjson_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
+use crm_platform::proto_time::{from_timestamp, timestamp};
 
 fn parse_kind(value: i32, field: &str, v: &mut Violations) -> Option<Kind> {
     match ProtoKind::try_from(value) {

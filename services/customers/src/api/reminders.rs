@@ -1,5 +1,5 @@
 //! Reminders: proto ⇄ domain, and the RPC bodies.
-use super::{invalid, parse_etag, parse_name, timestamp};
+use super::{from_timestamp, invalid, parse_etag, parse_name, timestamp};
 use crate::{
     error::Error,
     reminders::{NewReminder, ReminderChanges, ReminderRow},
@@ -46,12 +46,7 @@ pub fn reminder_proto(row: &ReminderRow, now: DateTime<Utc>) -> Reminder {
 }
 
 fn time(ts: &Option<pbjson_types::Timestamp>) -> Option<DateTime<Utc>> {
-    ts.as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .map(|t| {
-            use chrono::{DurationRound, TimeDelta};
-            t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
-        })
+    ts.as_ref().and_then(from_timestamp)
 }
 
 fn note(raw: &str, v: &mut Violations) -> String {

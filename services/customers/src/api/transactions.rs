@@ -1,5 +1,5 @@
 //! Transactions: proto ⇄ domain.
-use super::{invalid, timestamp};
+use super::{from_timestamp, invalid, timestamp};
 use crate::{
     domain, profile,
     transactions::{Item as TxItem, NewTransaction, TransactionRow},
@@ -59,16 +59,7 @@ pub(super) fn parse_transaction(t: &Transaction) -> Result<NewTransaction, Statu
             "is required, at most 100 characters",
         );
     }
-    let order_time = t
-        .order_time
-        .as_ref()
-        .and_then(|ts| {
-            chrono::DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).unwrap_or(0))
-        })
-        .map(|ts| {
-            use chrono::{DurationRound, TimeDelta};
-            ts.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(ts)
-        });
+    let order_time = t.order_time.as_ref().and_then(from_timestamp);
     if order_time.is_none() {
         v.add("transaction.order_time", "is required");
     }

@@ -202,12 +202,7 @@ pub fn parse_etag(etag: &str, field: &str) -> Result<Option<i64>, Status> {
 }
 
 /// A timestamp in proto form.
-pub fn ts(t: chrono::DateTime<chrono::Utc>) -> pbjson_types::Timestamp {
-    pbjson_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
+pub use crm_platform::proto_time::timestamp as ts;
 
 /// List parameters of a request.
 pub fn list_params(

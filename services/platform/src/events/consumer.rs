@@ -324,10 +324,7 @@ impl Consumer {
             group: self.group.clone(),
             attempts,
             error: error.to_owned(),
-            time: Some(pbjson_types::Timestamp {
-                seconds: now.timestamp(),
-                nanos: 0,
-            }),
+            time: Some(crate::proto_time::timestamp(now)),
         };
         let dlq = dead_letter_stream(&entry.stream);
         self.bus

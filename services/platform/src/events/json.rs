@@ -36,8 +36,10 @@ pub fn cloudevent(event: &Event) -> Value {
     out.insert("source".into(), json!(event.source));
     out.insert("type".into(), json!(event.r#type));
     out.insert("subject".into(), json!(event.subject));
-    if let Some(time) = &event.time
-        && let Some(t) = chrono::DateTime::from_timestamp(time.seconds, time.nanos.max(0) as u32)
+    if let Some(t) = event
+        .time
+        .as_ref()
+        .and_then(crate::proto_time::from_timestamp)
     {
         out.insert(
             "time".into(),
