@@ -133,16 +133,16 @@ impl Customers {
             "SELECT {COLUMNS} FROM consents WHERE customer_id = "
         ));
         query.push_bind(SqlValue::Uuid(customer));
-        let page = params
-            .prepare(&mut query, &SCHEMA, "decide_time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<ConsentRow> = crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.decided_at),
-            |r| r.id,
-        );
+        let (rows, next) = params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "decide_time desc",
+                |r: &ConsentRow, _| SqlValue::Timestamp(r.decided_at),
+                |r| r.id,
+            )
+            .await?;
         // The latest decision per purpose, over the whole ledger (not just this page); ties on
         // the decision time go to the entry recorded last.
         let mut all = SqlBuf::new(format!(

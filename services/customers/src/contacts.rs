@@ -138,17 +138,16 @@ impl Customers {
             "SELECT {COLUMNS} FROM contacts WHERE customer_id = "
         ));
         query.push_bind(SqlValue::Uuid(customer));
-        let page = params
-            .prepare(&mut query, &SCHEMA, "display_name")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<ContactRow> = crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Text(r.display_name.clone()),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "display_name",
+                |r: &ContactRow, _| SqlValue::Text(r.display_name.clone()),
+                |r| r.id,
+            )
+            .await?)
     }
 
     async fn contact(&self, customer: Uuid, id: Uuid) -> Result<ContactRow, Error> {

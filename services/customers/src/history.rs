@@ -141,16 +141,15 @@ impl Customers {
             "SELECT {COLUMNS} FROM customer_history WHERE customer_id = "
         ));
         query.push_bind(SqlValue::Uuid(customer));
-        let page = params
-            .prepare(&mut query, &SCHEMA, "time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<HistoryRow> = crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.created_at),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "time desc",
+                |r: &HistoryRow, _| SqlValue::Timestamp(r.created_at),
+                |r| r.id,
+            )
+            .await?)
     }
 }

@@ -176,18 +176,16 @@ impl Customers {
             "SELECT {COLUMNS} FROM interactions WHERE customer_id = "
         ));
         query.push_bind(SqlValue::Uuid(customer));
-        let page = params
-            .prepare(&mut query, &SCHEMA, "occur_time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<InteractionRow> =
-            crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.occurred_at),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "occur_time desc",
+                |r: &InteractionRow, _| SqlValue::Timestamp(r.occurred_at),
+                |r| r.id,
+            )
+            .await?)
     }
 
     /// The summary of a customer in the caller's scope.

@@ -272,21 +272,19 @@ impl Customers {
 
     async fn page(
         &self,
-        mut query: SqlBuf,
+        query: SqlBuf,
         params: &ListParams,
     ) -> Result<(Vec<ReminderRow>, String), Error> {
-        let page = params
-            .prepare(&mut query, &SCHEMA, "due_time")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<ReminderRow> =
-            crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.due_at),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "due_time",
+                |r: &ReminderRow, _| SqlValue::Timestamp(r.due_at),
+                |r| r.id,
+            )
+            .await?)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::{
     profile::Profile,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
-use crm_platform::{auth::Principal, db, filter::QueryError};
+use crm_platform::{auth::Principal, db};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -104,10 +104,6 @@ fn external_id_taken() -> Error {
     Error::AlreadyExists("another customer already has this source and external_id".to_owned())
 }
 
-fn query_error(e: QueryError) -> Error {
-    Error::field(e.field, e.message)
-}
-
 impl Customers {
     /// Use cases over a store.
     pub fn new(store: Store) -> Self {
@@ -142,13 +138,17 @@ impl Customers {
         principal: &Principal,
         params: &ListParams,
     ) -> Result<(Vec<CustomerRow>, String), Error> {
-        let mut query = Store::list_query(&principal.scope(FAMILY));
-        let page = params
-            .prepare(&mut query, &SCHEMA, DEFAULT_ORDER)
-            .map_err(query_error)?;
-        let mut rows = self.store.fetch(query).await?;
-        let next = page.finish(&mut rows, params, |r, f| r.sort_value(f), |r| r.id);
-        Ok((rows, next))
+        let query = Store::list_query(&principal.scope(FAMILY));
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                DEFAULT_ORDER,
+                |r: &CustomerRow, f| r.sort_value(f),
+                |r| r.id,
+            )
+            .await?)
     }
 
     /// Creates a customer owned by the caller (unless an owner is given). With a request id,

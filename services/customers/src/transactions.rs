@@ -339,17 +339,15 @@ impl Customers {
             "SELECT {TX_COLUMNS} FROM transactions WHERE customer_id = "
         ));
         query.push_bind(SqlValue::Uuid(customer));
-        let page = params
-            .prepare(&mut query, &SCHEMA, "order_time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<TransactionRow> =
-            crm_platform::db::fetch_all(self.store.db(), query).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.order_time),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                self.store.db(),
+                query,
+                &SCHEMA,
+                "order_time desc",
+                |r: &TransactionRow, _| SqlValue::Timestamp(r.order_time),
+                |r| r.id,
+            )
+            .await?)
     }
 }

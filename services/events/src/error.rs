@@ -40,6 +40,15 @@ impl Error {
     }
 }
 
+impl From<crm_platform::paging::PageError> for Error {
+    fn from(err: crm_platform::paging::PageError) -> Self {
+        match err {
+            crm_platform::paging::PageError::Query(e) => Error::field(e.field, e.message),
+            crm_platform::paging::PageError::Db(e) => Error::Db(e),
+        }
+    }
+}
+
 impl ServiceError for Error {
     fn kind(&self) -> ErrorKind {
         match self {

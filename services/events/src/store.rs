@@ -1,5 +1,6 @@
 //! SQL for webhook subscriptions and deliveries, one code path for PostgreSQL and SQLite.
 use chrono::{DateTime, Utc};
+use crm_platform::db::fetch_all;
 use crm_platform::{
     auth::Principal,
     db::{Db, DbError, Migrations, Tx},
@@ -117,16 +118,6 @@ pub struct Store {
     db: Db,
 }
 
-async fn fetch<T>(db: &Db, buf: SqlBuf) -> Result<Vec<T>, DbError>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + Send
-        + Unpin,
-{
-    crm_platform::db::fetch_all(db, buf).await
-}
-
 impl Store {
     /// A store on a migrated database.
     pub fn new(db: Db) -> Self {
@@ -166,7 +157,7 @@ impl Store {
             "SELECT {SUBSCRIPTION} FROM webhook_subscriptions WHERE id = "
         ));
         buf.push_bind(SqlValue::Uuid(id));
-        Ok(fetch(&self.db, buf).await?.pop())
+        Ok(fetch_all(&self.db, buf).await?.pop())
     }
 
     /// A page of subscriptions and the next page token.
@@ -174,20 +165,19 @@ impl Store {
         &self,
         params: &ListParams,
     ) -> Result<(Vec<SubscriptionRow>, String), Error> {
-        let mut buf = SqlBuf::new(format!(
+        let buf = SqlBuf::new(format!(
             "SELECT {SUBSCRIPTION} FROM webhook_subscriptions WHERE 1 = 1"
         ));
-        let page = params
-            .prepare(&mut buf, &SCHEMA, "create_time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<SubscriptionRow> = fetch(&self.db, buf).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.created_at),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                &self.db,
+                buf,
+                &SCHEMA,
+                "create_time desc",
+                |r: &SubscriptionRow, _| SqlValue::Timestamp(r.created_at),
+                |r| r.id,
+            )
+            .await?)
     }
 
     /// Active subscriptions, read in the consumer's transaction.
@@ -280,7 +270,7 @@ impl Store {
             "SELECT {DELIVERY} FROM webhook_deliveries WHERE id = "
         ));
         buf.push_bind(SqlValue::Uuid(id));
-        let Some(delivery) = fetch::<DeliveryRow>(&self.db, buf).await?.pop() else {
+        let Some(delivery) = fetch_all::<DeliveryRow>(&self.db, buf).await?.pop() else {
             return Ok(None);
         };
         Ok(self
@@ -299,17 +289,16 @@ impl Store {
             "SELECT {DELIVERY} FROM webhook_deliveries WHERE subscription_id = "
         ));
         buf.push_bind(SqlValue::Uuid(subscription));
-        let page = params
-            .prepare(&mut buf, &SCHEMA, "create_time desc")
-            .map_err(|e| Error::field(e.field, e.message))?;
-        let mut rows: Vec<DeliveryRow> = fetch(&self.db, buf).await?;
-        let next = page.finish(
-            &mut rows,
-            params,
-            |r, _| SqlValue::Timestamp(r.created_at),
-            |r| r.id,
-        );
-        Ok((rows, next))
+        Ok(params
+            .fetch_page(
+                &self.db,
+                buf,
+                &SCHEMA,
+                "create_time desc",
+                |r: &DeliveryRow, _| SqlValue::Timestamp(r.created_at),
+                |r| r.id,
+            )
+            .await?)
     }
 
     /// Records an attempt's outcome in `tx`.

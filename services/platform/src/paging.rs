@@ -427,6 +427,42 @@ impl ListParams {
     }
 }
 
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// A list parameter is bad (`field` names it).
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+}
+
+impl ListParams {
+    /// A whole page: completes `query` as [`ListParams::prepare`] does, fetches the rows and
+    /// cuts them with [`Prepared::finish`]. Returns the rows and the next page token.
+    pub async fn fetch_page<R>(
+        &self,
+        db: &crate::db::Db,
+        mut query: SqlBuf,
+        schema: &'static Schema,
+        default_order: &str,
+        sort_value: impl Fn(&R, &str) -> SqlValue,
+        id: impl Fn(&R) -> Uuid,
+    ) -> Result<(Vec<R>, String), PageError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        let page = self.prepare(&mut query, schema, default_order)?;
+        let mut rows = crate::db::fetch_all(db, query).await?;
+        let next = page.finish(&mut rows, self, sort_value, id);
+        Ok((rows, next))
+    }
+}
+
 impl Prepared {
     /// Cuts the fetched rows to the page and returns the next page token ("" at the end).
     /// `sort_value` gives a row's value of a sortable field, `id` its id.
