@@ -1,5 +1,5 @@
 //! Contact points: proto ⇄ domain, and the RPC bodies.
-use super::{invalid, parse_name, timestamp};
+use super::{invalid, parse_child_name, parse_name, timestamp};
 use crate::{
     contact_points::{Address, ContactPointRow, KINDS, NewContactPoint},
     domain::{Email, Phone},
@@ -13,7 +13,6 @@ use crm_proto::crm::customers::v1::{
     ListContactPointsResponse, PostalAddress,
 };
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 fn proto(row: &ContactPointRow) -> ContactPoint {
     let mut p = ContactPoint {
@@ -177,17 +176,7 @@ pub(super) async fn delete(
 ) -> Result<Response<pbjson_types::Empty>, Status> {
     let principal = auth::principal(&req)?;
     let name = &req.get_ref().name;
-    let bad = || {
-        Status::from(Error::field(
-            "name",
-            "must be \"customers/{id}/contactPoints/{id}\"",
-        ))
-    };
-    let (customer, id) = name
-        .strip_prefix("customers/")
-        .and_then(|rest| rest.split_once("/contactPoints/"))
-        .and_then(|(c, p)| Some((Uuid::parse_str(c).ok()?, Uuid::parse_str(p).ok()?)))
-        .ok_or_else(bad)?;
+    let (customer, id) = parse_child_name(name, "contactPoints", "name")?;
     c.delete_contact_point(&principal, customer, id).await?;
     Ok(Response::new(pbjson_types::Empty {}))
 }

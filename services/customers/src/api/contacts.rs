@@ -1,5 +1,5 @@
 //! Contacts: proto ⇄ domain, and the RPC bodies.
-use super::{invalid, parse_etag, parse_name, timestamp};
+use super::{invalid, parse_child_name, parse_etag, parse_name, timestamp};
 use crate::{
     contacts::{ContactFields, ContactRow, ROLES},
     domain::{DisplayName, Email, Phone},
@@ -13,7 +13,6 @@ use crm_proto::crm::customers::v1::{
     UpdateContactRequest,
 };
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 /// Fields an update mask may name.
 const UPDATABLE: &[&str] = &["display_name", "title", "role", "email", "phone"];
@@ -80,22 +79,6 @@ fn fields(c: &Contact, v: &mut Violations, check_name: bool) -> ContactFields {
     }
 }
 
-/// "customers/{c}/contacts/{id}" → (c, id).
-fn parse_contact_name(name: &str, field: &str) -> Result<(Uuid, Uuid), Status> {
-    let bad = || {
-        Status::from(Error::field(
-            field,
-            "must be \"customers/{id}/contacts/{id}\"",
-        ))
-    };
-    let rest = name.strip_prefix("customers/").ok_or_else(bad)?;
-    let (customer, contact) = rest.split_once("/contacts/").ok_or_else(bad)?;
-    Ok((
-        Uuid::parse_str(customer).map_err(|_| bad())?,
-        Uuid::parse_str(contact).map_err(|_| bad())?,
-    ))
-}
-
 pub(super) async fn create(
     c: &Customers,
     req: Request<CreateContactRequest>,
@@ -143,7 +126,7 @@ pub(super) async fn update(
     let Some(contact) = r.contact else {
         return Err(Error::field("contact", "is required").into());
     };
-    let (customer, id) = parse_contact_name(&contact.name, "contact.name")?;
+    let (customer, id) = parse_child_name(&contact.name, "contacts", "contact.name")?;
     let mask = r.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut v = Violations::default();
     if mask.is_empty() {
@@ -179,7 +162,7 @@ pub(super) async fn delete(
     req: Request<DeleteContactRequest>,
 ) -> Result<Response<pbjson_types::Empty>, Status> {
     let principal = auth::principal(&req)?;
-    let (customer, id) = parse_contact_name(&req.get_ref().name, "name")?;
+    let (customer, id) = parse_child_name(&req.get_ref().name, "contacts", "name")?;
     c.delete_contact(&principal, customer, id).await?;
     Ok(Response::new(pbjson_types::Empty {}))
 }

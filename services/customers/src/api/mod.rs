@@ -270,6 +270,22 @@ fn parse_name(name: &str, field_name: &str) -> Result<Uuid, Status> {
     domain::parse_name(name).map_err(|e| Error::field(field_name, e).into())
 }
 
+/// A sub-resource name, "customers/{customer}/{collection}/{id}" → (customer, id).
+fn parse_child_name(name: &str, collection: &str, field: &str) -> Result<(Uuid, Uuid), Status> {
+    name.strip_prefix("customers/")
+        .and_then(|rest| rest.split_once(&format!("/{collection}/")))
+        .and_then(|(customer, id)| {
+            Some((Uuid::parse_str(customer).ok()?, Uuid::parse_str(id).ok()?))
+        })
+        .ok_or_else(|| {
+            Error::field(
+                field,
+                format!("must be \"customers/{{id}}/{collection}/{{id}}\""),
+            )
+            .into()
+        })
+}
+
 #[tonic::async_trait]
 impl CustomerService for Api {
     async fn get_customer(

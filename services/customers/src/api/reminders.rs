@@ -1,5 +1,5 @@
 //! Reminders: proto ⇄ domain, and the RPC bodies.
-use super::{from_timestamp, invalid, parse_etag, parse_name, timestamp};
+use super::{from_timestamp, invalid, parse_child_name, parse_etag, parse_name, timestamp};
 use crate::{
     error::Error,
     reminders::{NewReminder, ReminderChanges, ReminderRow},
@@ -66,22 +66,6 @@ fn assignee(raw: &str, v: &mut Violations) -> Option<Uuid> {
         .ok()
 }
 
-/// "customers/{c}/reminders/{r}" → (c, r).
-fn parse_reminder_name(name: &str) -> Result<(Uuid, Uuid), Status> {
-    let bad = || {
-        Status::from(Error::field(
-            "reminder.name",
-            "must be \"customers/{id}/reminders/{id}\"",
-        ))
-    };
-    let rest = name.strip_prefix("customers/").ok_or_else(bad)?;
-    let (customer, reminder) = rest.split_once("/reminders/").ok_or_else(bad)?;
-    Ok((
-        Uuid::parse_str(customer).map_err(|_| bad())?,
-        Uuid::parse_str(reminder).map_err(|_| bad())?,
-    ))
-}
-
 fn respond(rows: Vec<ReminderRow>, next_page_token: String) -> Response<ListRemindersResponse> {
     let now = crm_platform::db::now();
     Response::new(ListRemindersResponse {
@@ -134,7 +118,7 @@ pub(super) async fn update(
     let Some(reminder) = r.reminder else {
         return Err(Error::field("reminder", "is required").into());
     };
-    let (customer, id) = parse_reminder_name(&reminder.name)?;
+    let (customer, id) = parse_child_name(&reminder.name, "reminders", "reminder.name")?;
     let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
     let mut v = Violations::default();
     if paths.is_empty() {
