@@ -80,16 +80,6 @@ async fn the_ledger_keeps_every_decision_and_the_latest_is_current(db: Db) {
         c.record_consent(&sys, id, future).await,
         Err(Error::InvalidArgument(v)) if v[0].field == "consent.decide_time"
     ));
-    let events: Vec<(Vec<u8>,)> =
-        crm_platform::with_pool!(&db, |pool| sqlx::query_as("SELECT event FROM outbox")
-            .fetch_all(pool)
-            .await
-            .unwrap());
-    let recorded = events
-        .iter()
-        .filter(|(b,)| {
-            crm_platform::events::decode(b).unwrap().r#type == "crm.customers.v1.consent.recorded"
-        })
-        .count();
+    let recorded = super::outbox_count(&db, "crm.customers.v1.consent.recorded").await;
     assert_eq!(recorded, 4);
 }

@@ -2,9 +2,9 @@
 //! have none; scope follows the organisation.
 use crm_customers::{
     contacts::ContactFields,
-    domain::{DisplayName, Kind},
+    domain::Kind,
     error::Error,
-    service::{Created, Customers, ListParams, NewCustomer},
+    service::{Customers, ListParams},
     store::{MIGRATIONS, Store},
 };
 use crm_platform::{
@@ -18,22 +18,7 @@ crm_platform::backend_tests!(MIGRATIONS;
 );
 
 async fn customer(c: &Customers, kind: Kind) -> Uuid {
-    let new = NewCustomer {
-        display_name: DisplayName::parse("Org").unwrap(),
-        kind,
-        email: None,
-        phone: None,
-        owner_id: None,
-        profile: Default::default(),
-    };
-    match c
-        .create(&Principal::system(), new, None, |_| Vec::new())
-        .await
-        .unwrap()
-    {
-        Created::New(row) => row.id,
-        Created::Replayed(_) => panic!("no replay"),
-    }
+    super::new_customer(c, &Principal::system(), "Org", kind).await
 }
 
 fn person(name: &str, role: Option<&'static str>) -> ContactFields {

@@ -1,10 +1,10 @@
 //! The timeline, the summary, and batch reads.
 use crm_customers::{
-    domain::{DisplayName, Kind},
+    domain::Kind,
     error::Error,
     interactions::NewInteraction,
     reminders::{NewReminder, ReminderChanges},
-    service::{Created, Customers, ListParams, NewCustomer},
+    service::{Customers, ListParams},
     store::{MIGRATIONS, Store},
     transactions::NewTransaction,
 };
@@ -31,18 +31,7 @@ fn user() -> Principal {
 }
 
 async fn customer(c: &Customers, p: &Principal, name: &str) -> Uuid {
-    let new = NewCustomer {
-        display_name: DisplayName::parse(name).unwrap(),
-        kind: Kind::Person,
-        email: None,
-        phone: None,
-        owner_id: None,
-        profile: Default::default(),
-    };
-    match c.create(p, new, None, |_| Vec::new()).await.unwrap() {
-        Created::New(row) => row.id,
-        Created::Replayed(_) => panic!("no replay"),
-    }
+    super::new_customer(c, p, name, Kind::Person).await
 }
 
 fn call(days_ago: Option<i64>, subject: &str) -> NewInteraction {
@@ -96,18 +85,7 @@ async fn the_timeline_is_newest_first_and_paged(db: Db) {
             "5 days ago"
         ]
     );
-    let created: Vec<(Vec<u8>,)> =
-        crm_platform::with_pool!(&db, |pool| sqlx::query_as("SELECT event FROM outbox")
-            .fetch_all(pool)
-            .await
-            .unwrap());
-    let n = created
-        .iter()
-        .filter(|(b,)| {
-            crm_platform::events::decode(b).unwrap().r#type
-                == "crm.customers.v1.interaction.created"
-        })
-        .count();
+    let n = super::outbox_count(&db, "crm.customers.v1.interaction.created").await;
     assert_eq!(n, 5);
 }
 

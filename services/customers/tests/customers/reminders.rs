@@ -1,12 +1,12 @@
 //! Reminders: a user's day, state changes keeping the durable timer in step, and `reminder.due`
 //! published once when an open reminder comes due.
 use crm_customers::{
-    domain::{DisplayName, Kind},
+    domain::Kind,
     error::Error,
     events::REMINDER_DUE,
     jobs::Jobs,
     reminders::{NewReminder, ReminderChanges},
-    service::{Created, Customers, ListParams, NewCustomer},
+    service::{Customers, ListParams},
     store::{MIGRATIONS, Store},
 };
 use crm_platform::{
@@ -32,18 +32,7 @@ fn rep(id: Uuid) -> Principal {
 }
 
 async fn customer(c: &Customers, p: &Principal) -> Uuid {
-    let new = NewCustomer {
-        display_name: DisplayName::parse("Follow-up Co").unwrap(),
-        kind: Kind::Organization,
-        email: None,
-        phone: None,
-        owner_id: None,
-        profile: Default::default(),
-    };
-    match c.create(p, new, None, |_| Vec::new()).await.unwrap() {
-        Created::New(row) => row.id,
-        Created::Replayed(_) => panic!("no replay"),
-    }
+    super::new_customer(c, p, "Follow-up Co", Kind::Organization).await
 }
 
 fn at(minutes: i64) -> chrono::DateTime<chrono::Utc> {
@@ -167,15 +156,9 @@ async fn a_due_reminder_is_published_once_and_a_closed_one_never(db: Db) {
             worker.fire(&timer, &jobs).await.unwrap();
         }
     }
-    let events: Vec<(Vec<u8>,)> = crm_platform::with_pool!(&db, |pool| sqlx::query_as(
-        "SELECT event FROM outbox ORDER BY seq"
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap());
-    let due_events: Vec<_> = events
-        .iter()
-        .map(|(b,)| crm_platform::events::decode(b).unwrap())
+    let due_events: Vec<_> = super::outbox(&db)
+        .await
+        .into_iter()
         .filter(|e| e.r#type == REMINDER_DUE)
         .collect();
     assert_eq!(due_events.len(), 1, "one event, for the open reminder only");

@@ -1,4 +1,5 @@
 //! The use cases: listing with filters and pages, idempotent create, etags.
+use super::outbox;
 use crm_customers::{
     domain::{DisplayName, Email, Kind},
     error::Error,
@@ -274,19 +275,6 @@ async fn list_applies_data_scope(db: Db) {
     );
     let (rows, _) = c.list(&dev(), &params("", "", 0)).await.unwrap();
     assert_eq!(ids(rows), HashSet::from([a, b]));
-}
-
-/// The events in the outbox, in commit order.
-async fn outbox(db: &Db) -> Vec<crm_proto::crm::events::v1::Event> {
-    let rows: Vec<(Vec<u8>,)> = crm_platform::with_pool!(db, |pool| sqlx::query_as(
-        "SELECT event FROM outbox ORDER BY seq"
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap());
-    rows.iter()
-        .map(|(bytes,)| crm_platform::events::decode(bytes).unwrap())
-        .collect()
 }
 
 async fn every_write_commits_its_event(db: Db) {

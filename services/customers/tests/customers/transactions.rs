@@ -1,10 +1,10 @@
 //! Purchase history: recording (retries, refunds, conflicts), the classification it drives,
 //! the events of what changed, and the history's paging and scope.
 use crm_customers::{
-    domain::{DisplayName, Kind},
+    domain::Kind,
     error::Error,
     events::{STAGE_CHANGED, TIER_CHANGED, TRANSACTION_RECORDED},
-    service::{Changes, Created, Customers, ListParams, NewCustomer},
+    service::{Changes, Customers, ListParams},
     store::{MIGRATIONS, Store},
     transactions::{Item, NewTransaction, Recorded},
 };
@@ -22,22 +22,7 @@ crm_platform::backend_tests!(MIGRATIONS;
 );
 
 async fn customer(c: &Customers) -> Uuid {
-    let new = NewCustomer {
-        display_name: DisplayName::parse("Buyer").unwrap(),
-        kind: Kind::Person,
-        email: None,
-        phone: None,
-        owner_id: None,
-        profile: Default::default(),
-    };
-    match c
-        .create(&Principal::system(), new, None, |_| Vec::new())
-        .await
-        .unwrap()
-    {
-        Created::New(row) => row.id,
-        Created::Replayed(_) => panic!("no replay without a request id"),
-    }
+    super::new_customer(c, &Principal::system(), "Buyer", Kind::Person).await
 }
 
 fn order(reference: &str, days_ago: i64, amount_minor: i64) -> NewTransaction {
@@ -69,14 +54,10 @@ async fn stored(c: &Customers, id: Uuid, t: NewTransaction) -> crm_customers::st
 }
 
 async fn event_types(db: &Db) -> Vec<String> {
-    let rows: Vec<(Vec<u8>,)> = crm_platform::with_pool!(db, |pool| sqlx::query_as(
-        "SELECT event FROM outbox ORDER BY seq"
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap());
-    rows.iter()
-        .map(|(b,)| crm_platform::events::decode(b).unwrap().r#type)
+    super::outbox(db)
+        .await
+        .into_iter()
+        .map(|e| e.r#type)
         .collect()
 }
 
