@@ -144,11 +144,8 @@ pub fn deleted(principal: &Principal, row: &CustomerRow) -> Event {
 
 /// The fields that differ between two versions of a customer.
 pub fn changed_fields(before: &CustomerRow, after: &CustomerRow) -> Vec<String> {
-    before
-        .field_values()
+    crate::history::changes(Some(before), Some(after))
         .into_iter()
-        .zip(after.field_values())
-        .filter(|((_, a), (_, b))| a != b)
-        .map(|((name, _), _)| name.to_owned())
+        .map(|c| c.field)
         .collect()
 }

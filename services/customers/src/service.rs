@@ -287,8 +287,9 @@ impl Customers {
         };
         match written {
             Write::Done(row) => {
-                let fields = events::changed_fields(&current, &row);
+                // One diff serves the audit trail and the event's changed fields.
                 let trail = history::changes(Some(&current), Some(&row));
+                let fields = trail.iter().map(|c| c.field.clone()).collect();
                 history::record(&mut tx, &principal.actor(), row.id, "UPDATED", &trail).await?;
                 tx.emit(&events::changed(principal, events::UPDATED, &row, fields))
                     .await?;
