@@ -60,8 +60,10 @@ export CRM_AUTH__IDENTITY_URL=http://127.0.0.1:51052
 CRM_IDENTITY__DATABASE_URL="$identity_url" CRM_IDENTITY__LISTEN=127.0.0.1:51052 CRM_ADMIN__LISTEN=127.0.0.1:51466 \
   CRM_IDENTITY__SIGNING_KEY_FILE="$out/signing.key" CRM_ADMIN_PASSWORD="$admin_password" \
   "$bin/crm" serve identity >/dev/null & identity_pid=$!; pids+=("$identity_pid")
+key() { head -c 32 /dev/urandom | base64; }
+printf '{"keys": {"k1": "%s"}, "current": "k1", "index_key": "%s"}\n' "$(key)" "$(key)" >"$out/customers-keys.json"
 CRM_CUSTOMERS__DATABASE_URL="$db_url" CRM_CUSTOMERS__LISTEN=127.0.0.1:51051 CRM_ADMIN__LISTEN=127.0.0.1:51464 \
-  CRM_BUS__REDIS_URL="$redis" "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
+  CRM_CUSTOMERS__KEY_FILE="$out/customers-keys.json" CRM_BUS__REDIS_URL="$redis" "$bin/crm" serve customers & customers_pid=$!; pids+=("$customers_pid")
 CRM_GATEWAY__LISTEN=127.0.0.1:51080 CRM_GATEWAY__UPSTREAMS__CUSTOMERS=http://127.0.0.1:51051 \
   CRM_GATEWAY__UPSTREAMS__IDENTITY=http://127.0.0.1:51052 CRM_ADMIN__LISTEN=127.0.0.1:51465 \
   "$bin/crm" serve gateway & gateway_pid=$!; pids+=("$gateway_pid")

@@ -1,6 +1,7 @@
 //! The `crm` binary's library side: configuration of the whole process and the in-process
 //! development stack (`crm dev`), which the end-to-end tests start on port 0.
 pub mod bench;
+pub mod customers_cli;
 pub mod events_cli;
 
 use crm_platform::{
@@ -334,6 +335,11 @@ impl DevStack {
     /// The customers database.
     pub fn customers_db(&self) -> &Db {
         &self.dbs[0]
+    }
+
+    /// Every service database: customers, identity, events.
+    pub fn databases(&self) -> &[Db] {
+        &self.dbs
     }
 
     /// The shutdown signal of the stack (trigger it to stop everything).

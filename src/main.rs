@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: crm::events_cli::EventsCommand,
     },
+    /// Customers service tools: re-encrypt sensitive fields after a key change.
+    Customers {
+        #[command(subcommand)]
+        command: crm::customers_cli::CustomersCommand,
+    },
     /// Load benchmarks and the data generator (see `crm bench list`).
     Bench {
         #[command(subcommand)]
@@ -82,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Events { command } => {
             let config: Config = crm_platform::config::load()?;
             crm::events_cli::main(&config.bus, command).await
+        }
+        Command::Customers { command } => {
+            let config: Config = crm_platform::config::load()?;
+            crm::customers_cli::main(&config.customers, command).await
         }
         Command::Openapi => {
             println!(

@@ -93,6 +93,11 @@ impl Suite {
         suite
     }
 
+    /// The directory of the stack's SQLite files.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn gateway(&self) -> String {
         format!("http://{}", self.stack.gateway_addr)
     }

@@ -12,3 +12,4 @@ mod identity;
 mod matrix;
 mod platform;
 mod rest;
+mod sensitive;

@@ -15,12 +15,14 @@ pub mod interactions;
 pub mod jobs;
 pub mod profile;
 pub mod reminders;
+pub mod sensitive;
 pub mod service;
 pub mod store;
 pub mod transactions;
 
 use crm_platform::{
     config::Secret,
+    crypto::{CryptoConfig, Keyring},
     db::Db,
     grpc::GrpcRoutes,
     server::{ServiceContext, Shutdown},
@@ -44,6 +46,14 @@ pub struct Config {
     pub max_connections: u32,
     /// Lifecycle stage and value tier thresholds (`CRM_CUSTOMERS__CLASSIFICATION__*`).
     pub classification: classification::ClassificationConfig,
+    /// Keys of the sensitive fields (`CRM_CUSTOMERS__CRYPTO__KEYS__<id>`, `__CURRENT`,
+    /// `__INDEX_KEY`; a Kubernetes Secret in production).
+    pub crypto: CryptoConfig,
+    /// A JSON file with the keys (`{"keys": {"<id>": "<base64>"}, "current": "<id>",
+    /// "index_key": "<base64>"}`), e.g. a mounted Kubernetes Secret; used when `crypto` has no
+    /// keys, and it must exist. Empty: beside a SQLite database ("<file>.keys.json", created
+    /// with fresh keys on first start: `crm dev`); with PostgreSQL, keys are then required.
+    pub key_file: String,
 }
 
 impl Default for Config {
@@ -53,8 +63,74 @@ impl Default for Config {
             database_url: Secret::new("sqlite://data/customers.db"),
             max_connections: 16,
             classification: Default::default(),
+            crypto: Default::default(),
+            key_file: String::new(),
         }
     }
+}
+
+/// The keys of sensitive fields: the configured ones, else the key file (see
+/// [`Config::key_file`]), created with fresh keys when missing.
+pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
+    if !config.crypto.keys.is_empty() {
+        return Keyring::from_config(&config.crypto)
+            .map_err(|e| anyhow::anyhow!("customers: crypto keys: {e}"));
+    }
+    let file = if !config.key_file.is_empty() {
+        let file = &config.key_file;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("customers: key file {file}: {e}"))?;
+        return read_keys(file, &text);
+    } else if let Some(path) = config
+        .database_url
+        .expose()
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+    {
+        format!("{path}.keys.json")
+    } else {
+        anyhow::bail!(
+            "customers: no encryption keys for sensitive fields: set CRM_CUSTOMERS__CRYPTO__KEYS__<id>, \
+             CRM_CUSTOMERS__CRYPTO__CURRENT and CRM_CUSTOMERS__CRYPTO__INDEX_KEY (base64 of 32 bytes each), \
+             or CRM_CUSTOMERS__KEY_FILE"
+        );
+    };
+    let path = std::path::Path::new(&file);
+    if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("customers: key file {file}: {e}"))?;
+        return read_keys(&file, &text);
+    }
+    let (keyring, keys) =
+        Keyring::generate().map_err(|e| anyhow::anyhow!("customers: generating keys: {e}"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, serde_json::to_string_pretty(&keys)?.as_bytes())
+        .map_err(|e| anyhow::anyhow!("customers: key file {file}: {e}"))?;
+    tracing::warn!(
+        file = %file,
+        "generated encryption keys for sensitive fields; keep this file (losing it loses those values) \
+         or configure CRM_CUSTOMERS__CRYPTO__* in production"
+    );
+    Ok(keyring)
+}
+
+fn read_keys(file: &str, text: &str) -> anyhow::Result<Keyring> {
+    let keys: CryptoConfig = serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("customers: key file {file}: {e}"))?;
+    Keyring::from_config(&keys).map_err(|e| anyhow::anyhow!("customers: key file {file}: {e}"))
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// Connects to the service's database and applies its migrations.
@@ -69,9 +145,10 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// The service's gRPC routes over a migrated database, with its permission table.
-pub fn routes(ctx: &ServiceContext, config: &Config) -> GrpcRoutes {
+pub fn routes(ctx: &ServiceContext, config: &Config, keyring: Keyring) -> GrpcRoutes {
     let customers = service::Customers::new(store::Store::new(ctx.db.clone()))
-        .with_classification(config.classification.clone());
+        .with_classification(config.classification.clone())
+        .with_keyring(keyring);
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .add_service(CustomerServiceServer::new(api::Api::new(customers)))
         .permissions(api::PERMISSIONS)
@@ -84,7 +161,8 @@ pub async fn build(ctx: &ServiceContext, config: &Config) -> anyhow::Result<axum
         .classification
         .validate()
         .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
-    routes(ctx, config)
+    let keyring = keyring(config)?;
+    routes(ctx, config, keyring)
         .into_server(ctx.authenticator.clone(), Default::default())
         .await
 }

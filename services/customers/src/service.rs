@@ -31,6 +31,8 @@ pub struct NewCustomer {
     pub owner_id: Option<Uuid>,
     /// The descriptive fields.
     pub profile: Profile,
+    /// Sensitive values to store (`None` entries store nothing).
+    pub secrets: crate::sensitive::Writes,
 }
 
 /// Changes to apply: `None` leaves a field as it is; `Some(None)` clears an optional field.
@@ -50,6 +52,8 @@ pub struct Changes {
     pub profile: Profile,
     /// Which descriptive fields to apply.
     pub profile_fields: Vec<String>,
+    /// Sensitive values to set or clear; fields not listed are kept.
+    pub secrets: crate::sensitive::Writes,
 }
 
 impl Changes {
@@ -68,6 +72,9 @@ impl Changes {
                 .map(|f| f.to_string())
                 .collect(),
             profile: new.profile,
+            secrets: crate::sensitive::Writes(
+                new.secrets.0.into_iter().filter(|(n, _)| wants(n)).collect(),
+            ),
         }
     }
 }
@@ -98,6 +105,7 @@ pub use crm_platform::paging::ListParams;
 pub struct Customers {
     pub(crate) store: Store,
     pub(crate) classification: crate::classification::ClassificationConfig,
+    pub(crate) vault: crate::sensitive::Vault,
 }
 
 fn external_id_taken() -> Error {
@@ -105,12 +113,27 @@ fn external_id_taken() -> Error {
 }
 
 impl Customers {
-    /// Use cases over a store.
+    /// Use cases over a store, with fresh random keys for sensitive fields (tests, or until
+    /// [`Customers::with_keyring`] sets the configured ones).
     pub fn new(store: Store) -> Self {
+        let (keyring, _) =
+            crm_platform::crypto::Keyring::generate().expect("the system random generator works");
         Self {
             store,
             classification: Default::default(),
+            vault: crate::sensitive::Vault::new(keyring),
         }
+    }
+
+    /// The same use cases with these keys for sensitive fields.
+    pub fn with_keyring(mut self, keyring: crm_platform::crypto::Keyring) -> Self {
+        self.vault = crate::sensitive::Vault::new(keyring);
+        self
+    }
+
+    /// The sensitive-field vault.
+    pub fn vault(&self) -> &crate::sensitive::Vault {
+        &self.vault
     }
 
     /// The same use cases with these classification thresholds.
@@ -184,23 +207,23 @@ impl Customers {
             fingerprint: &key.fingerprint,
         });
         match self
-            .insert_with_event(principal, &row, request, encode)
+            .insert_with_event(principal, &row, &new.secrets, request, encode)
             .await
         {
             Ok(stored) => {
                 tracing::info!(customer = %stored.id, "customer created");
                 Ok(Created::New(Box::new(stored)))
             }
-            Err(e) if e.is_unique("external") => Err(external_id_taken()),
+            Err(Error::Db(e)) if e.is_unique("external") => Err(external_id_taken()),
             // A concurrent retry with the same request id committed first: answer as it did.
-            Err(e) if e.is_unique("request_log") => match &idempotency {
+            Err(Error::Db(e)) if e.is_unique("request_log") => match &idempotency {
                 Some(key) => match self.replay(METHOD, key).await? {
                     Some(replay) => Ok(Created::Replayed(replay)),
                     None => Err(e.into()),
                 },
                 None => Err(e.into()),
             },
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -209,12 +232,14 @@ impl Customers {
         &self,
         principal: &Principal,
         row: &CustomerRow,
+        secrets: &crate::sensitive::Writes,
         request: Option<NewRequest<'_>>,
         encode: impl Fn(&CustomerRow) -> Vec<u8>,
-    ) -> Result<CustomerRow, db::DbError> {
+    ) -> Result<CustomerRow, Error> {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
-        let trail = history::changes(None, Some(&stored));
+        let mut trail = history::changes(None, Some(&stored));
+        trail.extend(self.vault.write(&mut tx, stored.id, secrets, stored.created_at).await?);
         history::record(&mut tx, &principal.actor(), stored.id, "CREATED", &trail).await?;
         tx.emit(&events::changed(
             principal,
@@ -288,7 +313,12 @@ impl Customers {
         match written {
             Write::Done(row) => {
                 // One diff serves the audit trail and the event's changed fields.
-                let trail = history::changes(Some(&current), Some(&row));
+                let mut trail = history::changes(Some(&current), Some(&row));
+                trail.extend(
+                    self.vault
+                        .write(&mut tx, row.id, &changes.secrets, row.updated_at)
+                        .await?,
+                );
                 let fields = trail.iter().map(|c| c.field.clone()).collect();
                 history::record(&mut tx, &principal.actor(), row.id, "UPDATED", &trail).await?;
                 tx.emit(&events::changed(principal, events::UPDATED, &row, fields))

@@ -12,13 +12,8 @@ use crm_proto::crm::customers::v1::{
 use tonic::{Request, Response, Status};
 
 fn proto(row: &HistoryRow) -> CustomerHistoryEntry {
-    let action = match row.action.as_str() {
-        "CREATED" => Action::Created,
-        "UPDATED" => Action::Updated,
-        "CLASSIFIED" => Action::Classified,
-        "DELETED" => Action::Deleted,
-        _ => Action::Unspecified,
-    };
+    // Stored actions are the proto's names.
+    let action = Action::from_str_name(&row.action).unwrap_or(Action::Unspecified);
     CustomerHistoryEntry {
         id: row.id.to_string(),
         action: action as i32,

@@ -189,7 +189,16 @@ pub(super) async fn batch_get(
         ids.push(parse_name(name, &format!("names[{i}]"))?);
     }
     let rows = c.batch_get(&principal, &ids).await?;
+    let found: Vec<_> = rows.iter().map(|r| r.id).collect();
+    let secrets = c.sensitive_values(&principal, &found).await?;
     Ok(Response::new(BatchGetCustomersResponse {
-        customers: rows.iter().map(to_proto).collect(),
+        customers: rows
+            .iter()
+            .map(|r| {
+                let mut customer = to_proto(r);
+                super::sensitive::fill(&mut customer, secrets.get(&r.id));
+                customer
+            })
+            .collect(),
     }))
 }

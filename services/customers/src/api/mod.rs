@@ -7,6 +7,7 @@ mod interactions;
 mod permission_table;
 mod profile_fields;
 mod reminders;
+mod sensitive;
 mod transactions;
 
 pub use consents::{consent_name, consent_proto};
@@ -49,6 +50,14 @@ impl Api {
     pub fn new(customers: Customers) -> Self {
         Self { customers }
     }
+
+    /// A customer with its sensitive values masked, for write responses.
+    async fn masked_proto(&self, row: &CustomerRow) -> Result<Customer, Status> {
+        let mut customer = to_proto(row);
+        let secrets = self.customers.masked_values(&[row.id]).await?;
+        sensitive::fill(&mut customer, secrets.get(&row.id));
+        Ok(customer)
+    }
 }
 
 /// Proto representation of a stored customer.
@@ -83,6 +92,9 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         birth_date: row.birth_date.clone().unwrap_or_default(),
         preferred_language: row.preferred_language.clone().unwrap_or_default(),
         notes: row.notes.clone().unwrap_or_default(),
+        // Filled by the handlers that may show them (see `sensitive`).
+        national_id: String::new(),
+        bank_account: String::new(),
     }
 }
 
@@ -155,6 +167,7 @@ fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
     let phone = optional(&mut v, "customer.phone", &c.phone, Phone::parse);
     let owner_id = optional(&mut v, "customer.owner_id", &c.owner_id, parse_owner);
     let profile = parse_profile(c, &mut v);
+    let secrets = sensitive::parse(c, |_| true, &mut v);
     match (display_name, kind, email, phone, owner_id) {
         (Some(display_name), Some(kind), Some(email), Some(phone), Some(owner_id))
             if v.is_empty() =>
@@ -166,6 +179,7 @@ fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
                 phone,
                 owner_id,
                 profile,
+                secrets,
             })
         }
         _ => Err(invalid(v)),
@@ -209,12 +223,20 @@ fn mask_paths(paths: &[String], empty_is_all: bool, v: &mut Violations) -> Optio
         return None;
     }
     for path in paths {
-        if !UPDATABLE.contains(&path.as_str()) && !OUTPUT_ONLY.contains(&path.as_str()) {
+        if !UPDATABLE.contains(&path.as_str())
+            && !OUTPUT_ONLY.contains(&path.as_str())
+            && crate::sensitive::field(path).is_none()
+        {
             v.add(
                 "update_mask",
                 format!(
-                    "unknown field {path:?} (updatable: {})",
-                    UPDATABLE.join(", ")
+                    "unknown field {path:?} (updatable: {}, {})",
+                    UPDATABLE.join(", "),
+                    crate::sensitive::FIELDS
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -240,6 +262,7 @@ fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, Status> {
         .filter(|f| wants(f))
         .map(|f| f.to_string())
         .collect();
+    changes.secrets = sensitive::parse(c, wants, &mut v);
     if wants("display_name") {
         changes.display_name = field(
             &mut v,
@@ -295,7 +318,10 @@ impl CustomerService for Api {
         let principal = auth::principal(&req)?;
         let id = parse_name(&req.get_ref().name, "name")?;
         let row = self.customers.get(&principal, id).await?;
-        Ok(Response::new(to_proto(&row)))
+        let mut customer = to_proto(&row);
+        let secrets = self.customers.sensitive_values(&principal, &[id]).await?;
+        sensitive::fill(&mut customer, secrets.get(&id));
+        Ok(Response::new(customer))
     }
 
     async fn list_customers(
@@ -344,12 +370,19 @@ impl CustomerService for Api {
                 .encode_to_vec(),
             ),
         });
+        // Write responses carry sensitive values masked, also when replayed.
+        let secrets = sensitive::masked(&new.secrets);
+        let respond = |row: &CustomerRow| {
+            let mut customer = to_proto(row);
+            sensitive::fill(&mut customer, Some(&secrets));
+            customer
+        };
         let created = self
             .customers
-            .create(&principal, new, key, |row| to_proto(row).encode_to_vec())
+            .create(&principal, new, key, |row| respond(row).encode_to_vec())
             .await?;
         let customer = match created {
-            Created::New(row) => to_proto(&row),
+            Created::New(row) => respond(&row),
             Created::Replayed(bytes) => Customer::decode(bytes.as_slice())
                 .map_err(|e| Status::from(Error::Corrupt(format!("stored response: {e}"))))?,
         };
@@ -374,7 +407,7 @@ impl CustomerService for Api {
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         let changes = parse_changes(&customer, &paths)?;
         let row = self.customers.update(&principal, id, etag, changes).await?;
-        Ok(Response::new(to_proto(&row)))
+        Ok(Response::new(self.masked_proto(&row).await?))
     }
 
     async fn upsert_customer(
@@ -395,7 +428,7 @@ impl CustomerService for Api {
         }
         let (row, created) = self.customers.upsert(&principal, new, fields).await?;
         Ok(Response::new(UpsertCustomerResponse {
-            customer: Some(to_proto(&row)),
+            customer: Some(self.masked_proto(&row).await?),
             created,
         }))
     }

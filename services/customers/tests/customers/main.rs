@@ -9,6 +9,7 @@ mod history;
 mod interactions;
 mod profile;
 mod reminders;
+mod sensitive;
 mod service;
 mod store;
 mod transactions;
@@ -60,6 +61,7 @@ pub async fn new_customer(
         email: None,
         phone: None,
         owner_id: None,
+        secrets: Default::default(),
         profile: Default::default(),
     };
     match c.create(p, new, None, |_| Vec::new()).await.unwrap() {

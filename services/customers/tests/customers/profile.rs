@@ -27,6 +27,7 @@ fn acme(external_id: Option<&str>) -> NewCustomer {
         email: None,
         phone: None,
         owner_id: None,
+        secrets: Default::default(),
         profile: Profile {
             legal_name: Some("Acme Trading (Shanghai) Co., Ltd.".into()),
             industry: Some("manufacturing".into()),
@@ -85,6 +86,7 @@ async fn profile_fields_round_trip_and_filter(db: Db) {
         &sys,
         NewCustomer {
             display_name: DisplayName::parse("Plain").unwrap(),
+            secrets: Default::default(),
             profile: Profile::default(),
             ..acme(None)
         },
@@ -147,6 +149,7 @@ async fn an_update_mask_changes_only_the_named_fields_and_pins_the_stage(db: Db)
 
     // Unpinning hands the stage back to classification.
     let unpin = Changes {
+        secrets: Default::default(),
         profile: Profile::default(),
         profile_fields: vec!["stage_pinned".into()],
         ..Changes::default()
