@@ -68,6 +68,18 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
         ),
         route(
             doc(
+                "get",
+                "/api/v1/customers:search",
+                "SearchCustomers",
+                "crm.customers.v1.SearchCustomersRequest",
+                Body::None,
+                "crm.customers.v1.SearchCustomersResponse",
+            ),
+            "customers",
+            call!(customers.search_customers),
+        ),
+        route(
+            doc(
                 "post",
                 "/api/v1/customers:upsert",
                 "UpsertCustomer",

@@ -34,7 +34,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ),
     (
         "search-customers",
-        "gRPC ListCustomers, filter display_name:\"<name part>\", page of 20",
+        "gRPC SearchCustomers, a name or part of one (Latin, Chinese, one with a typo), 20 results",
     ),
     (
         "create-customer",
@@ -177,6 +177,18 @@ impl Target {
             .map_err(code)
     }
 
+    async fn search(&self, n: u64, query: &str) -> Result<(), String> {
+        let req = self.request(crm_proto::crm::customers::v1::SearchCustomersRequest {
+            query: query.to_owned(),
+            page_size: 20,
+        });
+        self.client(n)
+            .search_customers(req)
+            .await
+            .map(drop)
+            .map_err(code)
+    }
+
     async fn create(&self, n: u64, generator: &Generator) -> Result<(), String> {
         // Indices far above any seeded range, so names and ids do not collide with the seed.
         let r = generator.record(n + (1 << 32));
@@ -217,6 +229,7 @@ const SEARCH_TERMS: &[&str] = &[
     "王",
     "smith",
     "科技",
+    "logistcs",
 ];
 
 /// The request function of a scenario, or `None` for an unknown name.
@@ -253,7 +266,7 @@ pub fn call(name: &str, target: Target, seed: u64) -> Option<Call> {
             let t = t.clone();
             Box::pin(async move {
                 let term = SEARCH_TERMS[n as usize % SEARCH_TERMS.len()];
-                t.list(n, format!("display_name:\"{term}\"")).await
+                t.search(n, term).await
             })
         }),
         "create-customer" => Arc::new(move |n| {

@@ -10,7 +10,7 @@ use crm_customers::domain::{Email, Phone};
 use crm_platform::db::Db;
 use std::{path::Path, time::Instant};
 
-const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at";
+const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, search_doc";
 
 fn kind(r: &Record) -> &'static str {
     if r.organization {
@@ -25,6 +25,20 @@ fn email(r: &Record) -> Option<String> {
         .as_deref()
         .and_then(|e| Email::parse(e).ok())
         .map(|e| e.as_str().to_owned())
+}
+
+/// The search document the service would have written for the record.
+fn search_doc(r: &Record) -> String {
+    let kind = if r.organization {
+        crm_customers::domain::Kind::Organization
+    } else {
+        crm_customers::domain::Kind::Person
+    };
+    let mut row =
+        crm_customers::store::CustomerRow::new(&r.display_name, kind, None, "/", r.created_at);
+    row.email = email(r);
+    row.phone = phone(r);
+    crm_customers::search::document(&row)
 }
 
 fn phone(r: &Record) -> Option<String> {
@@ -80,6 +94,8 @@ pub async fn seed_db(
                     chunk.push_str(&at);
                     chunk.push(',');
                     chunk.push_str(&at);
+                    chunk.push(',');
+                    csv_field(&mut chunk, Some(&search_doc(&r)));
                     chunk.push('\n');
                 }
                 copy.send(chunk.into_bytes()).await?;
@@ -91,7 +107,7 @@ pub async fn seed_db(
             sqlx::query("ANALYZE customers").execute(pool).await?;
         }
         Db::Sqlite(pool) => {
-            // 7 bound values per row; 500 rows stay far below SQLite's bind-variable limit.
+            // 8 bound values per row; 500 rows stay far below SQLite's bind-variable limit.
             const ROWS: u64 = 500;
             let mut start = 0;
             while start < count {
@@ -102,19 +118,20 @@ pub async fn seed_db(
                     let stop = (i + ROWS).min(end);
                     let mut sql = format!("INSERT INTO customers ({COLUMNS}) VALUES ");
                     for n in 0..(stop - i) {
-                        let b = n * 7;
+                        let b = n * 8;
                         if n > 0 {
                             sql.push(',');
                         }
                         sql.push_str(&format!(
-                            "(${},${},${},${},${},NULL,'/',1,${},${})",
+                            "(${},${},${},${},${},NULL,'/',1,${},${},${})",
                             b + 1,
                             b + 2,
                             b + 3,
                             b + 4,
                             b + 5,
                             b + 6,
-                            b + 7
+                            b + 7,
+                            b + 8
                         ));
                     }
                     let records: Vec<Record> = (i..stop).map(|k| generator.record(k)).collect();
@@ -127,7 +144,8 @@ pub async fn seed_db(
                             .bind(email(r))
                             .bind(phone(r))
                             .bind(r.created_at)
-                            .bind(r.created_at);
+                            .bind(r.created_at)
+                            .bind(search_doc(r));
                     }
                     query.execute(&mut *tx).await?;
                     i = stop;

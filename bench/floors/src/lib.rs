@@ -186,6 +186,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         Err(unimplemented())
     }
+    async fn search_customers(
+        &self,
+        _: Request<v1::SearchCustomersRequest>,
+    ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -15,6 +15,7 @@ pub mod interactions;
 pub mod jobs;
 pub mod profile;
 pub mod reminders;
+pub mod search;
 pub mod sensitive;
 pub mod service;
 pub mod store;
@@ -181,9 +182,19 @@ pub async fn spawn_workers(
         ctx.bus_config.poll_interval(),
     );
     let handler = std::sync::Arc::new(jobs::Jobs::new(config.classification.clone()));
+    // Customers stored before search existed, or loaded in bulk, get their search document.
+    let db = ctx.db.clone();
+    let backfill = tokio::spawn(async move {
+        match search::backfill(&db, 1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(customers = n, "search documents written"),
+            Err(e) => tracing::warn!(error = %e, "search backfill failed; it runs again at the next start"),
+        }
+    });
     Ok(vec![
         ctx.spawn_relay(NAME, shutdown.clone()),
         tokio::spawn(worker.run(handler, shutdown)),
+        backfill,
     ])
 }
 

@@ -342,8 +342,8 @@ impl Store {
         encode: impl Fn(&CustomerRow) -> Vec<u8>,
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
-            "INSERT INTO customers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING {COLUMNS}"
+            "INSERT INTO customers ({COLUMNS}, search_doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -372,6 +372,7 @@ impl Store {
                 .bind(&row.birth_date)
                 .bind(&row.preferred_language)
                 .bind(&row.notes)
+                .bind(crate::search::document(row))
                 .fetch_one(&mut *conn)
                 .await?;
             if let Some(req) = request {
@@ -485,6 +486,8 @@ impl Store {
         buf.push_bind(SqlValue::Text(row.value_tier.clone()));
         buf.push(", tags = ");
         buf.push_bind(SqlValue::Text(row.tags.clone()));
+        buf.push(", search_doc = ");
+        buf.push_bind(SqlValue::Text(crate::search::document(row)));
         buf.push(", version = version + 1, updated_at = ");
         buf.push_bind(SqlValue::Timestamp(row.updated_at));
         buf.push(" WHERE id = ");

@@ -7,6 +7,7 @@ mod interactions;
 mod permission_table;
 mod profile_fields;
 mod reminders;
+mod search;
 mod sensitive;
 mod transactions;
 
@@ -600,6 +601,13 @@ impl CustomerService for Api {
         req: Request<v1::DeleteContactPointRequest>,
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         contact_points::delete(&self.customers, req).await
+    }
+
+    async fn search_customers(
+        &self,
+        req: Request<v1::SearchCustomersRequest>,
+    ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
+        search::search(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -107,4 +107,8 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/DeleteContactPoint",
         permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
+    (
+        "/crm.customers.v1.CustomerService/SearchCustomers",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
 ];

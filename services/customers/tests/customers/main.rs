@@ -9,6 +9,7 @@ mod history;
 mod interactions;
 mod profile;
 mod reminders;
+mod search;
 mod sensitive;
 mod service;
 mod store;
