@@ -26,7 +26,9 @@ pub async fn main(config: &crm_customers::Config, command: CustomersCommand) -> 
             db.close().await;
             println!("re-encrypted {rotated} values; {left} not under the current key");
             if left > 0 {
-                anyhow::bail!("{left} values are under another key: values written during the run by a service still configured with the old current key? Run it again once every instance uses the new key");
+                anyhow::bail!(
+                    "{left} values are under another key: values written during the run by a service still configured with the old current key? Run it again once every instance uses the new key"
+                );
             }
             Ok(())
         }

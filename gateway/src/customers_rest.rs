@@ -68,6 +68,54 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
         ),
         route(
             doc(
+                "post",
+                "/api/v1/customers/{id}/shares",
+                "ShareCustomer",
+                "crm.customers.v1.ShareCustomerRequest",
+                Body::Field("share"),
+                "crm.customers.v1.CustomerShare",
+            ),
+            "customers",
+            call!(customers.share_customer),
+        ),
+        route(
+            doc(
+                "get",
+                "/api/v1/customers/{id}/shares",
+                "ListCustomerShares",
+                "crm.customers.v1.ListCustomerSharesRequest",
+                Body::None,
+                "crm.customers.v1.ListCustomerSharesResponse",
+            ),
+            "customers",
+            call!(customers.list_customer_shares),
+        ),
+        route(
+            doc(
+                "post",
+                "/api/v1/shares:delete",
+                "DeleteCustomerShare",
+                "crm.customers.v1.DeleteCustomerShareRequest",
+                Body::Whole,
+                "google.protobuf.Empty",
+            ),
+            "customers",
+            call!(customers.delete_customer_share),
+        ),
+        route(
+            doc(
+                "post",
+                "/api/v1/customers:transfer",
+                "TransferCustomers",
+                "crm.customers.v1.TransferCustomersRequest",
+                Body::Whole,
+                "crm.customers.v1.TransferCustomersResponse",
+            ),
+            "customers",
+            call!(customers.transfer_customers),
+        ),
+        route(
+            doc(
                 "get",
                 "/api/v1/customers:search",
                 "SearchCustomers",

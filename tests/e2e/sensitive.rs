@@ -5,10 +5,12 @@ use crate::identity::{PASSWORD, create_user};
 use crm_identity::roles;
 use crm_platform::{db::Db, with_pool};
 use crm_proto::crm::customers::v1::{
-    CreateCustomerRequest, Customer, GetCustomerRequest, UpdateCustomerRequest,
-    customer::Kind, customer_service_client::CustomerServiceClient,
+    CreateCustomerRequest, Customer, GetCustomerRequest, UpdateCustomerRequest, customer::Kind,
+    customer_service_client::CustomerServiceClient,
 };
-use crm_proto::crm::identity::v1::{ListUnitsRequest, directory_service_client::DirectoryServiceClient};
+use crm_proto::crm::identity::v1::{
+    ListUnitsRequest, directory_service_client::DirectoryServiceClient,
+};
 
 const ID: &str = "11010519491231002X";
 const ID_2: &str = "310115198001011238";
@@ -35,12 +37,11 @@ async fn postgres_dump(db: &Db) -> String {
     let mut dump = String::new();
     for (table,) in tables {
         let sql = format!("SELECT CAST(t AS TEXT) FROM \"{table}\" AS t");
-        let rows: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql.as_str()
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap());
+        let rows: Vec<(String,)> =
+            with_pool!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .fetch_all(pool)
+                .await
+                .unwrap());
         for (row,) in rows {
             dump.push_str(&row.to_lowercase());
             dump.push('\n');
@@ -84,15 +85,26 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
             .into_inner();
         assert_eq!(created.national_id, "************002X");
         assert_eq!(created.bank_account, "************3445");
-        let again = customers.create_customer(request).await.unwrap().into_inner();
+        let again = customers
+            .create_customer(request)
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(again, created, "a retry answers as the first call, masked");
 
         // The administrator holds customers.sensitive.read; a sales manager does not.
         let get = GetCustomerRequest {
             name: created.name.clone(),
         };
-        let clear = customers.get_customer(get.clone()).await.unwrap().into_inner();
-        assert_eq!((clear.national_id.as_str(), clear.bank_account.as_str()), (ID, ACCOUNT));
+        let clear = customers
+            .get_customer(get.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (clear.national_id.as_str(), clear.bank_account.as_str()),
+            (ID, ACCOUNT)
+        );
         let mut dir = DirectoryServiceClient::new(admin);
         let root = dir
             .list_units(ListUnitsRequest::default())
@@ -105,7 +117,11 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
         create_user(&mut dir, "manager", &root, &[roles::SALES_MANAGER]).await;
         let manager = suite.login("manager", PASSWORD).await;
         let mut as_manager = CustomerServiceClient::new(suite.channel(&manager).await);
-        let seen = as_manager.get_customer(get.clone()).await.unwrap().into_inner();
+        let seen = as_manager
+            .get_customer(get.clone())
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(seen.national_id, "************002X");
 
         // Sending the masked read back with "*" keeps the stored values.
@@ -123,8 +139,15 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
             .unwrap()
             .into_inner();
         assert_eq!(renamed.national_id, "************002X");
-        let clear = customers.get_customer(get.clone()).await.unwrap().into_inner();
-        assert_eq!((clear.national_id.as_str(), clear.bank_account.as_str()), (ID, ACCOUNT));
+        let clear = customers
+            .get_customer(get.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (clear.national_id.as_str(), clear.bank_account.as_str()),
+            (ID, ACCOUNT)
+        );
 
         // A new value replaces it; a bad one is refused naming the field.
         let changed = customers
@@ -154,7 +177,11 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), tonic::Code::InvalidArgument);
-        assert!(refused.message().contains("customer.national_id"), "{}", refused.message());
+        assert!(
+            refused.message().contains("customer.national_id"),
+            "{}",
+            refused.message()
+        );
 
         // The trail shows the administrator's unmasked reads, and the changes masked.
         let r = suite
@@ -163,7 +190,10 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         let entries = r.json["entries"].as_array().unwrap();
-        let reads = entries.iter().filter(|e| e["action"] == "SENSITIVE_READ").count();
+        let reads = entries
+            .iter()
+            .filter(|e| e["action"] == "SENSITIVE_READ")
+            .count();
         assert_eq!(reads, 2, "{}", r.text);
         assert!(r.text.contains("************1238"), "{}", r.text);
 
@@ -178,10 +208,17 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
                 all
             }
         };
-        assert!(dump.len() > 10_000, "the dump holds the data ({} bytes)", dump.len());
+        assert!(
+            dump.len() > 10_000,
+            "the dump holds the data ({} bytes)",
+            dump.len()
+        );
         assert!(dump.contains("zhang san"), "the dump is readable");
         for needle in needles() {
-            assert!(!dump.contains(&needle.to_lowercase()), "{backend:?}: {needle} is stored in clear");
+            assert!(
+                !dump.contains(&needle.to_lowercase()),
+                "{backend:?}: {needle} is stored in clear"
+            );
         }
         suite.stop().await;
     }

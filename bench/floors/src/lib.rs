@@ -192,6 +192,30 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
         Err(unimplemented())
     }
+    async fn share_customer(
+        &self,
+        _: Request<v1::ShareCustomerRequest>,
+    ) -> Result<Response<v1::CustomerShare>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_customer_shares(
+        &self,
+        _: Request<v1::ListCustomerSharesRequest>,
+    ) -> Result<Response<v1::ListCustomerSharesResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn delete_customer_share(
+        &self,
+        _: Request<v1::DeleteCustomerShareRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
+    async fn transfer_customers(
+        &self,
+        _: Request<v1::TransferCustomersRequest>,
+    ) -> Result<Response<v1::TransferCustomersResponse>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -78,7 +78,7 @@ impl Customers {
         customer: Uuid,
         new: NewConsent,
     ) -> Result<ConsentRow, Error> {
-        let owner = self.get(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         let now = crm_platform::db::now();
         let decided_at = new.decided_at.unwrap_or(now);
         if decided_at > now + chrono::Duration::minutes(5) {

@@ -112,7 +112,7 @@ impl Customers {
         customer: Uuid,
         new: NewContactPoint,
     ) -> Result<ContactPointRow, Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let existing = of_customer(&mut tx, customer).await?;
         let first_of_kind = !existing.iter().any(|p| p.kind == new.kind);
@@ -167,7 +167,7 @@ impl Customers {
         customer: Uuid,
         id: Uuid,
     ) -> Result<(), Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let existing = of_customer(&mut tx, customer).await?;
         let Some(gone) = existing.iter().find(|p| p.id == id).cloned() else {

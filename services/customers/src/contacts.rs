@@ -84,7 +84,7 @@ impl Customers {
         customer: Uuid,
         fields: ContactFields,
     ) -> Result<ContactRow, Error> {
-        let owner = self.get(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         if owner.kind != "ORGANIZATION" {
             return Err(Error::FailedPrecondition(
                 "contacts belong to organisations; this customer is a person".to_owned(),
@@ -171,7 +171,7 @@ impl Customers {
         fields: ContactFields,
         mask: &[String],
     ) -> Result<ContactRow, Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         let current = self.contact(customer, id).await?;
         let stale = || {
             Error::EtagMismatch(format!(
@@ -229,7 +229,7 @@ impl Customers {
         customer: Uuid,
         id: Uuid,
     ) -> Result<(), Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         const SQL: &str = "DELETE FROM contacts WHERE customer_id = $1 AND id = $2";
         let n = with_pool!(self.store.db(), |pool| sqlx::query(SQL)
             .bind(customer)

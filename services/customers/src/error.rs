@@ -23,6 +23,9 @@ pub enum Error {
     /// The request does not fit the resource's state (e.g. contacts of a person).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller reaches the customer but may not do this to it (e.g. shared read-only).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -72,6 +75,7 @@ impl ServiceError for Error {
             Error::EtagMismatch(_) => ErrorKind::Aborted,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Corrupt(_) => ErrorKind::Internal,
             Error::Db(db) => db.kind(),
         }
@@ -84,6 +88,7 @@ impl ServiceError for Error {
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::AlreadyExists(_) => "EXTERNAL_ID_TAKEN",
             Error::FailedPrecondition(_) => "NOT_AN_ORGANIZATION",
+            Error::PermissionDenied(_) => "READ_ONLY_SHARE",
             Error::Corrupt(_) => "INTERNAL",
             Error::Db(db) => db.reason(),
         }

@@ -130,7 +130,11 @@ impl Customers {
             Ok(_) => {}
             Err(Error::NotFound(name)) => {
                 let all = principal.scope("customers") == DataScope::All;
-                let exists = self.store.get(customer, &DataScope::All).await?.is_some();
+                let exists = self
+                    .store
+                    .get(customer, &crate::access::Reach::all())
+                    .await?
+                    .is_some();
                 if !all || exists {
                     return Err(Error::NotFound(name));
                 }

@@ -121,7 +121,7 @@ impl Customers {
         customer: Uuid,
         new: NewInteraction,
     ) -> Result<InteractionRow, Error> {
-        let owner = self.get(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         let now = crm_platform::db::now();
         let row = InteractionRow {
             id: Uuid::now_v7(),
@@ -250,7 +250,7 @@ impl Customers {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = crate::store::Store::list_query(&principal.scope("customers"));
+        let mut query = crate::store::Store::list_query(&self.reach(principal, false).await?);
         query.push(" AND id IN (");
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {

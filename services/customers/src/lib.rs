@@ -2,6 +2,7 @@
 //!
 //! Layout: `api` (gRPC adapter) → `service` (use cases) → `store` (SQL for both backends),
 //! with `domain` (parsed values) and `error` (one error enum, one status mapping).
+pub mod access;
 pub mod api;
 pub mod classification;
 pub mod consents;
@@ -18,6 +19,7 @@ pub mod reminders;
 pub mod search;
 pub mod sensitive;
 pub mod service;
+pub mod sharing;
 pub mod store;
 pub mod transactions;
 
@@ -188,7 +190,9 @@ pub async fn spawn_workers(
         match search::backfill(&db, 1000).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(customers = n, "search documents written"),
-            Err(e) => tracing::warn!(error = %e, "search backfill failed; it runs again at the next start"),
+            Err(e) => {
+                tracing::warn!(error = %e, "search backfill failed; it runs again at the next start")
+            }
         }
     });
     Ok(vec![

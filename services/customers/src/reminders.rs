@@ -131,7 +131,7 @@ impl Customers {
         customer: Uuid,
         new: NewReminder,
     ) -> Result<ReminderRow, Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         let assignee_id = new
             .assignee_id
             .or_else(|| principal.user_id())
@@ -185,7 +185,7 @@ impl Customers {
         etag: Option<i64>,
         changes: ReminderChanges,
     ) -> Result<ReminderRow, Error> {
-        self.get(principal, customer).await?;
+        self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let current = fetch(&mut tx, id, Some(customer))
             .await?

@@ -64,11 +64,7 @@ fn tokens(text: &str, pairs_only: bool, out: &mut Vec<String>) {
             // Accents are dropped ("Müller" is found by "muller"): letters are decomposed
             // and their combining marks left out.
             use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
-            word.extend(
-                c.to_lowercase()
-                    .nfd()
-                    .filter(|c| !is_combining_mark(*c)),
-            );
+            word.extend(c.to_lowercase().nfd().filter(|c| !is_combining_mark(*c)));
         } else {
             flush_word(&mut word, out);
             flush_run(&mut run, out);
@@ -279,19 +275,28 @@ fn score(query: &Query, row: &CustomerRow, exact: &[(Uuid, &'static str)]) -> Hi
                 .all(|t| toks.iter().any(|v| v.starts_with(t.as_str())))
             {
                 matched.push(field.to_owned());
-                best = best.max(if compact(v) == compact(&query.text) { 1.0 } else { 0.7 });
+                best = best.max(if compact(v) == compact(&query.text) {
+                    1.0
+                } else {
+                    0.7
+                });
             }
         }
     }
     if let (Some(digits), Some(phone)) = (&query.phone_digits, &row.phone)
         && !matched.iter().any(|m| m == "phone")
-        && phone.trim_start_matches('+').ends_with(digits.trim_start_matches('0'))
+        && phone
+            .trim_start_matches('+')
+            .ends_with(digits.trim_start_matches('0'))
     {
         matched.push("phone".to_owned());
         best = best.max(1.0);
     }
     let tags = row.tag_list();
-    if tags.iter().any(|t| t.to_lowercase() == query.text.to_lowercase()) {
+    if tags
+        .iter()
+        .any(|t| t.to_lowercase() == query.text.to_lowercase())
+    {
         matched.push("tags".to_owned());
         best = best.max(0.75);
     }
@@ -311,10 +316,13 @@ impl Customers {
         limit: usize,
     ) -> Result<Vec<Hit>, Error> {
         let Some(query) = Query::parse(raw) else {
-            return Err(Error::field("query", "is required: a name, email, phone or id"));
+            return Err(Error::field(
+                "query",
+                "is required: a name, email, phone or id",
+            ));
         };
         let db = self.store.db();
-        let scope = principal.scope("customers");
+        let scope = self.reach(principal, false).await?;
         // Exact identifiers: sensitive fields (blind index), emails and phones of contact points.
         let mut exact: Vec<(Uuid, &'static str)> = Vec::new();
         for id in self.vault.find(db, None, &query.text).await? {

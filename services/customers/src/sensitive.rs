@@ -93,7 +93,10 @@ impl std::fmt::Debug for Values {
 impl Values {
     /// The value of a field.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The same fields, masked ("************1234").
@@ -223,7 +226,10 @@ impl Vault {
             .fetch_all(&mut *conn)
             .await)
         .map_err(DbError::from)?;
-        Ok(self.decrypt_rows(rows)?.remove(&customer).unwrap_or_default())
+        Ok(self
+            .decrypt_rows(rows)?
+            .remove(&customer)
+            .unwrap_or_default())
     }
 
     /// The plaintext values of these customers (absent: none stored).
@@ -231,8 +237,9 @@ impl Vault {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut buf =
-            SqlBuf::new("SELECT customer_id, field, ciphertext FROM customer_secrets WHERE customer_id IN (");
+        let mut buf = SqlBuf::new(
+            "SELECT customer_id, field, ciphertext FROM customer_secrets WHERE customer_id IN (",
+        );
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 buf.push(", ");
@@ -260,7 +267,10 @@ impl Vault {
                 .keyring
                 .decrypt(&aad(f.name, row.customer_id), &row.ciphertext)
                 .map_err(crypto_error)?;
-            out.entry(row.customer_id).or_default().0.push((f.name, plain));
+            out.entry(row.customer_id)
+                .or_default()
+                .0
+                .push((f.name, plain));
         }
         Ok(out)
     }
@@ -276,7 +286,10 @@ impl Vault {
         let normalized = normalize_identifier(value);
         let mut buf = SqlBuf::new("SELECT customer_id FROM customer_secrets WHERE ");
         let mut first = true;
-        for f in FIELDS.iter().filter(|f| field_name.is_none_or(|n| n == f.name)) {
+        for f in FIELDS
+            .iter()
+            .filter(|f| field_name.is_none_or(|n| n == f.name))
+        {
             buf.push(if first { "(" } else { " OR (" });
             first = false;
             buf.push("field = ");
@@ -372,15 +385,14 @@ impl Customers {
         if !values.is_empty() {
             let mut tx = self.store.db().begin().await?;
             for (id, v) in &values {
-                let read: Vec<Change> = v
-                    .0
-                    .iter()
-                    .map(|(name, _)| Change {
-                        field: (*name).to_owned(),
-                        before: String::new(),
-                        after: String::new(),
-                    })
-                    .collect();
+                let read: Vec<Change> =
+                    v.0.iter()
+                        .map(|(name, _)| Change {
+                            field: (*name).to_owned(),
+                            before: String::new(),
+                            after: String::new(),
+                        })
+                        .collect();
                 crate::history::record(&mut tx, &principal.actor(), *id, "SENSITIVE_READ", &read)
                     .await?;
             }

@@ -1,6 +1,7 @@
 //! Customer use cases: data scope, etag checks, idempotency. Transport-free: the gRPC adapter
 //! in `api.rs` parses requests into these inputs and formats the results.
 use crate::{
+    access::Reach,
     domain::{DisplayName, Email, Kind, Phone},
     error::Error,
     events, history,
@@ -73,7 +74,11 @@ impl Changes {
                 .collect(),
             profile: new.profile,
             secrets: crate::sensitive::Writes(
-                new.secrets.0.into_iter().filter(|(n, _)| wants(n)).collect(),
+                new.secrets
+                    .0
+                    .into_iter()
+                    .filter(|(n, _)| wants(n))
+                    .collect(),
             ),
         }
     }
@@ -145,13 +150,41 @@ impl Customers {
         self
     }
 
-    /// One customer in the caller's scope.
+    /// What the caller reaches, for reading or for changing.
+    pub async fn reach(&self, principal: &Principal, write: bool) -> Result<Reach, Error> {
+        Ok(Reach::of(self.store.db(), principal, write).await?)
+    }
+
+    /// One customer the caller reaches (scope or share).
     #[instrument(skip(self, principal), fields(customer = %id))]
     pub async fn get(&self, principal: &Principal, id: Uuid) -> Result<CustomerRow, Error> {
         self.store
-            .get(id, &principal.scope(FAMILY))
+            .get(id, &self.reach(principal, false).await?)
             .await?
             .ok_or_else(|| Error::NotFound(crate::domain::name_of(id)))
+    }
+
+    /// One customer the caller may change: in their scope or shared with them for writing.
+    /// Shared read-only is PERMISSION_DENIED; not reached at all is NOT_FOUND.
+    pub async fn get_for_write(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> Result<CustomerRow, Error> {
+        match self
+            .store
+            .get(id, &self.reach(principal, true).await?)
+            .await?
+        {
+            Some(row) => Ok(row),
+            None => {
+                self.get(principal, id).await?;
+                Err(Error::PermissionDenied(format!(
+                    "{} is shared with you read-only",
+                    crate::domain::name_of(id)
+                )))
+            }
+        }
     }
 
     /// A page of customers in the caller's scope, and the token of the next page ("" at the end).
@@ -161,7 +194,7 @@ impl Customers {
         principal: &Principal,
         params: &ListParams,
     ) -> Result<(Vec<CustomerRow>, String), Error> {
-        let query = Store::list_query(&principal.scope(FAMILY));
+        let query = Store::list_query(&self.reach(principal, false).await?);
         Ok(params
             .fetch_page(
                 self.store.db(),
@@ -239,7 +272,11 @@ impl Customers {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
         let mut trail = history::changes(None, Some(&stored));
-        trail.extend(self.vault.write(&mut tx, stored.id, secrets, stored.created_at).await?);
+        trail.extend(
+            self.vault
+                .write(&mut tx, stored.id, secrets, stored.created_at)
+                .await?,
+        );
         history::record(&mut tx, &principal.actor(), stored.id, "CREATED", &trail).await?;
         tx.emit(&events::changed(
             principal,
@@ -273,8 +310,8 @@ impl Customers {
         etag: Option<i64>,
         changes: Changes,
     ) -> Result<CustomerRow, Error> {
-        let scope = principal.scope(FAMILY);
-        let current = self.get(principal, id).await?;
+        let scope = self.reach(principal, true).await?;
+        let current = self.get_for_write(principal, id).await?;
         if etag.is_some_and(|e| e != current.version) {
             return Err(Error::EtagMismatch(crate::domain::name_of(id)));
         }
@@ -355,7 +392,7 @@ impl Customers {
                 },
             ]));
         };
-        let scope = principal.scope(FAMILY);
+        let scope = self.reach(principal, true).await?;
         // Two rounds: a concurrent upsert of the same pair may create it between our lookup
         // and our insert; the second round then updates it.
         for _ in 0..2 {
@@ -398,7 +435,8 @@ impl Customers {
         let mut tx = self.store.db().begin().await?;
         match self
             .store
-            .delete(&mut tx, id, etag, &principal.scope(FAMILY))
+            // Deleting is for the scope's owners: a share, even for writing, does not reach it.
+            .delete(&mut tx, id, etag, &Reach::scope(principal.scope(FAMILY)))
             .await?
         {
             Write::Done(row) => {

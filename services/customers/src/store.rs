@@ -1,9 +1,8 @@
 //! SQL for customers, one code path for PostgreSQL and SQLite. Data scope is applied here, in
 //! [`Store::scoped`], for every read and write path.
-use crate::domain::Kind;
+use crate::{access::Reach, domain::Kind};
 use chrono::{DateTime, Utc};
 use crm_platform::{
-    auth::DataScope,
     db::{Db, DbError, Migrations, Tx, bind_values},
     filter::{FieldSpec, FieldType, Schema},
     sql::{SqlBuf, SqlValue},
@@ -325,9 +324,9 @@ impl Store {
     }
 
     /// "SELECT ... FROM customers WHERE <scope>": the one place data scope enters a query.
-    fn scoped(scope: &DataScope) -> SqlBuf {
+    fn scoped(reach: &Reach) -> SqlBuf {
         let mut buf = SqlBuf::new(format!("SELECT {COLUMNS} FROM customers WHERE "));
-        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        reach.push_condition(&mut buf);
         buf
     }
 
@@ -390,8 +389,8 @@ impl Store {
     }
 
     /// One customer, if it exists in scope.
-    pub async fn get(&self, id: Uuid, scope: &DataScope) -> Result<Option<CustomerRow>, DbError> {
-        let mut buf = Self::scoped(scope);
+    pub async fn get(&self, id: Uuid, reach: &Reach) -> Result<Option<CustomerRow>, DbError> {
+        let mut buf = Self::scoped(reach);
         buf.push(" AND id = ");
         buf.push_bind(SqlValue::Uuid(id));
         self.fetch(buf).await.map(|mut rows| rows.pop())
@@ -414,9 +413,9 @@ impl Store {
         &self,
         source: &str,
         external_id: &str,
-        scope: &DataScope,
+        reach: &Reach,
     ) -> Result<Option<CustomerRow>, DbError> {
-        let mut buf = Self::scoped(scope);
+        let mut buf = Self::scoped(reach);
         buf.push(" AND source = ");
         buf.push_bind(SqlValue::Text(source.to_owned()));
         buf.push(" AND external_id = ");
@@ -431,14 +430,14 @@ impl Store {
         source: &str,
         external_id: &str,
     ) -> Result<bool, DbError> {
-        self.by_external_id(source, external_id, &DataScope::All)
+        self.by_external_id(source, external_id, &Reach::all())
             .await
             .map(|r| r.is_some())
     }
 
     /// The scoped SELECT a list query starts from; the caller appends filter, cursor and order.
-    pub fn list_query(scope: &DataScope) -> SqlBuf {
-        Self::scoped(scope)
+    pub fn list_query(reach: &Reach) -> SqlBuf {
+        Self::scoped(reach)
     }
 
     /// Replaces the updatable fields of a customer if it is in scope and still at
@@ -448,7 +447,7 @@ impl Store {
         tx: &mut Tx,
         row: &CustomerRow,
         expected_version: i64,
-        scope: &DataScope,
+        reach: &Reach,
     ) -> Result<Write<CustomerRow>, DbError> {
         let mut buf = SqlBuf::new("UPDATE customers SET display_name = ");
         buf.push_bind(SqlValue::Text(row.display_name.clone()));
@@ -495,12 +494,12 @@ impl Store {
         buf.push(" AND version = ");
         buf.push_bind(SqlValue::Int(expected_version));
         buf.push(" AND ");
-        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        reach.push_condition(&mut buf);
         buf.push(&format!(" RETURNING {COLUMNS}"));
         let mut rows = fetch_in(tx, buf).await?;
         match rows.pop() {
             Some(updated) => Ok(Write::Done(updated)),
-            None => self.missing_or_conflict(row.id, scope).await,
+            None => self.missing_or_conflict(row.id, reach).await,
         }
     }
 
@@ -511,7 +510,7 @@ impl Store {
         tx: &mut Tx,
         id: Uuid,
         expected_version: Option<i64>,
-        scope: &DataScope,
+        reach: &Reach,
     ) -> Result<Write<CustomerRow>, DbError> {
         let mut buf = SqlBuf::new("DELETE FROM customers WHERE id = ");
         buf.push_bind(SqlValue::Uuid(id));
@@ -520,21 +519,17 @@ impl Store {
             buf.push_bind(SqlValue::Int(version));
         }
         buf.push(" AND ");
-        scope.push_condition(&mut buf, "owner_id", "owner_unit_path");
+        reach.push_condition(&mut buf);
         buf.push(&format!(" RETURNING {COLUMNS}"));
         match fetch_in(tx, buf).await?.pop() {
             Some(row) => Ok(Write::Done(row)),
-            None => self.missing_or_conflict(id, scope).await,
+            None => self.missing_or_conflict(id, reach).await,
         }
     }
 
     /// After a conditional write matched nothing: was the row gone, or changed?
-    async fn missing_or_conflict<T>(
-        &self,
-        id: Uuid,
-        scope: &DataScope,
-    ) -> Result<Write<T>, DbError> {
-        Ok(match self.get(id, scope).await? {
+    async fn missing_or_conflict<T>(&self, id: Uuid, reach: &Reach) -> Result<Write<T>, DbError> {
+        Ok(match self.get(id, reach).await? {
             Some(_) => Write::Conflict,
             None => Write::NotFound,
         })

@@ -276,7 +276,7 @@ impl Customers {
         customer: Uuid,
         new: NewTransaction,
     ) -> Result<Recorded, Error> {
-        let current = self.get(principal, customer).await?;
+        let current = self.get_for_write(principal, customer).await?;
         let now = crm_platform::db::now();
         let row = TransactionRow {
             id: Uuid::now_v7(),

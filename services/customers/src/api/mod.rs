@@ -9,6 +9,7 @@ mod profile_fields;
 mod reminders;
 mod search;
 mod sensitive;
+mod sharing;
 mod transactions;
 
 pub use consents::{consent_name, consent_proto};
@@ -608,6 +609,34 @@ impl CustomerService for Api {
         req: Request<v1::SearchCustomersRequest>,
     ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
         search::search(&self.customers, req).await
+    }
+
+    async fn share_customer(
+        &self,
+        req: Request<v1::ShareCustomerRequest>,
+    ) -> Result<Response<v1::CustomerShare>, Status> {
+        sharing::share(&self.customers, req).await
+    }
+
+    async fn list_customer_shares(
+        &self,
+        req: Request<v1::ListCustomerSharesRequest>,
+    ) -> Result<Response<v1::ListCustomerSharesResponse>, Status> {
+        sharing::list(&self.customers, req).await
+    }
+
+    async fn delete_customer_share(
+        &self,
+        req: Request<v1::DeleteCustomerShareRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        sharing::delete(&self.customers, req).await
+    }
+
+    async fn transfer_customers(
+        &self,
+        req: Request<v1::TransferCustomersRequest>,
+    ) -> Result<Response<v1::TransferCustomersResponse>, Status> {
+        sharing::transfer(&self.customers, req).await
     }
 
     async fn delete_customer(

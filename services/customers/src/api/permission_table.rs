@@ -111,4 +111,20 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/SearchCustomers",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
+    (
+        "/crm.customers.v1.CustomerService/ShareCustomer",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListCustomerShares",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/DeleteCustomerShare",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/TransferCustomers",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
 ];

@@ -2,7 +2,9 @@
 use super::{sensitive, to_proto};
 use crate::{error::Error, service::Customers};
 use crm_platform::auth;
-use crm_proto::crm::customers::v1::{SearchCustomersRequest, SearchCustomersResponse, SearchResult};
+use crm_proto::crm::customers::v1::{
+    SearchCustomersRequest, SearchCustomersResponse, SearchResult,
+};
 use tonic::{Request, Response, Status};
 
 /// Results when the caller gives no page size.

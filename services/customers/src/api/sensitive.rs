@@ -68,7 +68,11 @@ mod tests {
     fn every_sensitive_field_has_a_proto_field() {
         let mut c = Customer::default();
         for f in FIELDS {
-            assert!(slot(&mut c, f.name).is_some(), "{} has no proto field", f.name);
+            assert!(
+                slot(&mut c, f.name).is_some(),
+                "{} has no proto field",
+                f.name
+            );
         }
     }
 }

@@ -12,6 +12,7 @@ mod reminders;
 mod search;
 mod sensitive;
 mod service;
+mod sharing;
 mod store;
 mod transactions;
 

@@ -23,7 +23,11 @@ fn rep(unit: &str) -> Principal {
     Principal {
         subject: Subject::User(Uuid::now_v7()),
         unit_path: unit.into(),
-        scopes: [("customers".to_owned(), DataScope::Subtree("/g/east/".into()))].into(),
+        scopes: [(
+            "customers".to_owned(),
+            DataScope::Subtree("/g/east/".into()),
+        )]
+        .into(),
         ..Principal::system()
     }
 }
@@ -100,8 +104,24 @@ async fn search_ranks_names_identifiers_and_respects_scope(db: Db) {
         },
     )
     .await;
-    seed(&c, &east, Seed { name: "Mary Jones", ..PERSON }).await;
-    seed(&c, &east, Seed { name: "John Smithers", ..PERSON }).await;
+    seed(
+        &c,
+        &east,
+        Seed {
+            name: "Mary Jones",
+            ..PERSON
+        },
+    )
+    .await;
+    seed(
+        &c,
+        &east,
+        Seed {
+            name: "John Smithers",
+            ..PERSON
+        },
+    )
+    .await;
     seed(
         &c,
         &east,
@@ -125,8 +145,24 @@ async fn search_ranks_names_identifiers_and_respects_scope(db: Db) {
     )
     .await;
     // Outside the east subtree: never found by the east rep.
-    seed(&c, &west, Seed { name: "John Smithson", ..PERSON }).await;
-    let other = seed(&c, &east, Seed { name: "Second Line", ..PERSON }).await;
+    seed(
+        &c,
+        &west,
+        Seed {
+            name: "John Smithson",
+            ..PERSON
+        },
+    )
+    .await;
+    let other = seed(
+        &c,
+        &east,
+        Seed {
+            name: "Second Line",
+            ..PERSON
+        },
+    )
+    .await;
     c.add_contact_point(
         &east,
         other,
@@ -153,7 +189,12 @@ async fn search_ranks_names_identifiers_and_respects_scope(db: Db) {
     assert_eq!(names(&s("王").await), ["王小明"]);
     // Latin: exact before prefix; typos still find; out-of-scope never.
     let hits = s("john smith").await;
-    assert_eq!(names(&hits)[..2], ["John Smith", "John Smithers"], "{:?}", names(&hits));
+    assert_eq!(
+        names(&hits)[..2],
+        ["John Smith", "John Smithers"],
+        "{:?}",
+        names(&hits)
+    );
     assert!(!names(&hits).contains(&"John Smithson"));
     assert_eq!(names(&s("Jonh Smith").await)[0], "John Smith");
     assert_eq!(names(&s("smi").await)[..2], ["John Smith", "John Smithers"]);
@@ -162,7 +203,11 @@ async fn search_ranks_names_identifiers_and_respects_scope(db: Db) {
     for phone in ["138 1234 5678", "+86-138-1234-5678", "(0086) 13812345678"] {
         let hits = s(phone).await;
         assert_eq!(hits.first().map(|h| h.row.id), Some(smith), "{phone}");
-        assert!(hits[0].matched.contains(&"phone".to_owned()), "{phone}: {:?}", hits[0].matched);
+        assert!(
+            hits[0].matched.contains(&"phone".to_owned()),
+            "{phone}: {:?}",
+            hits[0].matched
+        );
     }
     let hits = s("JOHN.SMITH@example.com").await;
     assert_eq!(hits[0].row.id, smith);

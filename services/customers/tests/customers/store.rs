@@ -1,5 +1,6 @@
 //! The store: SQL round trips, data scope, conditional writes, the request log.
 use super::row;
+use crm_customers::access::Reach;
 use crm_customers::store::{CustomerRow, MIGRATIONS, NewRequest, Store, Write};
 use crm_platform::{
     auth::DataScope,
@@ -21,10 +22,10 @@ async fn insert_and_get_round_trip(db: Db) {
     new.phone = Some("+8613812345678".into());
     let stored = insert(&store, &new, None, |_| Vec::new()).await.unwrap();
     assert_eq!(stored, new, "what is written is read back exactly");
-    let got = store.get(new.id, &DataScope::All).await.unwrap();
+    let got = store.get(new.id, &Reach::all()).await.unwrap();
     assert_eq!(got, Some(new));
     assert_eq!(
-        store.get(Uuid::now_v7(), &DataScope::All).await.unwrap(),
+        store.get(Uuid::now_v7(), &Reach::all()).await.unwrap(),
         None
     );
 }
@@ -45,7 +46,12 @@ async fn scope_hides_rows_outside_it(db: Db) {
         async move {
             let mut seen = Vec::new();
             for id in ids {
-                if store.get(id, &scope).await.unwrap().is_some() {
+                if store
+                    .get(id, &Reach::scope(scope.clone()))
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
                     seen.push(id);
                 }
             }
@@ -70,7 +76,7 @@ async fn scope_hides_rows_outside_it(db: Db) {
     // Writes are scoped too: out of scope looks exactly like missing.
     let mut changed = west.clone();
     changed.display_name = "Hijacked".into();
-    let outcome = update(&store, &changed, 1, &DataScope::Own(alice))
+    let outcome = update(&store, &changed, 1, &Reach::scope(DataScope::Own(alice)))
         .await
         .unwrap();
     assert_eq!(outcome, Write::NotFound);
@@ -78,12 +84,12 @@ async fn scope_hides_rows_outside_it(db: Db) {
         &store,
         west.id,
         None,
-        &DataScope::Subtree("/g/east/".into()),
+        &Reach::scope(DataScope::Subtree("/g/east/".into())),
     )
     .await
     .unwrap();
     assert_eq!(outcome, Write::NotFound);
-    assert!(store.get(west.id, &DataScope::All).await.unwrap().is_some());
+    assert!(store.get(west.id, &Reach::all()).await.unwrap().is_some());
 }
 
 async fn update_checks_version(db: Db) {
@@ -96,7 +102,7 @@ async fn update_checks_version(db: Db) {
     next.display_name = "Wang Fang (VIP)".into();
     next.email = None;
     next.updated_at = crm_platform::db::now();
-    let Write::Done(updated) = update(&store, &next, 1, &DataScope::All).await.unwrap() else {
+    let Write::Done(updated) = update(&store, &next, 1, &Reach::all()).await.unwrap() else {
         panic!("update at the current version must succeed");
     };
     assert_eq!(updated.version, 2);
@@ -105,13 +111,13 @@ async fn update_checks_version(db: Db) {
     assert_eq!(updated.created_at, original.created_at);
     // The same write again is now stale.
     assert_eq!(
-        update(&store, &next, 1, &DataScope::All).await.unwrap(),
+        update(&store, &next, 1, &Reach::all()).await.unwrap(),
         Write::Conflict
     );
     let mut missing = next.clone();
     missing.id = Uuid::now_v7();
     assert_eq!(
-        update(&store, &missing, 1, &DataScope::All).await.unwrap(),
+        update(&store, &missing, 1, &Reach::all()).await.unwrap(),
         Write::NotFound
     );
 }
@@ -121,21 +127,17 @@ async fn delete_checks_version(db: Db) {
     let r = row("Zhang Wei", None, "/");
     insert(&store, &r, None, |_| Vec::new()).await.unwrap();
     assert_eq!(
-        delete(&store, r.id, Some(7), &DataScope::All)
-            .await
-            .unwrap(),
+        delete(&store, r.id, Some(7), &Reach::all()).await.unwrap(),
         Write::Conflict
     );
-    assert!(store.get(r.id, &DataScope::All).await.unwrap().is_some());
+    assert!(store.get(r.id, &Reach::all()).await.unwrap().is_some());
     assert_eq!(
-        delete(&store, r.id, Some(1), &DataScope::All)
-            .await
-            .unwrap(),
+        delete(&store, r.id, Some(1), &Reach::all()).await.unwrap(),
         Write::Done(r.clone())
     );
-    assert_eq!(store.get(r.id, &DataScope::All).await.unwrap(), None);
+    assert_eq!(store.get(r.id, &Reach::all()).await.unwrap(), None);
     assert_eq!(
-        delete(&store, r.id, None, &DataScope::All).await.unwrap(),
+        delete(&store, r.id, None, &Reach::all()).await.unwrap(),
         Write::NotFound
     );
 }
@@ -175,7 +177,7 @@ async fn request_log_is_unique_and_written_with_the_row(db: Db) {
         .await
         .unwrap_err();
     assert!(err.is_unique("request_log"), "{err:?}");
-    assert_eq!(store.get(second.id, &DataScope::All).await.unwrap(), None);
+    assert_eq!(store.get(second.id, &Reach::all()).await.unwrap(), None);
 }
 
 // The store writes inside the caller's transaction; these run one write per transaction and
@@ -196,7 +198,7 @@ async fn update(
     store: &Store,
     row: &CustomerRow,
     version: i64,
-    scope: &DataScope,
+    scope: &Reach,
 ) -> Result<Write<CustomerRow>, DbError> {
     let mut tx = store.db().begin().await?;
     let outcome = store.update(&mut tx, row, version, scope).await?;
@@ -208,7 +210,7 @@ async fn delete(
     store: &Store,
     id: Uuid,
     version: Option<i64>,
-    scope: &DataScope,
+    scope: &Reach,
 ) -> Result<Write<CustomerRow>, DbError> {
     let mut tx = store.db().begin().await?;
     let outcome = store.delete(&mut tx, id, version, scope).await?;
