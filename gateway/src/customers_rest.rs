@@ -116,6 +116,54 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
         ),
         route(
             doc(
+                "post",
+                "/api/v1/customFieldDefinitions",
+                "CreateCustomFieldDefinition",
+                "crm.customers.v1.CreateCustomFieldDefinitionRequest",
+                Body::Field("definition"),
+                "crm.customers.v1.CustomFieldDefinition",
+            ),
+            "customers",
+            call!(customers.create_custom_field_definition),
+        ),
+        route(
+            doc(
+                "get",
+                "/api/v1/customFieldDefinitions",
+                "ListCustomFieldDefinitions",
+                "crm.customers.v1.ListCustomFieldDefinitionsRequest",
+                Body::None,
+                "crm.customers.v1.ListCustomFieldDefinitionsResponse",
+            ),
+            "customers",
+            call!(customers.list_custom_field_definitions),
+        ),
+        route(
+            doc(
+                "post",
+                "/api/v1/customFieldDefinitions:update",
+                "UpdateCustomFieldDefinition",
+                "crm.customers.v1.UpdateCustomFieldDefinitionRequest",
+                Body::Whole,
+                "crm.customers.v1.CustomFieldDefinition",
+            ),
+            "customers",
+            call!(customers.update_custom_field_definition),
+        ),
+        route(
+            doc(
+                "post",
+                "/api/v1/customFieldDefinitions:delete",
+                "DeleteCustomFieldDefinition",
+                "crm.customers.v1.DeleteCustomFieldDefinitionRequest",
+                Body::Whole,
+                "google.protobuf.Empty",
+            ),
+            "customers",
+            call!(customers.delete_custom_field_definition),
+        ),
+        route(
+            doc(
                 "get",
                 "/api/v1/customers:search",
                 "SearchCustomers",

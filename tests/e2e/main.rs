@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod bench;
+mod customer_access;
 mod events;
 mod grpc;
 mod harness;

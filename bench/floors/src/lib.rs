@@ -216,6 +216,30 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::TransferCustomersResponse>, Status> {
         Err(unimplemented())
     }
+    async fn create_custom_field_definition(
+        &self,
+        _: Request<v1::CreateCustomFieldDefinitionRequest>,
+    ) -> Result<Response<v1::CustomFieldDefinition>, Status> {
+        Err(unimplemented())
+    }
+    async fn list_custom_field_definitions(
+        &self,
+        _: Request<v1::ListCustomFieldDefinitionsRequest>,
+    ) -> Result<Response<v1::ListCustomFieldDefinitionsResponse>, Status> {
+        Err(unimplemented())
+    }
+    async fn update_custom_field_definition(
+        &self,
+        _: Request<v1::UpdateCustomFieldDefinitionRequest>,
+    ) -> Result<Response<v1::CustomFieldDefinition>, Status> {
+        Err(unimplemented())
+    }
+    async fn delete_custom_field_definition(
+        &self,
+        _: Request<v1::DeleteCustomFieldDefinitionRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        Err(unimplemented())
+    }
 }
 
 /// Floor 1: answers from memory.

@@ -78,7 +78,7 @@ pub fn changes(before: Option<&CustomerRow>, after: Option<&CustomerRow>) -> Vec
     let values = |row: Option<&CustomerRow>| row.map(CustomerRow::field_values);
     let (b, a) = (values(before), values(after));
     let names = a.as_ref().or(b.as_ref()).cloned().unwrap_or_default();
-    names
+    let mut out: Vec<Change> = names
         .into_iter()
         .enumerate()
         .filter_map(|(i, (field, _))| {
@@ -89,6 +89,32 @@ pub fn changes(before: Option<&CustomerRow>, after: Option<&CustomerRow>) -> Vec
                 before: masked(field, old),
                 after: masked(field, new),
             })
+        })
+        .collect();
+    out.extend(custom_field_changes(before, after));
+    out
+}
+
+/// One change per custom field whose value differs: "custom_fields.<key>".
+fn custom_field_changes(before: Option<&CustomerRow>, after: Option<&CustomerRow>) -> Vec<Change> {
+    type Values = serde_json::Map<String, serde_json::Value>;
+    let parse = |row: Option<&CustomerRow>| -> Values {
+        row.and_then(|r| serde_json::from_str(&r.custom_fields).ok())
+            .unwrap_or_default()
+    };
+    let (b, a) = (parse(before), parse(after));
+    let text = |v: Option<&serde_json::Value>| match v {
+        None => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    keys.into_iter()
+        .filter(|k| b.get(*k) != a.get(*k))
+        .map(|k| Change {
+            field: format!("custom_fields.{k}"),
+            before: text(b.get(k)),
+            after: text(a.get(k)),
         })
         .collect()
 }

@@ -8,6 +8,7 @@ pub mod classification;
 pub mod consents;
 pub mod contact_points;
 pub mod contacts;
+pub mod custom_fields;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -34,6 +34,8 @@ pub struct NewCustomer {
     pub profile: Profile,
     /// Sensitive values to store (`None` entries store nothing).
     pub secrets: crate::sensitive::Writes,
+    /// Custom field values, checked against the definitions when written.
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Changes to apply: `None` leaves a field as it is; `Some(None)` clears an optional field.
@@ -55,6 +57,8 @@ pub struct Changes {
     pub profile_fields: Vec<String>,
     /// Sensitive values to set or clear; fields not listed are kept.
     pub secrets: crate::sensitive::Writes,
+    /// Custom field values to replace or set.
+    pub custom_fields: Option<crate::custom_fields::ValuesChange>,
 }
 
 impl Changes {
@@ -80,6 +84,7 @@ impl Changes {
                     .filter(|(n, _)| wants(n))
                     .collect(),
             ),
+            custom_fields: crate::custom_fields::ValuesChange::for_paths(new.custom_fields, fields),
         }
     }
 }
@@ -194,17 +199,32 @@ impl Customers {
         principal: &Principal,
         params: &ListParams,
     ) -> Result<(Vec<CustomerRow>, String), Error> {
-        let query = Store::list_query(&self.reach(principal, false).await?);
-        Ok(params
-            .fetch_page(
-                self.store.db(),
-                query,
-                &SCHEMA,
-                DEFAULT_ORDER,
-                |r: &CustomerRow, f| r.sort_value(f),
-                |r| r.id,
-            )
-            .await?)
+        let mut query = Store::list_query(&self.reach(principal, false).await?);
+        // Custom fields are resolved only when the filter names one (it costs a query).
+        let dynamic = if params.filter.contains("custom_fields.") {
+            self.filter_fields().await?
+        } else {
+            Vec::new()
+        };
+        let resolve = move |name: &str| {
+            dynamic
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, f)| f.clone())
+        };
+        let page = params
+            .prepare_with(&mut query, &SCHEMA, Some(&resolve), DEFAULT_ORDER)
+            .map_err(crm_platform::paging::PageError::Query)?;
+        let mut rows = crm_platform::db::fetch_all(self.store.db(), query)
+            .await
+            .map_err(crm_platform::paging::PageError::Db)?;
+        let next = page.finish(
+            &mut rows,
+            params,
+            |r: &CustomerRow, f| r.sort_value(f),
+            |r| r.id,
+        );
+        Ok((rows, next))
     }
 
     /// Creates a customer owned by the caller (unless an owner is given). With a request id,
@@ -234,6 +254,14 @@ impl Customers {
         row.email = new.email.map(|e| e.as_str().to_owned());
         row.phone = new.phone.map(|p| p.as_str().to_owned());
         new.profile.apply(&mut row, |_| true);
+        let defs = self.definitions().await?;
+        row.custom_fields = crate::custom_fields::apply(
+            &defs,
+            "{}",
+            &crate::custom_fields::ValuesChange::Replace(new.custom_fields.clone()),
+            true,
+        )
+        .map_err(Error::InvalidArgument)?;
         let request = idempotency.as_ref().map(|key| NewRequest {
             request_id: &key.request_id,
             method: METHOD,
@@ -335,6 +363,12 @@ impl Customers {
         changes
             .profile
             .apply(&mut next, |f| fields.iter().any(|p| p == f));
+        if let Some(change) = &changes.custom_fields {
+            let defs = self.definitions().await?;
+            next.custom_fields =
+                crate::custom_fields::apply(&defs, &current.custom_fields, change, true)
+                    .map_err(Error::InvalidArgument)?;
+        }
         next.updated_at = db::now();
         // The version read above, not the caller's etag: a change between our read and our
         // write is a conflict even when the caller sent no etag.

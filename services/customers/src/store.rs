@@ -140,7 +140,7 @@ pub static SCHEMA: Schema = Schema {
 
 pub(crate) const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
     legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
-    external_id, source, birth_date, preferred_language, notes";
+    external_id, source, birth_date, preferred_language, notes, custom_fields";
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -193,6 +193,8 @@ pub struct CustomerRow {
     pub preferred_language: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// Custom field values: a JSON object by key.
+    pub custom_fields: String,
 }
 
 impl CustomerRow {
@@ -235,6 +237,7 @@ impl CustomerRow {
             birth_date: None,
             preferred_language: None,
             notes: None,
+            custom_fields: "{}".to_owned(),
         }
     }
 
@@ -342,7 +345,7 @@ impl Store {
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
             "INSERT INTO customers ({COLUMNS}, search_doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) RETURNING {COLUMNS}"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -371,6 +374,7 @@ impl Store {
                 .bind(&row.birth_date)
                 .bind(&row.preferred_language)
                 .bind(&row.notes)
+                .bind(&row.custom_fields)
                 .bind(crate::search::document(row))
                 .fetch_one(&mut *conn)
                 .await?;
@@ -485,6 +489,8 @@ impl Store {
         buf.push_bind(SqlValue::Text(row.value_tier.clone()));
         buf.push(", tags = ");
         buf.push_bind(SqlValue::Text(row.tags.clone()));
+        buf.push(", custom_fields = ");
+        buf.push_bind(SqlValue::Text(row.custom_fields.clone()));
         buf.push(", search_doc = ");
         buf.push_bind(SqlValue::Text(crate::search::document(row)));
         buf.push(", version = version + 1, updated_at = ");

@@ -157,6 +157,16 @@ fn err(message: impl Into<String>) -> QueryError {
 /// parentheses) to `buf`. An empty/whitespace filter appends nothing and
 /// returns `Ok(false)`; otherwise `Ok(true)`. On error `buf` is unchanged.
 pub fn compile(filter: &str, schema: &Schema, buf: &mut SqlBuf) -> Result<bool, QueryError> {
+    compile_with(filter, schema, None, buf)
+}
+
+/// [`compile`] with fields the schema does not list resolved by `dynamic`.
+pub fn compile_with(
+    filter: &str,
+    schema: &Schema,
+    dynamic: Option<Resolver<'_>>,
+    buf: &mut SqlBuf,
+) -> Result<bool, QueryError> {
     let len = filter.chars().count();
     if len > MAX_FILTER_CHARS {
         return Err(err(format!(
@@ -171,6 +181,7 @@ pub fn compile(filter: &str, schema: &Schema, buf: &mut SqlBuf) -> Result<bool, 
         tokens,
         pos: 0,
         schema,
+        dynamic,
     };
     let expr = parser.parse_expression(0)?;
     if parser.peek().is_some() {
@@ -193,11 +204,34 @@ enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Compare(&'static str, Op, SqlValue),
+    Compare(Column, Op, SqlValue),
     /// Case-insensitive substring: the LIKE pattern, already escaped.
-    Contains(&'static str, String),
+    Contains(Column, String),
     /// Presence; `true` also requires text to be non-empty.
-    Present(&'static str, bool),
+    Present(Column, bool),
+}
+
+/// A column (or trusted SQL expression) a restriction applies to.
+type Column = std::borrow::Cow<'static, str>;
+
+/// A field outside the static allow-list, resolved when the request arrives (e.g. custom fields
+/// defined by administrators): a trusted SQL expression and its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamicField {
+    /// SQL expression for the value; trusted (built by the service, never from input).
+    pub column: String,
+    /// Decides operators and literals, as for static fields.
+    pub ty: FieldType,
+}
+
+/// Resolves names the static schema does not list.
+pub type Resolver<'a> = &'a (dyn Fn(&str) -> Option<DynamicField> + Send + Sync);
+
+/// A field of a restriction, static or dynamic.
+struct Resolved {
+    name: String,
+    column: Column,
+    ty: FieldType,
 }
 
 impl Expr {
@@ -293,6 +327,7 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     schema: &'a Schema,
+    dynamic: Option<Resolver<'a>>,
 }
 
 impl Parser<'_> {
@@ -395,7 +430,19 @@ impl Parser<'_> {
         else {
             return Err(self.unexpected("a field name"));
         };
-        let field = self.schema.field(&name).ok_or_else(|| {
+        let field = match self.schema.field(&name) {
+            Some(f) => Some(Resolved {
+                name: f.name.to_owned(),
+                column: Column::Borrowed(f.column),
+                ty: f.ty,
+            }),
+            None => self.dynamic.and_then(|d| d(&name)).map(|d| Resolved {
+                name: name.clone(),
+                column: Column::Owned(d.column),
+                ty: d.ty,
+            }),
+        };
+        let field = field.ok_or_else(|| {
             let allowed: Vec<&str> = self.schema.fields.iter().map(|f| f.name).collect();
             err(format!(
                 "unknown field {name:?} (allowed: {})",
@@ -416,7 +463,7 @@ impl Parser<'_> {
             _ => return Err(self.unexpected("a value")),
         };
         self.pos += 1;
-        restriction(field, op, &op_text, &value)
+        restriction(&field, op, &op_text, &value)
     }
 }
 
@@ -430,13 +477,8 @@ fn collapse(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
     make(items)
 }
 
-fn restriction(
-    field: &'static FieldSpec,
-    op: Op,
-    op_text: &str,
-    value: &Token,
-) -> Result<Expr, QueryError> {
-    let name = field.name;
+fn restriction(field: &Resolved, op: Op, op_text: &str, value: &Token) -> Result<Expr, QueryError> {
+    let name = &field.name;
     if value.tok == Tok::Star {
         if op != Op::Has {
             return Err(err(format!(
@@ -444,7 +486,10 @@ fn restriction(
                 value.at
             )));
         }
-        return Ok(Expr::Present(field.column, field.ty == FieldType::Text));
+        return Ok(Expr::Present(
+            field.column.clone(),
+            field.ty == FieldType::Text,
+        ));
     }
     let allowed = match field.ty {
         FieldType::Text => true,
@@ -464,8 +509,10 @@ fn restriction(
     }
     let bound = typed_value(field, value)?;
     Ok(match (op, bound) {
-        (Op::Has, SqlValue::Text(text)) => Expr::Contains(field.column, like_pattern(&text)),
-        (op, bound) => Expr::Compare(field.column, op, bound),
+        (Op::Has, SqlValue::Text(text)) => {
+            Expr::Contains(field.column.clone(), like_pattern(&text))
+        }
+        (op, bound) => Expr::Compare(field.column.clone(), op, bound),
     })
 }
 
@@ -480,7 +527,7 @@ fn is_number(word: &str, allow_fraction: bool) -> bool {
     all_digits(int) && frac.is_none_or(all_digits)
 }
 
-fn typed_value(field: &FieldSpec, value: &Token) -> Result<SqlValue, QueryError> {
+fn typed_value(field: &Resolved, value: &Token) -> Result<SqlValue, QueryError> {
     let mismatch = || {
         err(format!(
             "invalid value {} for field {:?}: expected {}",

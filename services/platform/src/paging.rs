@@ -402,6 +402,17 @@ impl ListParams {
         schema: &'static Schema,
         default_order: &str,
     ) -> Result<Prepared, QueryError> {
+        self.prepare_with(query, schema, None, default_order)
+    }
+
+    /// [`ListParams::prepare`] with filter fields beyond the schema resolved by `dynamic`.
+    pub fn prepare_with(
+        &self,
+        query: &mut SqlBuf,
+        schema: &'static Schema,
+        dynamic: Option<crate::filter::Resolver<'_>>,
+        default_order: &str,
+    ) -> Result<Prepared, QueryError> {
         let size = page_size(self.page_size)?;
         let order = OrderBy::parse(&self.order_by, default_order, schema)?;
         // Compiled into its own buffer (numbering continues after the query's binds) so that
@@ -410,7 +421,7 @@ impl ListParams {
             binds: std::mem::take(&mut query.binds),
             ..SqlBuf::default()
         };
-        if crate::filter::compile(&self.filter, schema, &mut filter)? {
+        if crate::filter::compile_with(&self.filter, schema, dynamic, &mut filter)? {
             query.push(" AND ");
         }
         query.sql.push_str(&filter.sql);

@@ -32,6 +32,7 @@ catalogue! {
     CUSTOMERS_CUSTOMER_DELETE = "customers.customer.delete", "customers", "Delete customers in the data scope.";
     CUSTOMERS_SENSITIVE_READ = "customers.sensitive.read", "customers", "Read sensitive fields (national id, bank account) unmasked.";
     CUSTOMERS_EXPORT = "customers.export", "customers", "Export customers in the data scope.";
+    CUSTOMERS_CUSTOM_FIELD_WRITE = "customers.custom_field.write", "customers", "Define, change and delete custom fields of customers.";
     SALES_LEAD_READ = "sales.lead.read", "sales", "Read leads in the data scope.";
     SALES_LEAD_WRITE = "sales.lead.write", "sales", "Create, assign, qualify and convert leads.";
     SALES_OPPORTUNITY_READ = "sales.opportunity.read", "sales", "Read opportunities in the data scope.";

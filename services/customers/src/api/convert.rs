@@ -44,6 +44,7 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         birth_date: row.birth_date.clone().unwrap_or_default(),
         preferred_language: row.preferred_language.clone().unwrap_or_default(),
         notes: row.notes.clone().unwrap_or_default(),
+        custom_fields: super::custom_fields::values_proto(&row.custom_fields),
         // Filled by the handlers that may show them (see `sensitive`).
         national_id: String::new(),
         bank_account: String::new(),
@@ -127,6 +128,11 @@ pub(super) fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
             if v.is_empty() =>
         {
             Ok(NewCustomer {
+                custom_fields: c
+                    .custom_fields
+                    .as_ref()
+                    .map(super::custom_fields::struct_to_map)
+                    .unwrap_or_default(),
                 display_name,
                 kind,
                 email,
@@ -184,11 +190,15 @@ pub(super) fn mask_paths(
         if !UPDATABLE.contains(&path.as_str())
             && !OUTPUT_ONLY.contains(&path.as_str())
             && crate::sensitive::field(path).is_none()
+            && path != "custom_fields"
+            && !path
+                .strip_prefix("custom_fields.")
+                .is_some_and(|k| crate::custom_fields::parse_key(k).is_ok())
         {
             v.add(
                 "update_mask",
                 format!(
-                    "unknown field {path:?} (updatable: {}, {})",
+                    "unknown field {path:?} (updatable: {}, {}, custom_fields, custom_fields.<key>)",
                     UPDATABLE.join(", "),
                     crate::sensitive::FIELDS
                         .iter()
@@ -200,6 +210,20 @@ pub(super) fn mask_paths(
         }
     }
     Some(paths.to_vec())
+}
+
+/// What an update does to custom fields: "custom_fields" (or "*") replaces them all,
+/// "custom_fields.<key>" sets (or, absent or null, removes) one.
+pub(crate) fn custom_fields_change(
+    c: &Customer,
+    paths: Option<&[String]>,
+) -> Option<crate::custom_fields::ValuesChange> {
+    let values = c
+        .custom_fields
+        .as_ref()
+        .map(super::custom_fields::struct_to_map)
+        .unwrap_or_default();
+    crate::custom_fields::ValuesChange::for_paths(values, paths)
 }
 
 pub(super) fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, Status> {
@@ -221,6 +245,7 @@ pub(super) fn parse_changes(c: &Customer, paths: &[String]) -> Result<Changes, S
         .map(|f| f.to_string())
         .collect();
     changes.secrets = sensitive::parse(c, wants, &mut v);
+    changes.custom_fields = custom_fields_change(c, masked.as_deref());
     if wants("display_name") {
         changes.display_name = field(
             &mut v,

@@ -3,6 +3,7 @@ mod consents;
 mod contact_points;
 mod contacts;
 mod convert;
+mod custom_fields;
 mod history;
 mod interactions;
 mod permission_table;
@@ -410,6 +411,34 @@ impl CustomerService for Api {
         req: Request<v1::TransferCustomersRequest>,
     ) -> Result<Response<v1::TransferCustomersResponse>, Status> {
         sharing::transfer(&self.customers, req).await
+    }
+
+    async fn create_custom_field_definition(
+        &self,
+        req: Request<v1::CreateCustomFieldDefinitionRequest>,
+    ) -> Result<Response<v1::CustomFieldDefinition>, Status> {
+        custom_fields::create(&self.customers, req).await
+    }
+
+    async fn list_custom_field_definitions(
+        &self,
+        req: Request<v1::ListCustomFieldDefinitionsRequest>,
+    ) -> Result<Response<v1::ListCustomFieldDefinitionsResponse>, Status> {
+        custom_fields::list(&self.customers, req).await
+    }
+
+    async fn update_custom_field_definition(
+        &self,
+        req: Request<v1::UpdateCustomFieldDefinitionRequest>,
+    ) -> Result<Response<v1::CustomFieldDefinition>, Status> {
+        custom_fields::update(&self.customers, req).await
+    }
+
+    async fn delete_custom_field_definition(
+        &self,
+        req: Request<v1::DeleteCustomFieldDefinitionRequest>,
+    ) -> Result<Response<pbjson_types::Empty>, Status> {
+        custom_fields::delete(&self.customers, req).await
     }
 
     async fn delete_customer(

@@ -127,4 +127,20 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/TransferCustomers",
         permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
+    (
+        "/crm.customers.v1.CustomerService/CreateCustomFieldDefinition",
+        permissions::CUSTOMERS_CUSTOM_FIELD_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/ListCustomFieldDefinitions",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/UpdateCustomFieldDefinition",
+        permissions::CUSTOMERS_CUSTOM_FIELD_WRITE,
+    ),
+    (
+        "/crm.customers.v1.CustomerService/DeleteCustomFieldDefinition",
+        permissions::CUSTOMERS_CUSTOM_FIELD_WRITE,
+    ),
 ];

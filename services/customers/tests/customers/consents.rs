@@ -32,6 +32,7 @@ async fn the_ledger_keeps_every_decision_and_the_latest_is_current(db: Db) {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Default::default(),
     };

@@ -31,6 +31,7 @@ async fn one_primary_per_kind_and_a_removed_primary_hands_over(db: Db) {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Default::default(),
     };

@@ -31,6 +31,7 @@ async fn every_write_is_in_the_trail_with_before_and_after(db: Db) {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Default::default(),
     };

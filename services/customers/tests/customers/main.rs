@@ -5,6 +5,7 @@
 mod consents;
 mod contact_points;
 mod contacts;
+mod custom_fields;
 mod history;
 mod interactions;
 mod profile;
@@ -63,6 +64,7 @@ pub async fn new_customer(
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Default::default(),
     };

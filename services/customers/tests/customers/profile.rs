@@ -27,6 +27,7 @@ fn acme(external_id: Option<&str>) -> NewCustomer {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Profile {
             legal_name: Some("Acme Trading (Shanghai) Co., Ltd.".into()),
@@ -86,6 +87,7 @@ async fn profile_fields_round_trip_and_filter(db: Db) {
         &sys,
         NewCustomer {
             display_name: DisplayName::parse("Plain").unwrap(),
+            custom_fields: Default::default(),
             secrets: Default::default(),
             profile: Profile::default(),
             ..acme(None)
@@ -149,6 +151,7 @@ async fn an_update_mask_changes_only_the_named_fields_and_pins_the_stage(db: Db)
 
     // Unpinning hands the stage back to classification.
     let unpin = Changes {
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Profile::default(),
         profile_fields: vec!["stage_pinned".into()],

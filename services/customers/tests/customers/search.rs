@@ -65,6 +65,7 @@ async fn seed(c: &Customers, p: &Principal, s: Seed<'_>) -> Uuid {
         email: s.email.map(|e| Email::parse(e).unwrap()),
         phone: s.phone.map(|p| Phone::parse(p).unwrap()),
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Writes(
             s.national_id
                 .map(|v| vec![("national_id", Some(v.to_owned()))])

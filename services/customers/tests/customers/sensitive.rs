@@ -45,6 +45,7 @@ async fn create_with_secrets(c: &Customers, p: &Principal, name: &str) -> Uuid {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Writes(vec![
             ("national_id", Some(ID.to_owned())),
             ("bank_account", Some(ACCOUNT.to_owned())),
@@ -136,6 +137,7 @@ async fn values_are_found_by_blind_index_and_cleared(db: Db) {
 
     // Clearing one field removes it; the other stays.
     let clear = Changes {
+        custom_fields: Default::default(),
         secrets: Writes(vec![("national_id", None)]),
         ..Changes::default()
     };

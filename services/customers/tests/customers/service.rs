@@ -34,6 +34,7 @@ fn new(name: &str, kind: Kind) -> NewCustomer {
         email: None,
         phone: None,
         owner_id: None,
+        custom_fields: Default::default(),
         secrets: Default::default(),
         profile: Default::default(),
     }
