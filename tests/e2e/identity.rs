@@ -137,7 +137,7 @@ fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
 #[tokio::test]
 async fn authorization_matrix_of_the_customers_api() {
     let mut checked = 0;
-    let per_backend = (5 + crate::matrix::RPCS) * 8 * 4;
+    let per_backend = (5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS) * 8 * 4;
     for backend in backends() {
         let suite = Suite::start(backend).await;
         let mut dir = DirectoryServiceClient::new(suite.channel(&suite.admin_token).await);
@@ -313,6 +313,26 @@ async fn authorization_matrix_of_the_customers_api() {
                     &ctx,
                 )
                 .await;
+                let (owner_id, owner_path) = match owner {
+                    Owner::Actor => (actor.id.clone(), east.path.clone()),
+                    Owner::SameUnit => (colleague.id.clone(), east.path.clone()),
+                    Owner::SubUnit => (junior.id.clone(), sh.path.clone()),
+                    Owner::OtherBranch => (stranger.id.clone(), west.path.clone()),
+                };
+                let record = crate::matrix::Record {
+                    name: &format!("customers/{id}"),
+                    display_name: if owner == Owner::Actor { "Actor" } else { &format!("{owner:?}") },
+                    owner_id: &owner_id,
+                    owner_path: &owner_path,
+                };
+                let defines = *role == roles::ADMINISTRATOR;
+                checked += crate::matrix::customer_access(
+                    &mut c,
+                    &record,
+                    (read, write, sees, defines),
+                    &ctx,
+                )
+                .await;
             }
         }
         // A token-less call never gets in.
@@ -330,7 +350,7 @@ async fn authorization_matrix_of_the_customers_api() {
     }
     println!(
         "authorization matrix: {} RPCs x 8 built-in roles x 4 record owners x {} backends = {checked} checks",
-        5 + crate::matrix::RPCS,
+        5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS,
         checked / per_backend
     );
     assert_eq!(checked % per_backend, 0);

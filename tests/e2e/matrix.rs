@@ -168,3 +168,139 @@ pub async fn customer_subresources(
     assert_eq!(got, expect(write), "record transaction: {ctx}");
     RPCS
 }
+
+/// RPCs checked by [`customer_access`] per record.
+pub const MORE_RPCS: usize = 15;
+
+/// The record a check is about: its name, display name, owner and owner's unit path.
+pub struct Record<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub owner_id: &'a str,
+    pub owner_path: &'a str,
+}
+
+/// Checks contacts, contact points, history, shares, transfer, search, reminders of the day,
+/// upsert and custom field definitions for a caller who may `read`/`write` customers, `sees`
+/// this record, and `defines` custom fields; returns the number of checks.
+pub async fn customer_access(
+    c: &mut CustomerServiceClient<Authed>,
+    record: &Record<'_>,
+    (read, write, sees, defines): (bool, bool, bool, bool),
+    ctx: &str,
+) -> usize {
+    use crm_proto::crm::customers::v1::{
+        AddContactPointRequest, ContactPoint, CreateContactRequest, CreateCustomFieldDefinitionRequest,
+        Contact, Customer, CustomFieldDefinition, CustomerShare, DeleteContactPointRequest,
+        ListContactPointsRequest, ListContactsRequest, ListCustomFieldDefinitionsRequest,
+        ListCustomerHistoryRequest, ListCustomerSharesRequest, ListMyRemindersRequest,
+        SearchCustomersRequest, ShareCustomerRequest, TransferCustomersRequest,
+        UpdateReminderRequest, UpsertCustomerRequest, contact_point, custom_field_definition,
+        customer::Kind,
+    };
+    let expect = |allowed: bool, when_seen: Code| {
+        if !allowed {
+            Code::PermissionDenied
+        } else if sees {
+            when_seen
+        } else {
+            Code::NotFound
+        }
+    };
+    let parent = record.name.to_owned();
+    let missing = uuid::Uuid::now_v7();
+    let mut checks: Vec<(&str, Code, Code)> = Vec::new();
+    let got = code(c.list_contacts(ListContactsRequest { parent: parent.clone(), ..Default::default() }).await);
+    checks.push(("list contacts", got, expect(read, Code::Ok)));
+    let got = code(c.list_contact_points(ListContactPointsRequest { parent: parent.clone() }).await);
+    checks.push(("list contact points", got, expect(read, Code::Ok)));
+    let got = code(
+        c.list_customer_history(ListCustomerHistoryRequest { parent: parent.clone(), ..Default::default() })
+            .await,
+    );
+    checks.push(("history", got, expect(read, Code::Ok)));
+    let got = code(c.list_customer_shares(ListCustomerSharesRequest { parent: parent.clone() }).await);
+    checks.push(("list shares", got, expect(read, Code::Ok)));
+    // The records are persons: a contact is refused once the record is reached.
+    let contact = Contact { display_name: "Matrix".into(), ..Default::default() };
+    let got = code(c.create_contact(CreateContactRequest { parent: parent.clone(), contact: Some(contact) }).await);
+    checks.push(("create contact", got, expect(write, Code::FailedPrecondition)));
+    let point = ContactPoint {
+        kind: contact_point::Kind::Email as i32,
+        email: format!("{}@matrix.example", uuid::Uuid::now_v7().simple()),
+        ..Default::default()
+    };
+    let got = code(c.add_contact_point(AddContactPointRequest { parent: parent.clone(), contact_point: Some(point) }).await);
+    checks.push(("add contact point", got, expect(write, Code::Ok)));
+    let got = code(
+        c.delete_contact_point(DeleteContactPointRequest { name: format!("{parent}/contactPoints/{missing}") })
+            .await,
+    );
+    checks.push(("delete contact point", got, expect(write, Code::NotFound)));
+    let got = code(
+        c.update_reminder(UpdateReminderRequest {
+            reminder: Some(crm_proto::crm::customers::v1::Reminder {
+                name: format!("{parent}/reminders/{missing}"),
+                ..Default::default()
+            }),
+            update_mask: Some(pbjson_types::FieldMask { paths: vec!["note".into()] }),
+        })
+        .await,
+    );
+    checks.push(("update reminder", got, expect(write, Code::NotFound)));
+    let share = CustomerShare { unit_path: "/g/matrix/".into(), ..Default::default() };
+    let got = code(c.share_customer(ShareCustomerRequest { parent: parent.clone(), share: Some(share) }).await);
+    checks.push(("share", got, expect(write, Code::Ok)));
+    // To the same owner: reached and allowed, nothing changes.
+    let got = code(
+        c.transfer_customers(TransferCustomersRequest {
+            names: vec![parent.clone()],
+            to_owner_id: record.owner_id.into(),
+            to_unit_path: record.owner_path.into(),
+            ..Default::default()
+        })
+        .await,
+    );
+    checks.push(("transfer", got, expect(write, Code::Ok)));
+    // Search finds the record exactly when it is seen.
+    let found = c
+        .search_customers(SearchCustomersRequest { query: record.display_name.into(), page_size: 100 })
+        .await;
+    match found {
+        Ok(r) => {
+            assert!(read, "search allowed without read: {ctx}");
+            let ids: Vec<_> = r.into_inner().results.into_iter().filter_map(|h| h.customer.map(|c| c.name)).collect();
+            assert_eq!(ids.contains(&parent), sees, "search: {ctx}");
+        }
+        Err(s) => assert_eq!((s.code(), read), (Code::PermissionDenied, false), "search: {ctx}"),
+    }
+    let got = code(c.list_my_reminders(ListMyRemindersRequest::default()).await);
+    checks.push(("my reminders", got, if read { Code::Ok } else { Code::PermissionDenied }));
+    let upsert = Customer {
+        display_name: "Upserted".into(),
+        kind: Kind::Person as i32,
+        source: "matrix".into(),
+        external_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    let got = code(c.upsert_customer(UpsertCustomerRequest { customer: Some(upsert), update_mask: None }).await);
+    checks.push(("upsert", got, if write { Code::Ok } else { Code::PermissionDenied }));
+    let got = code(c.list_custom_field_definitions(ListCustomFieldDefinitionsRequest {}).await);
+    checks.push(("list field definitions", got, if read { Code::Ok } else { Code::PermissionDenied }));
+    let definition = CustomFieldDefinition {
+        key: format!("m{}", uuid::Uuid::now_v7().simple()).chars().take(40).collect(),
+        label: "Matrix".into(),
+        r#type: custom_field_definition::Type::Text as i32,
+        ..Default::default()
+    };
+    let got = code(
+        c.create_custom_field_definition(CreateCustomFieldDefinitionRequest { definition: Some(definition) })
+            .await,
+    );
+    checks.push(("define field", got, if defines { Code::Ok } else { Code::PermissionDenied }));
+    for (rpc, got, expected) in &checks {
+        assert_eq!(got, expected, "{rpc}: {ctx}");
+    }
+    assert_eq!(checks.len() + 1, MORE_RPCS);
+    MORE_RPCS
+}
