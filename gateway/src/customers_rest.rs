@@ -57,6 +57,18 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
         route(
             doc(
                 "post",
+                "/api/v1/contactPoints:update",
+                "UpdateContactPoint",
+                "crm.customers.v1.UpdateContactPointRequest",
+                Body::Whole,
+                "crm.customers.v1.ContactPoint",
+            ),
+            "customers",
+            call!(customers.update_contact_point),
+        ),
+        route(
+            doc(
+                "post",
                 "/api/v1/contactPoints:delete",
                 "DeleteContactPoint",
                 "crm.customers.v1.DeleteContactPointRequest",

@@ -321,7 +321,11 @@ async fn authorization_matrix_of_the_customers_api() {
                 };
                 let record = crate::matrix::Record {
                     name: &format!("customers/{id}"),
-                    display_name: if owner == Owner::Actor { "Actor" } else { &format!("{owner:?}") },
+                    display_name: if owner == Owner::Actor {
+                        "Actor"
+                    } else {
+                        &format!("{owner:?}")
+                    },
                     owner_id: &owner_id,
                     owner_path: &owner_path,
                 };

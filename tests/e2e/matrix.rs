@@ -170,7 +170,7 @@ pub async fn customer_subresources(
 }
 
 /// RPCs checked by [`customer_access`] per record.
-pub const MORE_RPCS: usize = 15;
+pub const MORE_RPCS: usize = 21;
 
 /// The record a check is about: its name, display name, owner and owner's unit path.
 pub struct Record<'a> {
@@ -190,13 +190,15 @@ pub async fn customer_access(
     ctx: &str,
 ) -> usize {
     use crm_proto::crm::customers::v1::{
-        AddContactPointRequest, ContactPoint, CreateContactRequest, CreateCustomFieldDefinitionRequest,
-        Contact, Customer, CustomFieldDefinition, CustomerShare, DeleteContactPointRequest,
-        ListContactPointsRequest, ListContactsRequest, ListCustomFieldDefinitionsRequest,
-        ListCustomerHistoryRequest, ListCustomerSharesRequest, ListMyRemindersRequest,
-        SearchCustomersRequest, ShareCustomerRequest, TransferCustomersRequest,
-        UpdateReminderRequest, UpsertCustomerRequest, contact_point, custom_field_definition,
-        customer::Kind,
+        AddContactPointRequest, Contact, ContactPoint, CreateContactRequest,
+        CreateCustomFieldDefinitionRequest, CustomFieldDefinition, Customer, CustomerShare,
+        DeleteContactPointRequest, DeleteContactRequest, DeleteCustomFieldDefinitionRequest,
+        DeleteCustomerShareRequest, ListContactPointsRequest, ListContactsRequest,
+        ListCustomFieldDefinitionsRequest, ListCustomerHistoryRequest, ListCustomerSharesRequest,
+        ListMyRemindersRequest, SearchCustomersRequest, ShareCustomerRequest,
+        TransferCustomersRequest, UpdateContactPointRequest, UpdateContactRequest,
+        UpdateCustomFieldDefinitionRequest, UpdateReminderRequest, UpsertCustomerRequest,
+        contact_point, custom_field_definition, customer::Kind,
     };
     let expect = |allowed: bool, when_seen: Code| {
         if !allowed {
@@ -210,46 +212,140 @@ pub async fn customer_access(
     let parent = record.name.to_owned();
     let missing = uuid::Uuid::now_v7();
     let mut checks: Vec<(&str, Code, Code)> = Vec::new();
-    let got = code(c.list_contacts(ListContactsRequest { parent: parent.clone(), ..Default::default() }).await);
+    let got = code(
+        c.list_contacts(ListContactsRequest {
+            parent: parent.clone(),
+            ..Default::default()
+        })
+        .await,
+    );
     checks.push(("list contacts", got, expect(read, Code::Ok)));
-    let got = code(c.list_contact_points(ListContactPointsRequest { parent: parent.clone() }).await);
+    let got = code(
+        c.list_contact_points(ListContactPointsRequest {
+            parent: parent.clone(),
+        })
+        .await,
+    );
     checks.push(("list contact points", got, expect(read, Code::Ok)));
     let got = code(
-        c.list_customer_history(ListCustomerHistoryRequest { parent: parent.clone(), ..Default::default() })
-            .await,
+        c.list_customer_history(ListCustomerHistoryRequest {
+            parent: parent.clone(),
+            ..Default::default()
+        })
+        .await,
     );
     checks.push(("history", got, expect(read, Code::Ok)));
-    let got = code(c.list_customer_shares(ListCustomerSharesRequest { parent: parent.clone() }).await);
+    let got = code(
+        c.list_customer_shares(ListCustomerSharesRequest {
+            parent: parent.clone(),
+        })
+        .await,
+    );
     checks.push(("list shares", got, expect(read, Code::Ok)));
     // The records are persons: a contact is refused once the record is reached.
-    let contact = Contact { display_name: "Matrix".into(), ..Default::default() };
-    let got = code(c.create_contact(CreateContactRequest { parent: parent.clone(), contact: Some(contact) }).await);
-    checks.push(("create contact", got, expect(write, Code::FailedPrecondition)));
+    let contact = Contact {
+        display_name: "Matrix".into(),
+        ..Default::default()
+    };
+    let got = code(
+        c.create_contact(CreateContactRequest {
+            parent: parent.clone(),
+            contact: Some(contact),
+        })
+        .await,
+    );
+    checks.push((
+        "create contact",
+        got,
+        expect(write, Code::FailedPrecondition),
+    ));
     let point = ContactPoint {
         kind: contact_point::Kind::Email as i32,
         email: format!("{}@matrix.example", uuid::Uuid::now_v7().simple()),
         ..Default::default()
     };
-    let got = code(c.add_contact_point(AddContactPointRequest { parent: parent.clone(), contact_point: Some(point) }).await);
+    let got = code(
+        c.add_contact_point(AddContactPointRequest {
+            parent: parent.clone(),
+            contact_point: Some(point),
+        })
+        .await,
+    );
     checks.push(("add contact point", got, expect(write, Code::Ok)));
     let got = code(
-        c.delete_contact_point(DeleteContactPointRequest { name: format!("{parent}/contactPoints/{missing}") })
-            .await,
+        c.delete_contact_point(DeleteContactPointRequest {
+            name: format!("{parent}/contactPoints/{missing}"),
+        })
+        .await,
     );
     checks.push(("delete contact point", got, expect(write, Code::NotFound)));
+    let got = code(
+        c.update_contact_point(UpdateContactPointRequest {
+            contact_point: Some(ContactPoint {
+                name: format!("{parent}/contactPoints/{missing}"),
+                label: "x".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(pbjson_types::FieldMask {
+                paths: vec!["label".into()],
+            }),
+        })
+        .await,
+    );
+    checks.push(("update contact point", got, expect(write, Code::NotFound)));
+    let got = code(
+        c.update_contact(UpdateContactRequest {
+            contact: Some(Contact {
+                name: format!("{parent}/contacts/{missing}"),
+                display_name: "x".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(pbjson_types::FieldMask {
+                paths: vec!["display_name".into()],
+            }),
+        })
+        .await,
+    );
+    checks.push(("update contact", got, expect(write, Code::NotFound)));
+    let got = code(
+        c.delete_contact(DeleteContactRequest {
+            name: format!("{parent}/contacts/{missing}"),
+            ..Default::default()
+        })
+        .await,
+    );
+    checks.push(("delete contact", got, expect(write, Code::NotFound)));
+    let got = code(
+        c.delete_customer_share(DeleteCustomerShareRequest {
+            name: format!("{parent}/shares/{missing}"),
+        })
+        .await,
+    );
+    checks.push(("delete share", got, expect(write, Code::NotFound)));
     let got = code(
         c.update_reminder(UpdateReminderRequest {
             reminder: Some(crm_proto::crm::customers::v1::Reminder {
                 name: format!("{parent}/reminders/{missing}"),
                 ..Default::default()
             }),
-            update_mask: Some(pbjson_types::FieldMask { paths: vec!["note".into()] }),
+            update_mask: Some(pbjson_types::FieldMask {
+                paths: vec!["note".into()],
+            }),
         })
         .await,
     );
     checks.push(("update reminder", got, expect(write, Code::NotFound)));
-    let share = CustomerShare { unit_path: "/g/matrix/".into(), ..Default::default() };
-    let got = code(c.share_customer(ShareCustomerRequest { parent: parent.clone(), share: Some(share) }).await);
+    let share = CustomerShare {
+        unit_path: "/g/matrix/".into(),
+        ..Default::default()
+    };
+    let got = code(
+        c.share_customer(ShareCustomerRequest {
+            parent: parent.clone(),
+            share: Some(share),
+        })
+        .await,
+    );
     checks.push(("share", got, expect(write, Code::Ok)));
     // To the same owner: reached and allowed, nothing changes.
     let got = code(
@@ -264,18 +360,38 @@ pub async fn customer_access(
     checks.push(("transfer", got, expect(write, Code::Ok)));
     // Search finds the record exactly when it is seen.
     let found = c
-        .search_customers(SearchCustomersRequest { query: record.display_name.into(), page_size: 100 })
+        .search_customers(SearchCustomersRequest {
+            query: record.display_name.into(),
+            page_size: 100,
+        })
         .await;
     match found {
         Ok(r) => {
             assert!(read, "search allowed without read: {ctx}");
-            let ids: Vec<_> = r.into_inner().results.into_iter().filter_map(|h| h.customer.map(|c| c.name)).collect();
+            let ids: Vec<_> = r
+                .into_inner()
+                .results
+                .into_iter()
+                .filter_map(|h| h.customer.map(|c| c.name))
+                .collect();
             assert_eq!(ids.contains(&parent), sees, "search: {ctx}");
         }
-        Err(s) => assert_eq!((s.code(), read), (Code::PermissionDenied, false), "search: {ctx}"),
+        Err(s) => assert_eq!(
+            (s.code(), read),
+            (Code::PermissionDenied, false),
+            "search: {ctx}"
+        ),
     }
     let got = code(c.list_my_reminders(ListMyRemindersRequest::default()).await);
-    checks.push(("my reminders", got, if read { Code::Ok } else { Code::PermissionDenied }));
+    checks.push((
+        "my reminders",
+        got,
+        if read {
+            Code::Ok
+        } else {
+            Code::PermissionDenied
+        },
+    ));
     let upsert = Customer {
         display_name: "Upserted".into(),
         kind: Kind::Person as i32,
@@ -283,21 +399,97 @@ pub async fn customer_access(
         external_id: uuid::Uuid::now_v7().to_string(),
         ..Default::default()
     };
-    let got = code(c.upsert_customer(UpsertCustomerRequest { customer: Some(upsert), update_mask: None }).await);
-    checks.push(("upsert", got, if write { Code::Ok } else { Code::PermissionDenied }));
-    let got = code(c.list_custom_field_definitions(ListCustomFieldDefinitionsRequest {}).await);
-    checks.push(("list field definitions", got, if read { Code::Ok } else { Code::PermissionDenied }));
+    let got = code(
+        c.upsert_customer(UpsertCustomerRequest {
+            customer: Some(upsert),
+            update_mask: None,
+        })
+        .await,
+    );
+    checks.push((
+        "upsert",
+        got,
+        if write {
+            Code::Ok
+        } else {
+            Code::PermissionDenied
+        },
+    ));
+    let got = code(
+        c.list_custom_field_definitions(ListCustomFieldDefinitionsRequest {})
+            .await,
+    );
+    checks.push((
+        "list field definitions",
+        got,
+        if read {
+            Code::Ok
+        } else {
+            Code::PermissionDenied
+        },
+    ));
     let definition = CustomFieldDefinition {
-        key: format!("m{}", uuid::Uuid::now_v7().simple()).chars().take(40).collect(),
+        key: format!("m{}", uuid::Uuid::now_v7().simple())
+            .chars()
+            .take(40)
+            .collect(),
         label: "Matrix".into(),
         r#type: custom_field_definition::Type::Text as i32,
         ..Default::default()
     };
     let got = code(
-        c.create_custom_field_definition(CreateCustomFieldDefinitionRequest { definition: Some(definition) })
-            .await,
+        c.create_custom_field_definition(CreateCustomFieldDefinitionRequest {
+            definition: Some(definition),
+        })
+        .await,
     );
-    checks.push(("define field", got, if defines { Code::Ok } else { Code::PermissionDenied }));
+    checks.push((
+        "define field",
+        got,
+        if defines {
+            Code::Ok
+        } else {
+            Code::PermissionDenied
+        },
+    ));
+    let definition = CustomFieldDefinition {
+        name: "customFieldDefinitions/absent".into(),
+        label: "x".into(),
+        ..Default::default()
+    };
+    let got = code(
+        c.update_custom_field_definition(UpdateCustomFieldDefinitionRequest {
+            definition: Some(definition),
+            update_mask: Some(pbjson_types::FieldMask {
+                paths: vec!["label".into()],
+            }),
+        })
+        .await,
+    );
+    checks.push((
+        "update field",
+        got,
+        if defines {
+            Code::NotFound
+        } else {
+            Code::PermissionDenied
+        },
+    ));
+    let got = code(
+        c.delete_custom_field_definition(DeleteCustomFieldDefinitionRequest {
+            name: "customFieldDefinitions/absent".into(),
+        })
+        .await,
+    );
+    checks.push((
+        "delete field",
+        got,
+        if defines {
+            Code::NotFound
+        } else {
+            Code::PermissionDenied
+        },
+    ));
     for (rpc, got, expected) in &checks {
         assert_eq!(got, expected, "{rpc}: {ctx}");
     }

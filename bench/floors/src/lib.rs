@@ -186,6 +186,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<pbjson_types::Empty>, Status> {
         Err(unimplemented())
     }
+    async fn update_contact_point(
+        &self,
+        _: Request<v1::UpdateContactPointRequest>,
+    ) -> Result<Response<v1::ContactPoint>, Status> {
+        Err(unimplemented())
+    }
     async fn search_customers(
         &self,
         _: Request<v1::SearchCustomersRequest>,

@@ -60,6 +60,17 @@ impl ContactPointRow {
     }
 }
 
+/// Changes to a contact point, validated.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPointChange {
+    /// New label.
+    pub label: Option<String>,
+    /// New value with its kind.
+    pub value: Option<(&'static str, String)>,
+    /// Make it the primary of its kind.
+    pub primary: bool,
+}
+
 /// A contact point to add, validated.
 #[derive(Debug, Clone)]
 pub struct NewContactPoint {
@@ -158,6 +169,56 @@ impl Customers {
         let rows = of_customer(&mut tx, customer).await?;
         tx.rollback().await?;
         Ok(rows)
+    }
+
+    /// Changes a contact point: its label and value (already checked for its kind) when given,
+    /// and makes it the primary of its kind when `primary`.
+    pub async fn update_contact_point(
+        &self,
+        principal: &Principal,
+        customer: Uuid,
+        id: Uuid,
+        change: ContactPointChange,
+    ) -> Result<ContactPointRow, Error> {
+        self.get_for_write(principal, customer).await?;
+        let mut tx = self.store.db().begin().await?;
+        let existing = of_customer(&mut tx, customer).await?;
+        let Some(mut row) = existing.into_iter().find(|p| p.id == id) else {
+            return Err(Error::NotFound(format!(
+                "{}/contactPoints/{id}",
+                crate::domain::name_of(customer)
+            )));
+        };
+        if let Some((kind, value)) = change.value {
+            if kind != row.kind {
+                return Err(Error::field(
+                    "update_mask",
+                    format!(
+                        "this contact point is an {}: change its value of that kind",
+                        row.kind
+                    ),
+                ));
+            }
+            row.value = value;
+        }
+        if let Some(label) = change.label {
+            row.label = label;
+        }
+        const SQL: &str = "UPDATE contact_points SET label = $1, value = $2 WHERE id = $3";
+        with_tx!(tx, |conn| sqlx::query(SQL)
+            .bind(&row.label)
+            .bind(&row.value)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(drop))
+        .map_err(DbError::from)?;
+        if change.primary && !row.is_primary {
+            set_primary(&mut tx, customer, &row.kind.clone(), id).await?;
+            row.is_primary = true;
+        }
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Removes a contact point; a removed primary hands over to the oldest of its kind.

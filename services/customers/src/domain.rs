@@ -75,8 +75,79 @@ impl Email {
     }
 }
 
+/// Regions a default phone region may name, with their country calling codes.
+pub const PHONE_REGIONS: &[(&str, &str)] = &[
+    ("CN", "86"),
+    ("HK", "852"),
+    ("MO", "853"),
+    ("TW", "886"),
+    ("SG", "65"),
+    ("MY", "60"),
+    ("JP", "81"),
+    ("KR", "82"),
+    ("IN", "91"),
+    ("AU", "61"),
+    ("US", "1"),
+    ("CA", "1"),
+    ("GB", "44"),
+    ("DE", "49"),
+    ("FR", "33"),
+    ("IT", "39"),
+    ("ES", "34"),
+    ("NL", "31"),
+    ("CH", "41"),
+    ("AT", "43"),
+    ("SE", "46"),
+    ("PL", "48"),
+    ("BR", "55"),
+    ("MX", "52"),
+];
+
+/// The calling code numbers without one are read in (`CRM_CUSTOMERS__PHONE_REGION`).
+static DEFAULT_CALLING_CODE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Sets the region of numbers written without a country code (once, at start-up; "CN" when
+/// never set). Fails for a region not in [`PHONE_REGIONS`].
+pub fn set_default_phone_region(region: &str) -> Result<(), String> {
+    let code = PHONE_REGIONS
+        .iter()
+        .find(|(r, _)| r.eq_ignore_ascii_case(region.trim()))
+        .map(|(_, c)| *c)
+        .ok_or_else(|| {
+            let known: Vec<_> = PHONE_REGIONS.iter().map(|(r, _)| *r).collect();
+            format!("phone region {region:?} is not one of {}", known.join(", "))
+        })?;
+    // A second start in the same process (tests) keeps the first setting.
+    let _ = DEFAULT_CALLING_CODE.set(code);
+    Ok(())
+}
+
+/// A number written without its country code, in the default region.
+fn national(digits: &str) -> Result<String, &'static str> {
+    let code = DEFAULT_CALLING_CODE.get().copied().unwrap_or("86");
+    let rest = match code {
+        // Chinese mobiles: 11 digits starting with 1; landlines: 0, area code, number.
+        "86" if digits.len() == 11 && digits.starts_with('1') => digits,
+        "86" if digits.starts_with('0') && (10..=12).contains(&digits.len()) => &digits[1..],
+        "86" => {
+            return Err(
+                "is not a Chinese mobile (11 digits starting with 1) or landline (0 and area code) \
+                number; write other numbers with + and the country code",
+            );
+        }
+        // North America: 10 digits, or 1 and 10 digits.
+        "1" if digits.len() == 11 && digits.starts_with('1') => &digits[1..],
+        "1" => digits,
+        // Elsewhere a leading 0 is the trunk prefix.
+        _ => digits.strip_prefix('0').unwrap_or(digits),
+    };
+    Ok(format!("{code}{rest}"))
+}
+
 /// A phone number in E.164 form: `+`, country code and subscriber number, 8 to 15 digits.
-/// Spaces, dashes, dots and parentheses are accepted and removed; a leading `00` is read as `+`.
+/// Spaces, dashes, dots and parentheses are accepted and removed; a leading `00` is read as `+`;
+/// a number without either is read in the default region ([`set_default_phone_region`]), so a
+/// Chinese mobile such as "138 1234 5678" becomes "+8613812345678".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
@@ -89,11 +160,15 @@ impl Phone {
             .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
             .collect();
         let digits = if let Some(rest) = compact.strip_prefix('+') {
-            rest
+            rest.to_owned()
         } else if let Some(rest) = compact.strip_prefix("00") {
-            rest
+            rest.to_owned()
+        } else if !compact.is_empty() && compact.chars().all(|c| c.is_ascii_digit()) {
+            national(&compact)?
         } else {
-            return Err("must be in international form, starting with + and the country code");
+            return Err(
+                "must be a phone number: digits, with + and the country code for numbers abroad",
+            );
         };
         if !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err("must contain only digits after the +");
@@ -198,7 +273,19 @@ mod tests {
             Phone::parse("0049 (30) 123456").map(|p| p.0),
             Ok("+4930123456".into())
         );
-        assert!(Phone::parse("13812345678").is_err(), "needs a country code");
+        // Without a country code: the default region (CN unless configured).
+        assert_eq!(
+            Phone::parse("138 1234 5678").map(|p| p.0),
+            Ok("+8613812345678".into())
+        );
+        assert_eq!(
+            Phone::parse("010-8888 6666").map(|p| p.0),
+            Ok("+861088886666".into())
+        );
+        assert!(
+            Phone::parse("12345").is_err(),
+            "neither mobile nor landline"
+        );
         assert!(Phone::parse("+86 138 abc").is_err());
         assert!(Phone::parse("+1234").is_err());
         assert!(Phone::parse("+0123456789").is_err());

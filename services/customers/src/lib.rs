@@ -58,6 +58,9 @@ pub struct Config {
     /// keys, and it must exist. Empty: beside a SQLite database ("<file>.keys.json", created
     /// with fresh keys on first start: `crm dev`); with PostgreSQL, keys are then required.
     pub key_file: String,
+    /// Region of phone numbers written without a country code ("CN": "138 1234 5678" is
+    /// "+8613812345678"). ISO 3166-1 alpha-2; see `domain::PHONE_REGIONS`.
+    pub phone_region: String,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             classification: Default::default(),
             crypto: Default::default(),
             key_file: String::new(),
+            phone_region: "CN".to_owned(),
         }
     }
 }
@@ -164,6 +168,8 @@ pub async fn build(ctx: &ServiceContext, config: &Config) -> anyhow::Result<axum
     config
         .classification
         .validate()
+        .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
+    domain::set_default_phone_region(&config.phone_region)
         .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
     let keyring = keyring(config)?;
     routes(ctx, config, keyring)

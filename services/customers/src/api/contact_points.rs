@@ -1,7 +1,7 @@
 //! Contact points: proto ⇄ domain, and the RPC bodies.
 use super::{invalid, parse_child_name, parse_name, timestamp};
 use crate::{
-    contact_points::{Address, ContactPointRow, KINDS, NewContactPoint},
+    contact_points::{Address, ContactPointChange, ContactPointRow, KINDS, NewContactPoint},
     domain::{Email, Phone},
     error::Error,
     profile,
@@ -10,7 +10,7 @@ use crate::{
 use crm_platform::{auth, error::Violations};
 use crm_proto::crm::customers::v1::{
     AddContactPointRequest, ContactPoint, DeleteContactPointRequest, ListContactPointsRequest,
-    ListContactPointsResponse, PostalAddress,
+    ListContactPointsResponse, PostalAddress, UpdateContactPointRequest,
 };
 use tonic::{Request, Response, Status};
 
@@ -179,4 +179,67 @@ pub(super) async fn delete(
     let (customer, id) = parse_child_name(name, "contactPoints", "name")?;
     c.delete_contact_point(&principal, customer, id).await?;
     Ok(Response::new(pbjson_types::Empty {}))
+}
+
+pub(super) async fn update(
+    c: &Customers,
+    req: Request<UpdateContactPointRequest>,
+) -> Result<Response<ContactPoint>, Status> {
+    let principal = auth::principal(&req)?;
+    let r = req.into_inner();
+    let Some(point) = r.contact_point else {
+        return Err(Error::field("contact_point", "is required").into());
+    };
+    let (customer, id) = parse_child_name(&point.name, "contactPoints", "contact_point.name")?;
+    let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+    let mut v = Violations::default();
+    if paths.is_empty() {
+        v.add(
+            "update_mask",
+            "is required: label, primary, email, phone or address",
+        );
+    }
+    let mut change = ContactPointChange::default();
+    for path in &paths {
+        match path.as_str() {
+            "label" => {
+                let label = point.label.trim();
+                if label.chars().count() > 50 {
+                    v.add("contact_point.label", "must be at most 50 characters");
+                }
+                change.label = Some(label.to_owned());
+            }
+            "primary" if point.primary => change.primary = true,
+            "primary" => v.add(
+                "contact_point.primary",
+                "can only be set to true: make another contact point primary instead",
+            ),
+            "email" | "phone" | "address" => {
+                let kind = match path.as_str() {
+                    "email" => "EMAIL",
+                    "phone" => "PHONE",
+                    _ => "ADDRESS",
+                };
+                let probe = ContactPoint {
+                    kind: profile::enum_value(Some(kind), KINDS),
+                    ..point.clone()
+                };
+                match parse(&probe) {
+                    Ok(parsed) => change.value = Some((parsed.kind, parsed.value)),
+                    Err(status) => return Err(status),
+                }
+            }
+            other => v.add(
+                "update_mask",
+                format!("{other:?} cannot be changed (label, primary, email, phone, address)"),
+            ),
+        }
+    }
+    if !v.is_empty() {
+        return Err(invalid(v));
+    }
+    let row = c
+        .update_contact_point(&principal, customer, id, change)
+        .await?;
+    Ok(Response::new(proto(&row)))
 }

@@ -371,6 +371,13 @@ impl CustomerService for Api {
         contact_points::list(&self.customers, req).await
     }
 
+    async fn update_contact_point(
+        &self,
+        req: Request<v1::UpdateContactPointRequest>,
+    ) -> Result<Response<v1::ContactPoint>, Status> {
+        contact_points::update(&self.customers, req).await
+    }
+
     async fn delete_contact_point(
         &self,
         req: Request<v1::DeleteContactPointRequest>,

@@ -108,6 +108,10 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),
     (
+        "/crm.customers.v1.CustomerService/UpdateContactPoint",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
         "/crm.customers.v1.CustomerService/SearchCustomers",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),

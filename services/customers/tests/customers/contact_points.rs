@@ -1,6 +1,6 @@
 //! Contact points: one primary per kind, handed over on removal; addresses kept as entered.
 use crm_customers::{
-    contact_points::{Address, NewContactPoint},
+    contact_points::{Address, ContactPointChange, NewContactPoint},
     domain::{DisplayName, Kind},
     error::Error,
     service::{Created, Customers, NewCustomer},
@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 crm_platform::backend_tests!(MIGRATIONS;
     one_primary_per_kind_and_a_removed_primary_hands_over,
+    a_contact_point_is_relabelled_changed_and_made_primary,
 );
 
 fn point(kind: &'static str, value: &str, primary: bool) -> NewContactPoint {
@@ -112,4 +113,58 @@ async fn one_primary_per_kind_and_a_removed_primary_hands_over(db: Db) {
         c.delete_contact_point(&sys, id, third.id).await,
         Err(Error::NotFound(_))
     ));
+}
+
+async fn a_contact_point_is_relabelled_changed_and_made_primary(db: Db) {
+    let c = Customers::new(Store::new(db));
+    let sys = Principal::system();
+    let id = crate::new_customer(&c, &sys, "Changing", Kind::Person).await;
+    let first = c
+        .add_contact_point(&sys, id, point("PHONE", "+8613800000001", false))
+        .await
+        .unwrap();
+    let second = c
+        .add_contact_point(&sys, id, point("PHONE", "+8613800000002", false))
+        .await
+        .unwrap();
+    let email = c
+        .add_contact_point(&sys, id, point("EMAIL", "a@x.example", false))
+        .await
+        .unwrap();
+    let change = ContactPointChange {
+        label: Some("mobile".into()),
+        value: Some(("PHONE", "+8613900000002".into())),
+        primary: true,
+    };
+    let changed = c
+        .update_contact_point(&sys, id, second.id, change)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            changed.label.as_str(),
+            changed.value.as_str(),
+            changed.is_primary
+        ),
+        ("mobile", "+8613900000002", true)
+    );
+    let all = c.list_contact_points(&sys, id).await.unwrap();
+    let primary: Vec<_> = all.iter().filter(|p| p.is_primary).map(|p| p.id).collect();
+    assert_eq!(primary.len(), 2, "one per kind");
+    assert!(
+        primary.contains(&second.id) && primary.contains(&email.id) && !primary.contains(&first.id)
+    );
+    // A value of another kind is refused; an unknown id is not found.
+    let wrong = ContactPointChange {
+        value: Some(("EMAIL", "b@x.example".into())),
+        ..Default::default()
+    };
+    assert!(matches!(
+        c.update_contact_point(&sys, id, first.id, wrong).await,
+        Err(Error::InvalidArgument(_))
+    ));
+    let missing = c
+        .update_contact_point(&sys, id, Uuid::now_v7(), ContactPointChange::default())
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound(_))));
 }
