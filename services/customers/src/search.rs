@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 /// Most results a search returns.
 pub const MAX_RESULTS: usize = 100;
-/// Candidates fetched from the index before scoring.
-const CANDIDATES: i64 = 300;
+/// Candidates fetched from the token index before scoring.
+const CANDIDATES: i64 = 100;
 /// Names scoring below this are not shown.
 const MIN_SCORE: f64 = 0.55;
 
@@ -190,7 +190,7 @@ fn push_match(db: &Db, buf: &mut SqlBuf, toks: &[String]) {
     match db {
         Db::Pg(_) => {
             let query: Vec<String> = toks.iter().map(|t| format!("'{t}':*")).collect();
-            buf.push("array_to_tsvector(string_to_array(search_doc, ' ')) @@ CAST(");
+            buf.push("search_tsv @@ CAST(");
             buf.push_bind(SqlValue::Text(query.join(" & ")));
             buf.push(" AS tsquery)");
         }
@@ -325,8 +325,11 @@ impl Customers {
         let scope = self.reach(principal, false).await?;
         // Exact identifiers: sensitive fields (blind index), emails and phones of contact points.
         let mut exact: Vec<(Uuid, &'static str)> = Vec::new();
-        for id in self.vault.find(db, None, &query.text).await? {
-            exact.push((id, "sensitive"));
+        // Identifiers have digits; names rarely do, and skip the lookup.
+        if query.text.chars().filter(char::is_ascii_digit).count() >= 4 {
+            for id in self.vault.find(db, None, &query.text).await? {
+                exact.push((id, "sensitive"));
+            }
         }
         let mut points = Vec::new();
         if let Some(email) = &query.email {
@@ -359,33 +362,38 @@ impl Customers {
             buf.push(")");
             candidates.extend(round(buf).await?);
         }
+        if query.phone_digits.is_none() {
+            // Names that are the query or start with it rank first: from the name index, in
+            // its order (shortest, so the exact name, first).
+            let mut buf = Store::list_query(&scope);
+            push_name_prefix(db, &mut buf, &query.text.to_lowercase(), limit);
+            candidates.extend(round(buf).await?);
+        }
         let mut buf = Store::list_query(&scope);
         buf.push(" AND ");
         push_match(db, &mut buf, &query.tokens);
         buf.push(" LIMIT ");
         buf.push_bind(SqlValue::Int(CANDIDATES));
         candidates.extend(round(buf).await?);
-        if candidates.len() < limit {
-            // Few hits: allow typos. Word prefixes of three letters, and on PostgreSQL names
-            // with similar trigrams.
+        let mut hits = scored(&query, candidates, &exact);
+        if hits.len() < limit {
+            // Few hits: allow typos. On PostgreSQL names with similar trigrams; on SQLite word
+            // prefixes of two letters, sorted by the scoring.
             let mut buf = Store::list_query(&scope);
-            buf.push(" AND (");
-            push_match(db, &mut buf, &query.relaxed());
-            if let Db::Pg(_) = db {
-                buf.push(" OR lower(display_name) % ");
-                buf.push_bind(SqlValue::Text(query.text.to_lowercase()));
+            buf.push(" AND ");
+            match db {
+                Db::Pg(_) => {
+                    buf.push("lower(display_name) % ");
+                    buf.push_bind(SqlValue::Text(query.text.to_lowercase()));
+                }
+                Db::Sqlite(_) => push_match(db, &mut buf, &query.relaxed()),
             }
-            buf.push(") LIMIT ");
+            buf.push(" LIMIT ");
             buf.push_bind(SqlValue::Int(CANDIDATES));
-            candidates.extend(round(buf).await?);
+            let mut more: Vec<CustomerRow> = hits.into_iter().map(|h| h.row).collect();
+            more.extend(round(buf).await?);
+            hits = scored(&query, more, &exact);
         }
-        let mut seen = std::collections::HashSet::new();
-        candidates.retain(|r| seen.insert(r.id));
-        let mut hits: Vec<Hit> = candidates
-            .iter()
-            .map(|r| score(&query, r, &exact))
-            .filter(|h| !h.matched.is_empty())
-            .collect();
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
@@ -395,6 +403,40 @@ impl Customers {
         hits.truncate(limit.clamp(1, MAX_RESULTS));
         Ok(hits)
     }
+}
+
+/// Scores candidates (each once) and keeps those that match at all.
+fn scored(
+    query: &Query,
+    mut candidates: Vec<CustomerRow>,
+    exact: &[(Uuid, &'static str)],
+) -> Vec<Hit> {
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|r| seen.insert(r.id));
+    candidates
+        .iter()
+        .map(|r| score(query, r, exact))
+        .filter(|h| !h.matched.is_empty())
+        .collect()
+}
+
+/// Appends "the lower-cased name starts with `prefix`", as a range the name index serves, in
+/// index order, at most `limit` rows.
+fn push_name_prefix(db: &Db, buf: &mut SqlBuf, prefix: &str, limit: usize) {
+    // Greater than every continuation of the prefix.
+    let upper = format!("{prefix}\u{10FFFF}");
+    let (ge, lt, order) = match db {
+        // The index uses text_pattern_ops: byte order, with its own operators.
+        Db::Pg(_) => ("~>=~", "~<~", " ORDER BY lower(display_name) USING ~<~"),
+        Db::Sqlite(_) => (">=", "<", " ORDER BY lower(display_name)"),
+    };
+    buf.push(&format!(" AND lower(display_name) {ge} "));
+    buf.push_bind(SqlValue::Text(prefix.to_owned()));
+    buf.push(&format!(" AND lower(display_name) {lt} "));
+    buf.push_bind(SqlValue::Text(upper));
+    buf.push(order);
+    buf.push(" LIMIT ");
+    buf.push_bind(SqlValue::Int(limit as i64));
 }
 
 async fn contact_point_owners(db: &Db, value: &str) -> Result<Vec<Uuid>, Error> {

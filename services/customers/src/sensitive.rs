@@ -258,6 +258,24 @@ impl Vault {
         self.decrypt_rows(rows)
     }
 
+    /// The values packed by `Store::get_with_secrets`.
+    pub fn unpack(&self, customer: Uuid, packed: Option<&str>) -> Result<Values, Error> {
+        let rows = packed
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|item| item.split_once('='))
+            .map(|(field, ciphertext)| SecretRow {
+                customer_id: customer,
+                field: field.to_owned(),
+                ciphertext: ciphertext.to_owned(),
+            })
+            .collect();
+        Ok(self
+            .decrypt_rows(rows)?
+            .remove(&customer)
+            .unwrap_or_default())
+    }
+
     fn decrypt_rows(&self, rows: Vec<SecretRow>) -> Result<HashMap<Uuid, Values>, Error> {
         let mut out: HashMap<Uuid, Values> = HashMap::new();
         for row in rows {
@@ -379,6 +397,32 @@ impl Customers {
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, Values>, Error> {
         let values = self.vault.read(self.store.db(), ids).await?;
+        self.shown(principal, values).await
+    }
+
+    /// One customer the caller reaches, with its sensitive values as the caller may see them
+    /// (see [`Customers::sensitive_values`]), in one round trip.
+    pub async fn get_showing_sensitive(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> Result<(crate::store::CustomerRow, Values), Error> {
+        let reach = self.reach(principal, false).await?;
+        let Some((row, packed)) = self.store.get_with_secrets(id, &reach).await? else {
+            return Err(Error::NotFound(crate::domain::name_of(id)));
+        };
+        let values = self.vault.unpack(id, packed.as_deref())?;
+        let mut shown = self.shown(principal, HashMap::from([(id, values)])).await?;
+        Ok((row, shown.remove(&id).unwrap_or_default()))
+    }
+
+    /// Values masked, or in clear and audited with `customers.sensitive.read`.
+    async fn shown(
+        &self,
+        principal: &Principal,
+        mut values: HashMap<Uuid, Values>,
+    ) -> Result<HashMap<Uuid, Values>, Error> {
+        values.retain(|_, v| !v.0.is_empty());
         if !principal.has(CUSTOMERS_SENSITIVE_READ) {
             return Ok(values.into_iter().map(|(id, v)| (id, v.masked())).collect());
         }

@@ -400,6 +400,41 @@ impl Store {
         self.fetch(buf).await.map(|mut rows| rows.pop())
     }
 
+    /// One customer, if it exists in scope, with its sensitive values packed as
+    /// "field=ciphertext,..." (ciphertexts hold neither "=" nor ","): one round trip for a read
+    /// that shows them.
+    pub async fn get_with_secrets(
+        &self,
+        id: Uuid,
+        reach: &Reach,
+    ) -> Result<Option<(CustomerRow, Option<String>)>, DbError> {
+        #[derive(sqlx::FromRow)]
+        struct WithSecrets {
+            #[sqlx(flatten)]
+            row: CustomerRow,
+            secrets: Option<String>,
+        }
+        let aggregate = match &self.db {
+            Db::Pg(_) => "string_agg",
+            Db::Sqlite(_) => "group_concat",
+        };
+        let mut buf = SqlBuf::new(format!(
+            "SELECT {COLUMNS}, (SELECT {aggregate}(field || '=' || ciphertext, ',') FROM customer_secrets s \
+             WHERE s.customer_id = customers.id) AS secrets FROM customers WHERE "
+        ));
+        reach.push_condition(&mut buf);
+        buf.push(" AND id = ");
+        buf.push_bind(SqlValue::Uuid(id));
+        let SqlBuf { sql, binds } = buf;
+        let rows: Vec<WithSecrets> = with_pool!(&self.db, |pool| bind_values(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+            &binds
+        )
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().next().map(|r| (r.row, r.secrets)))
+    }
+
     /// Runs a built SELECT.
     pub async fn fetch(&self, buf: SqlBuf) -> Result<Vec<CustomerRow>, DbError> {
         let SqlBuf { sql, binds } = buf;

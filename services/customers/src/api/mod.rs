@@ -93,10 +93,9 @@ impl CustomerService for Api {
     ) -> Result<Response<Customer>, Status> {
         let principal = auth::principal(&req)?;
         let id = parse_name(&req.get_ref().name, "name")?;
-        let row = self.customers.get(&principal, id).await?;
+        let (row, secrets) = self.customers.get_showing_sensitive(&principal, id).await?;
         let mut customer = to_proto(&row);
-        let secrets = self.customers.sensitive_values(&principal, &[id]).await?;
-        sensitive::fill(&mut customer, secrets.get(&id));
+        sensitive::fill(&mut customer, Some(&secrets));
         Ok(Response::new(customer))
     }
 
