@@ -106,3 +106,23 @@ async fn openapi_document_matches_the_routes() {
     );
     suite.stop().await;
 }
+
+/// `crm dev` waits on its stack: the stack must keep serving once start-up work (such as the
+/// search backfill) has finished, and stop only when asked.
+#[tokio::test]
+async fn a_dev_stack_keeps_serving_until_asked_to_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let options = crm::DevOptions::new(dir.path().join("data"), any, any);
+    let stack = crm::start_dev(options).await.unwrap();
+    let (gateway, shutdown) = (stack.gateway_addr, stack.shutdown());
+    let waiting = tokio::spawn(stack.wait());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(!waiting.is_finished(), "the stack stopped by itself");
+    let ready = Http::anonymous(format!("http://{gateway}"))
+        .call("GET", "/readyz", None)
+        .await;
+    assert_eq!(ready.status, 200);
+    shutdown.trigger();
+    waiting.await.unwrap().unwrap();
+}

@@ -192,8 +192,10 @@ pub async fn spawn_workers(
     );
     let handler = std::sync::Arc::new(jobs::Jobs::new(config.classification.clone()));
     // Customers stored before search existed, or loaded in bulk, get their search document.
+    // Detached: it ends on its own, and the returned workers are the ones that run until
+    // shutdown (a stack stops when one of them ends).
     let db = ctx.db.clone();
-    let backfill = tokio::spawn(async move {
+    tokio::spawn(async move {
         match search::backfill(&db, 1000).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(customers = n, "search documents written"),
@@ -205,7 +207,6 @@ pub async fn spawn_workers(
     Ok(vec![
         ctx.spawn_relay(NAME, shutdown.clone()),
         tokio::spawn(worker.run(handler, shutdown)),
-        backfill,
     ])
 }
 
