@@ -310,7 +310,6 @@ pub async fn customer_access(
     let got = code(
         c.delete_contact(DeleteContactRequest {
             name: format!("{parent}/contacts/{missing}"),
-            ..Default::default()
         })
         .await,
     );

@@ -124,6 +124,13 @@ pub static SCHEMA: Schema = Schema {
             sortable: false,
         },
         FieldSpec {
+            // Minor units, currencies added as they are (as the value tier's monetary score).
+            name: "lifetime_value",
+            column: "lifetime_value_minor",
+            ty: FieldType::Integer,
+            sortable: true,
+        },
+        FieldSpec {
             name: "create_time",
             column: "created_at",
             ty: FieldType::Timestamp,
@@ -140,7 +147,7 @@ pub static SCHEMA: Schema = Schema {
 
 pub(crate) const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
     legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
-    external_id, source, birth_date, preferred_language, notes, custom_fields";
+    external_id, source, birth_date, preferred_language, notes, custom_fields, lifetime_value_minor";
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -195,6 +202,8 @@ pub struct CustomerRow {
     pub notes: Option<String>,
     /// Custom field values: a JSON object by key.
     pub custom_fields: String,
+    /// Sum of completed purchases in minor units (kept by `RecordTransaction`).
+    pub lifetime_value_minor: i64,
 }
 
 impl CustomerRow {
@@ -238,6 +247,7 @@ impl CustomerRow {
             preferred_language: None,
             notes: None,
             custom_fields: "{}".to_owned(),
+            lifetime_value_minor: 0,
         }
     }
 
@@ -281,6 +291,7 @@ impl CustomerRow {
         match field {
             "display_name" => SqlValue::Text(self.display_name.clone()),
             "update_time" => SqlValue::Timestamp(self.updated_at),
+            "lifetime_value" => SqlValue::Int(self.lifetime_value_minor),
             _ => SqlValue::Timestamp(self.created_at),
         }
     }
@@ -345,7 +356,7 @@ impl Store {
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
             "INSERT INTO customers ({COLUMNS}, search_doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING {COLUMNS}"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -375,6 +386,7 @@ impl Store {
                 .bind(&row.preferred_language)
                 .bind(&row.notes)
                 .bind(&row.custom_fields)
+                .bind(row.lifetime_value_minor)
                 .bind(crate::search::document(row))
                 .fetch_one(&mut *conn)
                 .await?;

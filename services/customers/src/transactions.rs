@@ -185,9 +185,11 @@ async fn set_classification(
     customer: Uuid,
     stage: &str,
     tier: &str,
+    lifetime_value_minor: i64,
 ) -> Result<CustomerRow, DbError> {
     let sql = format!(
-        "UPDATE customers SET lifecycle_stage = $1, value_tier = $2, version = version + 1, updated_at = $3 WHERE id = $4 RETURNING {COLUMNS}"
+        "UPDATE customers SET lifecycle_stage = $1, value_tier = $2, lifetime_value_minor = $5, \
+         version = version + 1, updated_at = $3 WHERE id = $4 RETURNING {COLUMNS}"
     );
     let now = crm_platform::db::now();
     Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(
@@ -197,6 +199,7 @@ async fn set_classification(
     .bind(tier)
     .bind(now)
     .bind(customer)
+    .bind(lifetime_value_minor)
     .fetch_one(&mut *conn)
     .await)?)
 }
@@ -218,10 +221,18 @@ pub(crate) async fn reclassify(
         .flatten();
     let class = classification::classify(pinned, &history, now, config);
     let (stage, tier) = (class.stage.as_str(), class.tier.as_str());
-    if stage == current.lifecycle_stage && tier == current.value_tier {
+    let lifetime_value: i64 = history
+        .iter()
+        .filter(|p| !p.refunded)
+        .fold(0i64, |sum, p| sum.saturating_add(p.amount_minor));
+    let reclassified = stage != current.lifecycle_stage || tier != current.value_tier;
+    if !reclassified && lifetime_value == current.lifetime_value_minor {
         return Ok(current);
     }
-    let updated = set_classification(tx, current.id, stage, tier).await?;
+    let updated = set_classification(tx, current.id, stage, tier, lifetime_value).await?;
+    if !reclassified {
+        return Ok(updated);
+    }
     let trail = crate::history::changes(Some(&current), Some(&updated));
     crate::history::record(tx, "system", current.id, "CLASSIFIED", &trail).await?;
     for (changed, ty, field) in [

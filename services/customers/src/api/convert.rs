@@ -45,6 +45,7 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         preferred_language: row.preferred_language.clone().unwrap_or_default(),
         notes: row.notes.clone().unwrap_or_default(),
         custom_fields: super::custom_fields::values_proto(&row.custom_fields),
+        lifetime_value_minor: row.lifetime_value_minor,
         // Filled by the handlers that may show them (see `sensitive`).
         national_id: String::new(),
         bank_account: String::new(),
@@ -174,6 +175,7 @@ const OUTPUT_ONLY: &[&str] = &[
     "update_time",
     "etag",
     "value_tier",
+    "lifetime_value_minor",
 ];
 
 /// Checks the paths of an update mask; `None` means every updatable field ("*" or empty when
@@ -191,9 +193,9 @@ pub(super) fn mask_paths(
             && !OUTPUT_ONLY.contains(&path.as_str())
             && crate::sensitive::field(path).is_none()
             && path != "custom_fields"
-            && !path
+            && path
                 .strip_prefix("custom_fields.")
-                .is_some_and(|k| crate::custom_fields::parse_key(k).is_ok())
+                .is_none_or(|k| crate::custom_fields::parse_key(k).is_err())
         {
             v.add(
                 "update_mask",

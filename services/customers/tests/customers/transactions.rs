@@ -19,6 +19,7 @@ crm_platform::backend_tests!(MIGRATIONS;
     retries_refunds_and_conflicting_orders,
     history_is_newest_first_paged_and_scoped,
     the_daily_job_moves_stages_with_time_in_batches,
+    lifetime_value_follows_purchases_and_refunds_and_filters_lists,
 );
 
 async fn customer(c: &Customers) -> Uuid {
@@ -256,4 +257,39 @@ async fn the_daily_job_moves_stages_with_time_in_batches(db: Db) {
         .filter(|t| *t == STAGE_CHANGED)
         .count();
     assert_eq!(churned, 3 + 3, "NEW on the purchase, CHURNED by the job");
+}
+
+async fn lifetime_value_follows_purchases_and_refunds_and_filters_lists(db: Db) {
+    let c = Customers::new(Store::new(db));
+    let (big, small) = (customer(&c).await, customer(&c).await);
+    let first = order("SO-1", 3, 120_000);
+    stored(&c, big, first.clone()).await;
+    let row = stored(&c, big, order("SO-2", 2, 80_000)).await;
+    assert_eq!(row.lifetime_value_minor, 200_000);
+    let row = stored(&c, small, order("SO-3", 1, 5_000)).await;
+    assert_eq!(row.lifetime_value_minor, 5_000);
+    // A refund takes its order out.
+    let refund = NewTransaction {
+        status: "REFUNDED",
+        ..first
+    };
+    let row = stored(&c, big, refund).await;
+    assert_eq!(row.lifetime_value_minor, 80_000);
+    let list = |filter: &str, order_by: &str| {
+        let c = c.clone();
+        let params = ListParams {
+            filter: filter.into(),
+            order_by: order_by.into(),
+            ..ListParams::default()
+        };
+        async move {
+            let (rows, _) = c.list(&Principal::system(), &params).await.unwrap();
+            rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("lifetime_value >= 50000", "").await, [big]);
+    assert_eq!(
+        list("lifetime_value > 0", "lifetime_value").await,
+        [small, big]
+    );
 }
