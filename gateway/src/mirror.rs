@@ -126,10 +126,20 @@ where
     Req: serde::de::DeserializeOwned,
     Resp: serde::Serialize,
 {
-    let value = match assemble(binding, id, query, &body) {
+    let mut value = match assemble(binding, id, query, &body) {
         Ok(v) => v,
         Err(r) => return *r,
     };
+    // The `Idempotency-Key` header stands for `request_id` when the request has none (a
+    // request message without the field ignores it).
+    if let (Value::Object(m), Some(key)) = (
+        &mut value,
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+    ) && !m.contains_key("requestId")
+        && !m.contains_key("request_id")
+    {
+        m.insert("requestId".into(), Value::String(key.to_owned()));
+    }
     let message: Req = match serde_json::from_value(value) {
         Ok(m) => m,
         Err(e) => return bad_request("body", format!("is not valid for this request: {e}")),

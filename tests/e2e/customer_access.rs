@@ -84,6 +84,33 @@ async fn custom_fields_search_sharing_and_transfer_over_rest() {
             .await;
         assert_eq!(violated_fields(&empty.json), ["query"]);
 
+        // An Idempotency-Key header (or ?requestId=) makes a mirrored create idempotent.
+        let points = format!("/api/v1/customers/{id}/contactPoints");
+        let point = json!({"kind": "EMAIL", "email": "ap@huaxin.example"});
+        let key = [("idempotency-key", "rest-cp-1")];
+        let first = http
+            .call_with("POST", &points, &key, Some(point.clone()))
+            .await;
+        let again = http
+            .call_with("POST", &points, &key, Some(point.clone()))
+            .await;
+        assert_eq!(
+            (first.status, &first.json),
+            (200, &again.json),
+            "{}",
+            again.text
+        );
+        let by_query = http
+            .call(
+                "POST",
+                &format!("{points}?requestId=rest-cp-1"),
+                Some(point),
+            )
+            .await;
+        assert_eq!(by_query.json, first.json);
+        let listed = http.call("GET", &points, None).await;
+        assert_eq!(listed.json["contactPoints"].as_array().unwrap().len(), 1);
+
         // Sharing and transfer.
         let path = format!("/api/v1/customers/{id}/shares");
         let shared = http

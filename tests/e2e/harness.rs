@@ -175,11 +175,25 @@ impl Http {
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+        self.call_with(method, path, &[], body).await
+    }
+
+    /// [`Http::call`] with extra headers.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<serde_json::Value>,
+    ) -> Reply {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(token) = &self.token {
             req = req.header("authorization", format!("Bearer {token}"));
         }

@@ -13,4 +13,5 @@ mod identity;
 mod matrix;
 mod platform;
 mod rest;
+mod retries;
 mod sensitive;

@@ -110,6 +110,7 @@ pub async fn customer_subresources(
         c.create_interaction(CreateInteractionRequest {
             parent,
             interaction: Some(note),
+            request_id: String::new(),
         })
         .await,
     );
@@ -131,6 +132,7 @@ pub async fn customer_subresources(
         c.create_reminder(CreateReminderRequest {
             parent: name.to_owned(),
             reminder: Some(reminder),
+            request_id: String::new(),
         })
         .await,
     );
@@ -145,6 +147,7 @@ pub async fn customer_subresources(
         c.record_consent(RecordConsentRequest {
             parent: name.to_owned(),
             consent: Some(consent),
+            request_id: String::new(),
         })
         .await,
     );
@@ -162,6 +165,7 @@ pub async fn customer_subresources(
         c.record_transaction(RecordTransactionRequest {
             parent: name.to_owned(),
             transaction: Some(order),
+            request_id: String::new(),
         })
         .await,
     );
@@ -251,6 +255,7 @@ pub async fn customer_access(
         c.create_contact(CreateContactRequest {
             parent: parent.clone(),
             contact: Some(contact),
+            request_id: String::new(),
         })
         .await,
     );
@@ -268,6 +273,7 @@ pub async fn customer_access(
         c.add_contact_point(AddContactPointRequest {
             parent: parent.clone(),
             contact_point: Some(point),
+            request_id: String::new(),
         })
         .await,
     );
@@ -342,6 +348,7 @@ pub async fn customer_access(
         c.share_customer(ShareCustomerRequest {
             parent: parent.clone(),
             share: Some(share),
+            request_id: String::new(),
         })
         .await,
     );
@@ -439,6 +446,7 @@ pub async fn customer_access(
     let got = code(
         c.create_custom_field_definition(CreateCustomFieldDefinitionRequest {
             definition: Some(definition),
+            request_id: String::new(),
         })
         .await,
     );

@@ -106,23 +106,24 @@ impl Customers {
         let sql = format!(
             "INSERT INTO contacts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        with_pool!(self.store.db(), |pool| sqlx::query(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(row.id)
-        .bind(row.customer_id)
-        .bind(&row.display_name)
-        .bind(&row.title)
-        .bind(&row.role)
-        .bind(&row.email)
-        .bind(&row.phone)
-        .bind(row.version)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .execute(pool)
-        .await
-        .map(drop))
+        // A transaction even for one statement: an idempotent request's id commits with it.
+        let mut tx = self.store.db().begin().await?;
+        crm_platform::with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(row.id)
+            .bind(row.customer_id)
+            .bind(&row.display_name)
+            .bind(&row.title)
+            .bind(&row.role)
+            .bind(&row.email)
+            .bind(&row.phone)
+            .bind(row.version)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(&mut *conn)
+            .await
+            .map(drop))
         .map_err(DbError::from)?;
+        tx.commit().await?;
         Ok(row)
     }
 

@@ -308,20 +308,25 @@ impl Customers {
              RETURNING {COLUMNS}"
         );
         let choices = serde_json::to_string(&new.choices).unwrap_or_else(|_| "[]".into());
-        let stored = with_pool!(self.store.db(), |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-            sql
-        ))
-        .bind(Uuid::now_v7())
-        .bind(RESOURCE)
-        .bind(&new.key)
-        .bind(&new.label)
-        .bind(new.field_type)
-        .bind(new.required)
-        .bind(&choices)
-        .bind(now)
-        .fetch_one(pool)
-        .await);
-        match stored.map_err(DbError::from) {
+        // A transaction even for one statement: an idempotent request's id commits with it.
+        let mut tx = self.store.db().begin().await?;
+        let stored = crm_platform::with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(Uuid::now_v7())
+            .bind(RESOURCE)
+            .bind(&new.key)
+            .bind(&new.label)
+            .bind(new.field_type)
+            .bind(new.required)
+            .bind(&choices)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await)
+        .map_err(DbError::from);
+        let stored = match stored {
+            Ok(row) => tx.commit().await.map(|()| row),
+            Err(e) => Err(e),
+        };
+        match stored {
             Ok(row) => Ok(row),
             Err(e) if e.is_unique("custom_field_definitions") => Err(Error::AlreadyExists(
                 format!("custom field {:?} is already defined", new.key),

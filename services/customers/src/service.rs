@@ -141,6 +141,11 @@ impl Customers {
         self
     }
 
+    /// The database.
+    pub fn store_db(&self) -> &db::Db {
+        self.store.db()
+    }
+
     /// The sensitive-field vault.
     pub fn vault(&self) -> &crate::sensitive::Vault {
         &self.vault

@@ -271,7 +271,10 @@ impl Tx {
     }
 
     /// Commits; when events were emitted, wakes the outbox relays of this process.
-    pub async fn commit(self) -> Result<(), DbError> {
+    /// Inside an idempotent request (`idempotency::claiming`), the first commit also records
+    /// the request id.
+    pub async fn commit(mut self) -> Result<(), DbError> {
+        crate::idempotency::claim(&mut self).await?;
         match self.conn {
             TxConn::Pg(t) => t.commit().await?,
             TxConn::Sqlite(t) => t.commit().await?,

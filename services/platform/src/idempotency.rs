@@ -121,3 +121,101 @@ pub async fn remember(
         Err(e) => Err(e),
     }
 }
+
+/// The stored response of a request whose write committed but whose response is not recorded
+/// yet (the process stopped in between). No protobuf message starts with a zero byte: field
+/// number 0 does not exist.
+pub const PENDING: &[u8] = &[0];
+
+/// The request id a handler runs under (see [`claiming`]).
+struct Claim {
+    request_id: String,
+    method: String,
+    fingerprint: String,
+    claimed: std::cell::Cell<bool>,
+}
+
+tokio::task_local! {
+    static CLAIM: Claim;
+}
+
+/// Runs `work` so that the first transaction it commits also records the request id (as
+/// [`PENDING`]): the write and the record commit together, so a retry can never write twice.
+/// Returns the work's result and whether the record was written.
+pub async fn claiming<T>(
+    request_id: &str,
+    method: &str,
+    fingerprint: &str,
+    work: impl Future<Output = T>,
+) -> (T, bool) {
+    let claim = Claim {
+        request_id: request_id.to_owned(),
+        method: method.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        claimed: std::cell::Cell::new(false),
+    };
+    CLAIM
+        .scope(claim, async {
+            let out = work.await;
+            (out, CLAIM.with(|c| c.claimed.get()))
+        })
+        .await
+}
+
+/// Called by [`crate::db::Tx::commit`]: inside [`claiming`], records the request id in the
+/// committing transaction, once. A concurrent retry that recorded it first makes this a unique
+/// violation, and the transaction (with its write) fails.
+pub(crate) async fn claim(tx: &mut crate::db::Tx) -> Result<(), crate::db::DbError> {
+    let pending = CLAIM
+        .try_with(|c| {
+            (!c.claimed.get()).then(|| {
+                (
+                    c.request_id.clone(),
+                    c.method.clone(),
+                    c.fingerprint.clone(),
+                )
+            })
+        })
+        .ok()
+        .flatten();
+    let Some((request_id, method, fingerprint)) = pending else {
+        return Ok(());
+    };
+    const SQL: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
+    let now = crate::db::now();
+    crate::with_tx!(tx, |conn| sqlx::query(SQL)
+        .bind(&request_id)
+        .bind(&method)
+        .bind(&fingerprint)
+        .bind(PENDING)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map(drop))?;
+    CLAIM.with(|c| c.claimed.set(true));
+    Ok(())
+}
+
+/// Records the response of a request: over its [`PENDING`] record when the write claimed one,
+/// else as a new record (work that committed no transaction of its own).
+pub async fn record_response(
+    db: &crate::db::Db,
+    request_id: &str,
+    method: &str,
+    fingerprint: &str,
+    response: &[u8],
+    claimed: bool,
+) -> Result<(), crate::db::DbError> {
+    if !claimed {
+        return remember(db, request_id, method, fingerprint, response).await;
+    }
+    const SQL: &str = "UPDATE request_log SET response = $1 WHERE request_id = $2 AND method = $3";
+    crate::with_pool!(db, |pool| sqlx::query(SQL)
+        .bind(response)
+        .bind(request_id)
+        .bind(method)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod convert;
 mod custom_fields;
 mod history;
 mod interactions;
+mod once;
 mod permission_table;
 mod profile_fields;
 mod reminders;
@@ -212,21 +213,15 @@ impl CustomerService for Api {
         &self,
         req: Request<RecordTransactionRequest>,
     ) -> Result<Response<Transaction>, Status> {
-        let principal = auth::principal(&req)?;
-        let r = req.into_inner();
-        let customer = parse_name(&r.parent, "parent")?;
-        let Some(transaction) = r.transaction else {
-            return Err(Error::field("transaction", "is required").into());
-        };
-        let new = parse_transaction(&transaction)?;
-        let row = match self
-            .customers
-            .record_transaction(&principal, customer, new)
-            .await?
-        {
-            Recorded::Stored(row, _) | Recorded::Unchanged(row) => row,
-        };
-        Ok(Response::new(transaction_proto(&row)))
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "RecordTransaction",
+            req,
+            |r| &r.request_id,
+            |req| record_transaction(c, req),
+        )
+        .await
     }
 
     async fn list_transactions(
@@ -255,7 +250,15 @@ impl CustomerService for Api {
         &self,
         req: Request<crm_proto::crm::customers::v1::CreateReminderRequest>,
     ) -> Result<Response<crm_proto::crm::customers::v1::Reminder>, Status> {
-        reminders::create(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "CreateReminder",
+            req,
+            |r| &r.request_id,
+            |req| reminders::create(c, req),
+        )
+        .await
     }
 
     async fn update_reminder(
@@ -283,7 +286,15 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::CreateInteractionRequest>,
     ) -> Result<Response<v1::Interaction>, Status> {
-        interactions::create(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "CreateInteraction",
+            req,
+            |r| &r.request_id,
+            |req| interactions::create(c, req),
+        )
+        .await
     }
 
     async fn list_interactions(
@@ -311,7 +322,15 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::RecordConsentRequest>,
     ) -> Result<Response<v1::Consent>, Status> {
-        consents::record(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "RecordConsent",
+            req,
+            |r| &r.request_id,
+            |req| consents::record(c, req),
+        )
+        .await
     }
 
     async fn list_consents(
@@ -325,7 +344,15 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::CreateContactRequest>,
     ) -> Result<Response<v1::Contact>, Status> {
-        contacts::create(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "CreateContact",
+            req,
+            |r| &r.request_id,
+            |req| contacts::create(c, req),
+        )
+        .await
     }
 
     async fn list_contacts(
@@ -360,7 +387,15 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::AddContactPointRequest>,
     ) -> Result<Response<v1::ContactPoint>, Status> {
-        contact_points::add(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "AddContactPoint",
+            req,
+            |r| &r.request_id,
+            |req| contact_points::add(c, req),
+        )
+        .await
     }
 
     async fn list_contact_points(
@@ -395,7 +430,15 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::ShareCustomerRequest>,
     ) -> Result<Response<v1::CustomerShare>, Status> {
-        sharing::share(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "ShareCustomer",
+            req,
+            |r| &r.request_id,
+            |req| sharing::share(c, req),
+        )
+        .await
     }
 
     async fn list_customer_shares(
@@ -416,14 +459,30 @@ impl CustomerService for Api {
         &self,
         req: Request<v1::TransferCustomersRequest>,
     ) -> Result<Response<v1::TransferCustomersResponse>, Status> {
-        sharing::transfer(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "TransferCustomers",
+            req,
+            |r| &r.request_id,
+            |req| sharing::transfer(c, req),
+        )
+        .await
     }
 
     async fn create_custom_field_definition(
         &self,
         req: Request<v1::CreateCustomFieldDefinitionRequest>,
     ) -> Result<Response<v1::CustomFieldDefinition>, Status> {
-        custom_fields::create(&self.customers, req).await
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "CreateCustomFieldDefinition",
+            req,
+            |r| &r.request_id,
+            |req| custom_fields::create(c, req),
+        )
+        .await
     }
 
     async fn list_custom_field_definitions(
@@ -462,4 +521,22 @@ impl CustomerService for Api {
         self.customers.delete(&principal, id, etag).await?;
         Ok(Response::new(pbjson_types::Empty {}))
     }
+}
+
+/// RecordTransaction, before idempotency.
+async fn record_transaction(
+    c: &Customers,
+    req: Request<RecordTransactionRequest>,
+) -> Result<Response<Transaction>, Status> {
+    let principal = auth::principal(&req)?;
+    let r = req.into_inner();
+    let customer = parse_name(&r.parent, "parent")?;
+    let Some(transaction) = r.transaction else {
+        return Err(Error::field("transaction", "is required").into());
+    };
+    let new = parse_transaction(&transaction)?;
+    let row = match c.record_transaction(&principal, customer, new).await? {
+        Recorded::Stored(row, _) | Recorded::Unchanged(row) => row,
+    };
+    Ok(Response::new(transaction_proto(&row)))
 }
