@@ -161,3 +161,39 @@ async fn custom_fields_search_sharing_and_transfer_over_rest() {
         suite.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_history_names_the_request_of_each_change() {
+    let suite = Suite::start(crate::harness::Backend::Sqlite).await;
+    let http = suite.http();
+    let created = http
+        .call_with(
+            "POST",
+            "/api/v1/customers",
+            &[("x-request-id", "audit-create-1")],
+            Some(json!({"displayName": "Traced", "kind": "PERSON"})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let updated = http
+        .call_with(
+            "PATCH",
+            &format!("/api/v1/customers/{id}"),
+            &[("x-request-id", "audit-update-2")],
+            Some(json!({"displayName": "Traced Ltd"})),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let r = http
+        .call("GET", &format!("/api/v1/customers/{id}/history"), None)
+        .await;
+    let ids: Vec<_> = r.json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["requestId"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, ["audit-update-2", "audit-create-1"], "{}", r.text);
+    suite.stop().await;
+}

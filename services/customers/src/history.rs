@@ -17,7 +17,7 @@ use uuid::Uuid;
 /// Fields recorded masked in the trail.
 pub const MASKED: &[&str] = &["national_id", "bank_account"];
 
-const COLUMNS: &str = "id, customer_id, action, actor, changes, created_at";
+const COLUMNS: &str = "id, customer_id, action, actor, changes, created_at, request_id, trace_id";
 
 /// The trail lists newest first.
 static SCHEMA: Schema = Schema {
@@ -56,6 +56,10 @@ pub struct HistoryRow {
     pub changes: String,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// The `x-request-id` of the request that wrote it ("" for system work).
+    pub request_id: String,
+    /// The trace it was written in ("" without tracing).
+    pub trace_id: String,
 }
 
 impl HistoryRow {
@@ -127,7 +131,8 @@ pub async fn record(
     action: &str,
     changes: &[Change],
 ) -> Result<(), DbError> {
-    let sql = format!("INSERT INTO customer_history ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+    let sql =
+        format!("INSERT INTO customer_history ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
     let json = serde_json::to_string(changes).unwrap_or_else(|_| "[]".to_owned());
     let now = crm_platform::db::now();
     with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -137,6 +142,8 @@ pub async fn record(
         .bind(actor)
         .bind(&json)
         .bind(now)
+        .bind(crm_platform::request::current_id())
+        .bind(crm_platform::request::current_trace_id())
         .execute(&mut *conn)
         .await
         .map(drop))?;

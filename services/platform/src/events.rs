@@ -162,7 +162,7 @@ pub enum PayloadError {
 pub fn actor(principal: &crate::auth::Principal) -> Actor {
     Actor {
         principal: principal.actor(),
-        request_id: String::new(),
+        request_id: crate::request::current_id(),
     }
 }
 

@@ -179,6 +179,8 @@ pub fn standard_layers(router: Router, settings: StackSettings, security: Securi
                 .unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id)
         }))
+        // The request id in scope for what handlers record (audit trails, events).
+        .layer(axum::middleware::from_fn(crate::request::scope))
         // Echo the request id to the caller so a support ticket can quote it.
         .layer(PropagateRequestIdLayer::x_request_id())
         // Count and time requests, including those that time out or wait for a slot below.

@@ -14,6 +14,7 @@ pub mod middleware;
 pub mod paging;
 pub mod permissions;
 pub mod proto_time;
+pub mod request;
 pub mod server;
 pub mod sql;
 pub mod telemetry;

@@ -18,6 +18,8 @@ fn proto(row: &HistoryRow) -> CustomerHistoryEntry {
         id: row.id.to_string(),
         action: action as i32,
         actor: row.actor.clone(),
+        request_id: row.request_id.clone(),
+        trace_id: row.trace_id.clone(),
         time: Some(timestamp(row.created_at)),
         changes: row
             .change_list()
