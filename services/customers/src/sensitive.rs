@@ -215,7 +215,29 @@ impl Vault {
                 }
             }
         }
+        if !trail.is_empty() {
+            Self::refresh_packed(tx, customer).await?;
+        }
         Ok(trail)
+    }
+
+    /// Copies the customer's ciphertexts into its row (`customers.secrets`), where reads find
+    /// them.
+    async fn refresh_packed(tx: &mut Tx, customer: Uuid) -> Result<(), DbError> {
+        let aggregate = match tx.backend() {
+            "postgres" => "string_agg",
+            _ => "group_concat",
+        };
+        let sql = format!(
+            "UPDATE customers SET secrets = (SELECT {aggregate}(field || '=' || ciphertext, ',') \
+             FROM customer_secrets s WHERE s.customer_id = $1) WHERE id = $1"
+        );
+        with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(customer)
+            .execute(&mut *conn)
+            .await
+            .map(drop))?;
+        Ok(())
     }
 
     async fn read_in(&self, tx: &mut Tx, customer: Uuid) -> Result<Values, Error> {
@@ -258,7 +280,7 @@ impl Vault {
         self.decrypt_rows(rows)
     }
 
-    /// The values packed by `Store::get_with_secrets`.
+    /// The values packed in a customer row's `secrets`.
     pub fn unpack(&self, customer: Uuid, packed: Option<&str>) -> Result<Values, Error> {
         let rows = packed
             .unwrap_or_default()
@@ -369,6 +391,9 @@ impl Vault {
                     .await
                     .map(|r| r.rows_affected()))
                 .map_err(DbError::from)?;
+                if changed > 0 {
+                    Self::refresh_packed(&mut tx, row.customer_id).await?;
+                }
                 done += changed;
             }
             tx.commit().await?;
@@ -407,11 +432,8 @@ impl Customers {
         principal: &Principal,
         id: Uuid,
     ) -> Result<(crate::store::CustomerRow, Values), Error> {
-        let reach = self.reach(principal, false).await?;
-        let Some((row, packed)) = self.store.get_with_secrets(id, &reach).await? else {
-            return Err(Error::NotFound(crate::domain::name_of(id)));
-        };
-        let values = self.vault.unpack(id, packed.as_deref())?;
+        let row = self.get(principal, id).await?;
+        let values = self.vault.unpack(id, row.secrets.as_deref())?;
         let mut shown = self.shown(principal, HashMap::from([(id, values)])).await?;
         Ok((row, shown.remove(&id).unwrap_or_default()))
     }
@@ -443,6 +465,20 @@ impl Customers {
             tx.commit().await?;
         }
         Ok(values)
+    }
+
+    /// The sensitive values of these customer rows as the caller may see them (see
+    /// [`Customers::sensitive_values`]), from the rows' own copy of the ciphertexts.
+    pub async fn sensitive_of(
+        &self,
+        principal: &Principal,
+        rows: &[crate::store::CustomerRow],
+    ) -> Result<HashMap<Uuid, Values>, Error> {
+        let mut values = HashMap::new();
+        for row in rows.iter().filter(|r| r.secrets.is_some()) {
+            values.insert(row.id, self.vault.unpack(row.id, row.secrets.as_deref())?);
+        }
+        self.shown(principal, values).await
     }
 
     /// The sensitive values of these customers, masked: for write responses, which echo

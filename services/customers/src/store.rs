@@ -147,7 +147,7 @@ pub static SCHEMA: Schema = Schema {
 
 pub(crate) const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
     legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
-    external_id, source, birth_date, preferred_language, notes, custom_fields, lifetime_value_minor";
+    external_id, source, birth_date, preferred_language, notes, custom_fields, lifetime_value_minor, secrets";
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -204,6 +204,9 @@ pub struct CustomerRow {
     pub custom_fields: String,
     /// Sum of completed purchases in minor units (kept by `RecordTransaction`).
     pub lifetime_value_minor: i64,
+    /// The sensitive values' ciphertexts, "field=ciphertext,..." (kept by `sensitive::Vault`;
+    /// never plaintext).
+    pub secrets: Option<String>,
 }
 
 impl CustomerRow {
@@ -248,6 +251,7 @@ impl CustomerRow {
             notes: None,
             custom_fields: "{}".to_owned(),
             lifetime_value_minor: 0,
+            secrets: None,
         }
     }
 
@@ -356,7 +360,7 @@ impl Store {
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
             "INSERT INTO customers ({COLUMNS}, search_doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING {COLUMNS}"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -387,6 +391,7 @@ impl Store {
                 .bind(&row.notes)
                 .bind(&row.custom_fields)
                 .bind(row.lifetime_value_minor)
+                .bind(&row.secrets)
                 .bind(crate::search::document(row))
                 .fetch_one(&mut *conn)
                 .await?;
@@ -410,41 +415,6 @@ impl Store {
         buf.push(" AND id = ");
         buf.push_bind(SqlValue::Uuid(id));
         self.fetch(buf).await.map(|mut rows| rows.pop())
-    }
-
-    /// One customer, if it exists in scope, with its sensitive values packed as
-    /// "field=ciphertext,..." (ciphertexts hold neither "=" nor ","): one round trip for a read
-    /// that shows them.
-    pub async fn get_with_secrets(
-        &self,
-        id: Uuid,
-        reach: &Reach,
-    ) -> Result<Option<(CustomerRow, Option<String>)>, DbError> {
-        #[derive(sqlx::FromRow)]
-        struct WithSecrets {
-            #[sqlx(flatten)]
-            row: CustomerRow,
-            secrets: Option<String>,
-        }
-        let aggregate = match &self.db {
-            Db::Pg(_) => "string_agg",
-            Db::Sqlite(_) => "group_concat",
-        };
-        let mut buf = SqlBuf::new(format!(
-            "SELECT {COLUMNS}, (SELECT {aggregate}(field || '=' || ciphertext, ',') FROM customer_secrets s \
-             WHERE s.customer_id = customers.id) AS secrets FROM customers WHERE "
-        ));
-        reach.push_condition(&mut buf);
-        buf.push(" AND id = ");
-        buf.push_bind(SqlValue::Uuid(id));
-        let SqlBuf { sql, binds } = buf;
-        let rows: Vec<WithSecrets> = with_pool!(&self.db, |pool| bind_values(
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
-            &binds
-        )
-        .fetch_all(pool)
-        .await)?;
-        Ok(rows.into_iter().next().map(|r| (r.row, r.secrets)))
     }
 
     /// Runs a built SELECT.

@@ -189,8 +189,7 @@ pub(super) async fn batch_get(
         ids.push(parse_name(name, &format!("names[{i}]"))?);
     }
     let rows = c.batch_get(&principal, &ids).await?;
-    let found: Vec<_> = rows.iter().map(|r| r.id).collect();
-    let secrets = c.sensitive_values(&principal, &found).await?;
+    let secrets = c.sensitive_of(&principal, &rows).await?;
     Ok(Response::new(BatchGetCustomersResponse {
         customers: rows
             .iter()

@@ -178,6 +178,9 @@ async fn rotation_re_encrypts_every_value_under_the_current_key(db: Db) {
     assert_eq!(clear.len(), 7);
     assert!(clear.values().all(|v| v.get("national_id") == Some(ID)));
     assert_eq!(c.vault().find(&db, None, ID).await.unwrap().len(), 7);
+    // The copy in the customer's row (what GetCustomer reads) was re-encrypted too.
+    let (_, shown) = c.get_showing_sensitive(&me, ids[0]).await.unwrap();
+    assert_eq!(shown.get("bank_account"), Some(ACCOUNT));
     // A value moved to another customer does not decrypt (the customer is bound in).
     with_pool!(&db, |pool| {
         sqlx::query(
