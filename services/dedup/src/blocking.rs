@@ -1,0 +1,550 @@
+//! Blocking keys and the in-memory clustering scan.
+//!
+//! Instead of comparing all n² pairs, every record emits a handful of keys
+//! and only records sharing a key are compared. Keys (the prefix before `:`
+//! names the kind):
+//!
+//! | key | example | why |
+//! |-----|---------|-----|
+//! | `e:` normalised e-mail (strong) | `e:johndoe@gmail.com` | identical mailbox, survives case/dots/+tags |
+//! | `p:` last 8 digits of the E.164 phone (strong) | `p:12345678` | survives country-code and trunk-prefix differences |
+//! | `n:` sorted 3-letter prefixes of a pair of name tokens | `n:joh\|smi` | order-insensitive (swapped names), tolerant of typos after the 3rd letter; Han names emit the same key from their pinyin so 张伟 meets "Wei Zhang" |
+//! | `t:` one full token + first letter of another | `t:smith\|j` | catches a typo in the *other* token, and initials ("J. Smith") |
+//! | `b:` birth date + sorted initials | `b:1980-05-01\|js` | independent of name typos after the first letter and of missing contacts |
+//! | `a:` postal code + sorted initials (persons) or first 2 letters / first Han character (firms) | `a:10115\|js` | same place, name typo in any later letter, no shared contact |
+//! | `o:` first 8 letters of the cleaned Latin firm name | `o:acmetrad` | legal forms already stripped, spacing-insensitive |
+//! | `ot:` a cleaned firm-name token of ≥ 4 letters | `ot:acme` | typo in another word; generic words form huge blocks that the cap skips |
+//! | `oh:` / `oh2:` first 4 / 2 Han characters of the cleaned firm name | `oh:华信科技` | Chinese firm names put the distinctive part first |
+//!
+//! Name keys use the up to three longest tokens (pairs among them), so a
+//! middle name or a split given name ("Wang Xiao Ming") still yields the
+//! surname/given-name pair. Strong keys' oversized blocks (a switchboard
+//! number on thousands of records) are scanned with a sorted-neighbourhood
+//! window instead of being dropped; weak keys' oversized blocks are skipped
+//! (`t:` keys, the least selective, have their own tighter cap).
+
+use crate::names::fnv1a;
+use crate::score::{Config, Level, Match, Prepared, compare_prepared};
+use crate::{Kind, Record};
+
+const MAX_NAME_TOKENS: usize = 3;
+
+/// How much a key can be trusted, which decides its block-size cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Strength {
+    /// e-mail, phone: oversized blocks are windowed, not dropped.
+    Strong,
+    /// name pairs, birth date, postal code, firm name: capped.
+    Weak,
+    /// `t:` full token + one letter: least selective, tighter cap.
+    Loose,
+}
+
+fn strength(key: &str) -> Strength {
+    if key.starts_with("e:") || key.starts_with("p:") {
+        Strength::Strong
+    } else if key.starts_with("t:") {
+        Strength::Loose
+    } else {
+        Strength::Weak
+    }
+}
+
+/// The up to `MAX_NAME_TOKENS` longest tokens, in their original order.
+fn longest_tokens(tokens: &[String]) -> Vec<&str> {
+    let mut idx: Vec<usize> = (0..tokens.len()).collect();
+    idx.sort_by_key(|&i| (std::cmp::Reverse(tokens[i].chars().count()), i));
+    idx.truncate(MAX_NAME_TOKENS);
+    idx.sort_unstable();
+    idx.into_iter().map(|i| tokens[i].as_str()).collect()
+}
+
+fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+fn person_name_keys(
+    list: &[&str],
+    birth: Option<&str>,
+    postal: Option<&str>,
+    keys: &mut Vec<String>,
+) {
+    if list.len() == 1 && list[0].chars().count() >= 2 {
+        keys.push(format!("n:{}", list[0]));
+    }
+    for i in 0..list.len() {
+        for j in i + 1..list.len() {
+            let (x, y) = (prefix(list[i], 3), prefix(list[j], 3));
+            let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+            keys.push(format!("n:{lo}|{hi}"));
+            for (full, other) in [(list[i], list[j]), (list[j], list[i])] {
+                if full.chars().count() >= 2 {
+                    keys.push(format!("t:{full}|{}", prefix(other, 1)));
+                }
+            }
+        }
+    }
+    let mut initials: Vec<&str> = list.iter().map(|t| prefix(t, 1)).collect();
+    initials.sort_unstable();
+    let initials = initials.concat();
+    if let Some(date) = birth {
+        keys.push(format!("b:{date}|{initials}"));
+    }
+    if let Some(code) = postal {
+        keys.push(format!("a:{code}|{initials}"));
+    }
+}
+
+/// Blocking keys of a prepared record (sorted, deduplicated).
+pub fn prepared_keys(p: &Prepared) -> Vec<String> {
+    let mut keys = Vec::new();
+    for e in &p.emails {
+        keys.push(format!("e:{e}"));
+    }
+    for ph in &p.phones {
+        let digits = ph.trim_start_matches('+');
+        keys.push(format!("p:{}", &digits[digits.len().saturating_sub(8)..]));
+    }
+    let birth = p.birth.map(|b| b.to_string());
+    let postal = p.address.as_ref().and_then(|a| a.postal_code.as_deref());
+    for form in &p.names {
+        match p.kind {
+            Kind::Person => {
+                if !form.tokens.is_empty() {
+                    let list = longest_tokens(&form.tokens);
+                    person_name_keys(&list, birth.as_deref(), postal, &mut keys);
+                }
+                for list in &form.pinyin_tokens {
+                    let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+                    person_name_keys(&refs, birth.as_deref(), postal, &mut keys);
+                }
+            }
+            Kind::Organization => {
+                let joined = form.tokens.concat();
+                if joined.chars().count() >= 3 {
+                    keys.push(format!("o:{}", prefix(&joined, 8)));
+                }
+                for t in longest_tokens(&form.tokens) {
+                    if t.chars().count() >= 4 {
+                        keys.push(format!("ot:{t}"));
+                    }
+                }
+                let han_len = form.han.chars().count();
+                if han_len >= 2 {
+                    keys.push(format!("oh:{}", prefix(&form.han, 4)));
+                }
+                if han_len >= 3 {
+                    keys.push(format!("oh2:{}", prefix(&form.han, 2)));
+                }
+                if let Some(code) = postal {
+                    let start = if form.han.is_empty() {
+                        prefix(&joined, 2)
+                    } else {
+                        prefix(&form.han, 1)
+                    };
+                    if !start.is_empty() {
+                        keys.push(format!("a:{code}|{start}"));
+                    }
+                }
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Blocking keys of a record; see the module docs for what each key is
+/// for. Records that are duplicates share at least one key with high
+/// probability, while each key stays selective.
+pub fn blocking_keys(r: &Record, cfg: &Config) -> Vec<String> {
+    prepared_keys(&Prepared::new(r, cfg))
+}
+
+/// A scored pair of records, identified by [`Record::id`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairMatch {
+    pub a: u128,
+    pub b: u128,
+    pub matched: Match,
+}
+
+/// Records judged to be the same customer, with the matches among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Record ids in input order; at least two.
+    pub members: Vec<u128>,
+    /// Every compared pair inside the cluster scoring at least `possible`
+    /// (the `Duplicate` ones are the edges that formed it).
+    pub matches: Vec<PairMatch>,
+}
+
+/// Work counters of a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub records: usize,
+    pub keys: usize,
+    /// Blocks with at least two records.
+    pub blocks: usize,
+    pub skipped_blocks: usize,
+    pub windowed_blocks: usize,
+    pub comparisons: usize,
+}
+
+/// Result of [`scan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub clusters: Vec<Cluster>,
+    /// `Possible` matches whose records did not end up in one cluster:
+    /// the review queue.
+    pub possible: Vec<PairMatch>,
+    pub stats: ScanStats,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// All pairs compared.
+    Full,
+    /// Oversized strong key: sorted-neighbourhood window.
+    Windowed,
+    /// Oversized weak key: not informative enough to pay O(n²).
+    Skipped,
+}
+
+/// Smallest element present in both ascending slices.
+fn first_common(a: &[u64], b: &[u64]) -> Option<u64> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return Some(a[i]),
+        }
+    }
+    None
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    // Smaller index becomes the root: deterministic cluster order.
+    if ra < rb {
+        parent[rb] = ra;
+    } else if rb < ra {
+        parent[ra] = rb;
+    }
+}
+
+/// Sort key for the sorted-neighbourhood pass inside oversized strong
+/// blocks: similar names end up adjacent.
+fn neighbourhood_key(p: &Prepared) -> String {
+    p.names.first().map_or_else(String::new, |f| {
+        let mut t = f.tokens.clone();
+        t.sort();
+        format!("{}{}", f.han, t.join(" "))
+    })
+}
+
+/// Scans records in memory: groups by blocking key, compares pairs inside
+/// blocks (each pair once), and unions `Duplicate` pairs into clusters.
+/// Deterministic for a given input order.
+pub fn scan(records: &[Record], cfg: &Config) -> Scan {
+    let prepared: Vec<Prepared> = records.iter().map(|r| Prepared::new(r, cfg)).collect();
+    let mut stats = ScanStats {
+        records: records.len(),
+        ..ScanStats::default()
+    };
+    let mut entries: Vec<(u64, u32, Strength)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        for k in prepared_keys(p) {
+            // Grouped by a 64-bit hash rather than the string to keep memory
+            // flat for millions of keys; a collision only adds comparisons.
+            entries.push((fnv1a(&k), i as u32, strength(&k)));
+        }
+    }
+    stats.keys = entries.len();
+    entries.sort_unstable();
+
+    // Blocks as (start, end, status) over the sorted entries.
+    let mut blocks: Vec<(usize, usize, Status)> = Vec::new();
+    let mut start = 0;
+    while start < entries.len() {
+        let mut end = start + 1;
+        while end < entries.len() && entries[end].0 == entries[start].0 {
+            end += 1;
+        }
+        let (len, class) = (end - start, entries[start].2);
+        let cap = match class {
+            Strength::Strong => cfg.max_block_strong,
+            Strength::Weak => cfg.max_block_weak,
+            Strength::Loose => cfg.max_block_loose,
+        };
+        let status = if len <= cap {
+            Status::Full
+        } else if class == Strength::Strong {
+            Status::Windowed
+        } else {
+            Status::Skipped
+        };
+        if len >= 2 {
+            stats.blocks += 1;
+            match status {
+                Status::Windowed => stats.windowed_blocks += 1,
+                Status::Skipped => stats.skipped_blocks += 1,
+                Status::Full => {}
+            }
+            blocks.push((start, end, status));
+        }
+        start = end;
+    }
+
+    // Per record, the ascending hashes of its fully scanned blocks (CSR
+    // layout). A pair is compared only in the block of its smallest shared
+    // such key, which deduplicates pairs without a global hash set.
+    let mut offsets = vec![0usize; records.len() + 1];
+    for &(s, e, status) in &blocks {
+        if status == Status::Full {
+            for entry in &entries[s..e] {
+                offsets[entry.1 as usize + 1] += 1;
+            }
+        }
+    }
+    for i in 0..records.len() {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut full_keys = vec![0u64; offsets[records.len()]];
+    for &(s, e, status) in &blocks {
+        if status == Status::Full {
+            for entry in &entries[s..e] {
+                let i = entry.1 as usize;
+                full_keys[fill[i]] = entry.0;
+                fill[i] += 1;
+            }
+        }
+    }
+    let keys_of = |i: usize| &full_keys[offsets[i]..offsets[i + 1]];
+
+    let mut found: Vec<(usize, usize, Match)> = Vec::new();
+    let mut run = |i: usize, j: usize, stats: &mut ScanStats| {
+        let (i, j) = if i < j { (i, j) } else { (j, i) };
+        stats.comparisons += 1;
+        if let Some(m) = compare_prepared(&prepared[i], &prepared[j], cfg) {
+            found.push((i, j, m));
+        }
+    };
+    for &(s, e, status) in &blocks {
+        let hash = entries[s].0;
+        let members: Vec<usize> = entries[s..e].iter().map(|x| x.1 as usize).collect();
+        match status {
+            Status::Full => {
+                for (x, &i) in members.iter().enumerate() {
+                    for &j in &members[x + 1..] {
+                        if i != j && first_common(keys_of(i), keys_of(j)) == Some(hash) {
+                            run(i, j, &mut stats);
+                        }
+                    }
+                }
+            }
+            Status::Windowed => {
+                let mut sorted: Vec<(String, usize)> = members
+                    .iter()
+                    .map(|&i| (neighbourhood_key(&prepared[i]), i))
+                    .collect();
+                sorted.sort();
+                for x in 0..sorted.len() {
+                    for y in x + 1..(x + 1 + cfg.window).min(sorted.len()) {
+                        let (i, j) = (sorted[x].1, sorted[y].1);
+                        if i != j && first_common(keys_of(i), keys_of(j)).is_none() {
+                            run(i, j, &mut stats);
+                        }
+                    }
+                }
+            }
+            Status::Skipped => {}
+        }
+    }
+
+    found.sort_by_key(|(i, j, _)| (*i, *j));
+    // Two oversized strong blocks may both have windowed the same pair.
+    found.dedup_by_key(|(i, j, _)| (*i, *j));
+    let mut parent: Vec<usize> = (0..records.len()).collect();
+    for (i, j, m) in &found {
+        if m.level == Level::Duplicate {
+            union(&mut parent, *i, *j);
+        }
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); records.len()];
+    for i in 0..records.len() {
+        let root = find(&mut parent, i);
+        members[root].push(i);
+    }
+    let mut cluster_of = vec![usize::MAX; records.len()];
+    let mut clusters = Vec::new();
+    for group in members.into_iter().filter(|g| g.len() >= 2) {
+        for &i in &group {
+            cluster_of[i] = clusters.len();
+        }
+        clusters.push(Cluster {
+            members: group.iter().map(|&i| records[i].id).collect(),
+            matches: Vec::new(),
+        });
+    }
+    let mut possible = Vec::new();
+    for (i, j, m) in found {
+        let pm = PairMatch {
+            a: records[i].id,
+            b: records[j].id,
+            matched: m,
+        };
+        if cluster_of[i] != usize::MAX && cluster_of[i] == cluster_of[j] {
+            clusters[cluster_of[i]].matches.push(pm);
+        } else {
+            possible.push(pm);
+        }
+    }
+    Scan {
+        clusters,
+        possible,
+        stats,
+    }
+}
+
+/// Clusters of likely duplicates (see [`scan`] for the review queue and
+/// work counters).
+pub fn clusters(records: &[Record], cfg: &Config) -> Vec<Cluster> {
+    scan(records, cfg).clusters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: u128, name: &str) -> Record {
+        Record::new(id, Kind::Person, name)
+    }
+
+    fn shares_key(a: &Record, b: &Record) -> bool {
+        let cfg = Config::default();
+        let ka = blocking_keys(a, &cfg);
+        blocking_keys(b, &cfg).iter().any(|k| ka.contains(k))
+    }
+
+    #[test]
+    fn keys_for_latin_person() {
+        let mut r = person(1, "John Smith");
+        r.emails.push("John.Smith@Example.com".into());
+        r.phones.push("+86 138 1234 5678".into());
+        r.birth_date = Some("1980-05-01".into());
+        let keys = blocking_keys(&r, &Config::default());
+        for k in [
+            "e:john.smith@example.com",
+            "p:12345678",
+            "n:joh|smi",
+            "t:smith|j",
+            "t:john|s",
+            "b:1980-05-01|js",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} missing in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_share_keys() {
+        assert!(shares_key(
+            &person(1, "Smith, John"),
+            &person(2, "John Smith")
+        ));
+        assert!(shares_key(
+            &person(1, "Jonh Smith"),
+            &person(2, "John Smith")
+        ));
+        assert!(shares_key(&person(1, "J. Smith"), &person(2, "John Smith")));
+        assert!(shares_key(&person(1, "张伟"), &person(2, "Wei Zhang")));
+        assert!(shares_key(
+            &person(1, "王小明"),
+            &person(2, "Wang Xiao Ming")
+        ));
+        assert!(shares_key(
+            &person(1, "王小明"),
+            &person(2, "Xiaoming Wang")
+        ));
+        let org = |id, n| Record::new(id, Kind::Organization, n);
+        assert!(shares_key(
+            &org(1, "Acme Trading Co., Ltd."),
+            &org(2, "ACME Trading Limited")
+        ));
+        assert!(shares_key(
+            &org(1, "华信科技有限公司"),
+            &org(2, "华信科枝股份有限公司")
+        ));
+        let (mut a, mut b) = (person(1, "Zhang Wei"), person(2, "Zhang Wei"));
+        a.phones.push("+86 138 1234 5678".into());
+        b.phones.push("0086-13812345678".into());
+        assert!(shares_key(&a, &b));
+    }
+
+    #[test]
+    fn unrelated_records_do_not_share_keys() {
+        assert!(!shares_key(
+            &person(1, "John Smith"),
+            &person(2, "Maria Garcia")
+        ));
+    }
+
+    #[test]
+    fn scan_clusters_and_stats() {
+        let cfg = Config::default();
+        let mut a = person(10, "John Smith");
+        a.emails.push("john@example.com".into());
+        let mut b = person(20, "Smith, Jonh");
+        b.emails.push("JOHN@example.com".into());
+        let c = person(30, "Maria Garcia");
+        let result = scan(&[a, b, c], &cfg);
+        assert_eq!(result.clusters.len(), 1);
+        assert_eq!(result.clusters[0].members, vec![10, 20]);
+        assert_eq!(result.clusters[0].matches.len(), 1);
+        assert!(result.stats.comparisons >= 1);
+    }
+
+    #[test]
+    fn oversized_weak_blocks_are_skipped() {
+        let cfg = Config {
+            max_block_weak: 3,
+            max_block_loose: 3,
+            ..Config::default()
+        };
+        let records: Vec<Record> = (0..10).map(|i| person(i, "John Smith")).collect();
+        let result = scan(&records, &cfg);
+        assert_eq!(result.stats.comparisons, 0);
+        assert!(result.stats.skipped_blocks > 0);
+    }
+
+    #[test]
+    fn oversized_strong_blocks_use_a_window() {
+        let cfg = Config {
+            max_block_strong: 5,
+            max_block_weak: 1,
+            max_block_loose: 1,
+            window: 2,
+            ..Config::default()
+        };
+        let records: Vec<Record> = (0..50)
+            .map(|i| {
+                let mut r = person(i, &format!("Person{i} Name{i}"));
+                r.phones.push("010 1234 5678".into());
+                r
+            })
+            .collect();
+        let result = scan(&records, &cfg);
+        assert_eq!(result.stats.windowed_blocks, 1);
+        assert!(result.stats.comparisons <= 50 * 2);
+    }
+}

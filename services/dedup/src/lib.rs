@@ -1,0 +1,70 @@
+//! Duplicate-customer matcher for a CRM.
+//!
+//! A pure library: no I/O, no async, no global state. It
+//! * normalises raw contact data ([`normalize`], [`names`]),
+//! * scores a pair of records with human-readable reasons ([`compare`]),
+//! * produces blocking keys so that a scan over millions of records only
+//!   compares candidates that share a key ([`blocking_keys`], [`clusters`]).
+//!
+//! Record identity: [`Record::id`] is a `u128`, so UUIDs and numeric database
+//! keys both fit without allocation; the library never interprets it except to
+//! report which records matched.
+//!
+//! Chinese names are romanised with the `pinyin` crate (tones dropped), plus a
+//! small built-in table of surname readings for characters whose surname
+//! pronunciation differs from the everyday one (曾 zeng, 单 shan, 解 xie, …).
+
+pub mod blocking;
+pub mod names;
+pub mod normalize;
+pub mod score;
+pub mod similarity;
+pub mod synth;
+
+pub use blocking::{Cluster, PairMatch, Scan, ScanStats, blocking_keys, clusters, scan};
+pub use score::{Config, Level, Match, Prepared, Reason, compare, compare_prepared};
+
+/// Whether a record describes a natural person or an organisation. Records of
+/// different kinds are never considered duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Person,
+    Organization,
+}
+
+/// A customer record as stored by the CRM, with raw (un-normalised) fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Opaque key (e.g. a UUID as `u128`); only used to report matches.
+    pub id: u128,
+    pub kind: Kind,
+    /// Display name as entered: Latin or Chinese script, any order.
+    pub name: String,
+    /// Registered legal name (mostly for organisations).
+    pub legal_name: Option<String>,
+    /// Raw e-mail addresses.
+    pub emails: Vec<String>,
+    /// Raw phone numbers in any format.
+    pub phones: Vec<String>,
+    /// Birth date as `YYYY-MM-DD` (persons).
+    pub birth_date: Option<String>,
+    /// Free-text address including city and postal code.
+    pub address: Option<String>,
+}
+
+impl Record {
+    /// Convenience constructor for a record with only a name; the other
+    /// fields can then be filled in with struct update syntax or setters.
+    pub fn new(id: u128, kind: Kind, name: impl Into<String>) -> Self {
+        Record {
+            id,
+            kind,
+            name: name.into(),
+            legal_name: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            birth_date: None,
+            address: None,
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The matcher's scenarios and its quality on labelled synthetic data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod compare;
+mod synthetic;
