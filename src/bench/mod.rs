@@ -4,6 +4,7 @@
 //! own deployment.
 pub mod auth;
 pub mod data;
+pub mod dedup;
 pub mod events;
 pub mod generate;
 pub mod load;
@@ -25,6 +26,8 @@ pub enum BenchCommand {
     List,
     /// The event backbone on PostgreSQL and Redis: events/s and commit-to-handled latency.
     Events(events::EventsArgs),
+    /// The duplicate matcher on generated labelled data: precision, recall, F1, scan time.
+    Dedup(dedup::DedupArgs),
     /// Measure what authenticating one request costs (token verification), in-process.
     Auth {
         /// Iterations.
@@ -121,6 +124,7 @@ pub async fn main(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Seed(args) => seed(args).await,
         BenchCommand::Auth { calls } => auth::run(calls).await,
         BenchCommand::Events(args) => events::run(args).await,
+        BenchCommand::Dedup(args) => dedup::run(&args),
         BenchCommand::Run(args) => {
             let results = run(&args).await?;
             print_table(&results);
