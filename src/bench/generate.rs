@@ -153,6 +153,10 @@ impl Generator {
         } else {
             person_name(&mut rng, chinese)
         };
+        // Independent records never share an email address or a company domain, as real people
+        // and firms rarely do: a generator whose small name pools made them collide would make
+        // every duplicate matcher look imprecise.
+        let mail_local = format!("{mail_local}{index}");
         let email = rng.chance(0.85).then(|| {
             let domain = if organization {
                 format!("{}.example.com", mail_local.replace('.', ""))
