@@ -98,8 +98,20 @@ pub fn quality(clusters: &[Vec<u64>], root_of: &[u64]) -> Quality {
     q
 }
 
-/// Runs the benchmark and prints its figures.
-pub fn run(args: &DedupArgs) -> anyhow::Result<()> {
+/// What one run measured.
+pub struct Measured {
+    /// The matcher's output.
+    pub scan: crm_dedup::Scan,
+    /// Its quality against the labels.
+    pub quality: Quality,
+    /// Seconds to generate the records.
+    pub generate_s: f64,
+    /// Seconds the scan took.
+    pub scan_s: f64,
+}
+
+/// Generates the labelled records, scans them and scores the clusters.
+pub fn measure(args: &DedupArgs) -> Measured {
     let mut generator = Generator::new(args.seed);
     generator.duplicate_rate = args.duplicate_rate;
     let started = Instant::now();
@@ -119,7 +131,22 @@ pub fn run(args: &DedupArgs) -> anyhow::Result<()> {
         .iter()
         .map(|c| c.members.iter().map(|id| *id as u64).collect())
         .collect();
-    let q = quality(&clusters, &root_of);
+    Measured {
+        quality: quality(&clusters, &root_of),
+        scan,
+        generate_s,
+        scan_s,
+    }
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(args: &DedupArgs) -> anyhow::Result<()> {
+    let Measured {
+        scan,
+        quality: q,
+        generate_s,
+        scan_s,
+    } = measure(args);
     println!(
         "dedup: {} records ({:.0}% near-duplicates, seed {}), generated in {generate_s:.1} s; \
          scan {scan_s:.2} s ({} comparisons, {} blocks skipped); {} clusters, {} possible pairs \
@@ -168,21 +195,7 @@ mod tests {
             duplicate_rate: 0.1,
             seed: 7,
         };
-        let mut generator = Generator::new(args.seed);
-        generator.duplicate_rate = args.duplicate_rate;
-        let generated: Vec<Record> = (0..args.records).map(|i| generator.record(i)).collect();
-        let root_of: Vec<u64> = generated
-            .iter()
-            .map(|r| r.duplicate_of.unwrap_or(r.index))
-            .collect();
-        let records: Vec<_> = generated.iter().map(to_match_record).collect();
-        let scan = crm_dedup::scan(&records, &crm_dedup::Config::default());
-        let clusters: Vec<Vec<u64>> = scan
-            .clusters
-            .iter()
-            .map(|c| c.members.iter().map(|id| *id as u64).collect())
-            .collect();
-        let q = quality(&clusters, &root_of);
+        let q = measure(&args).quality;
         assert!(q.labelled_pairs > 100, "{q:?}");
         assert!(q.recall() > 0.95 && q.precision() > 0.9, "{q:?}");
     }

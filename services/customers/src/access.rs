@@ -112,14 +112,7 @@ impl Reach {
         buf.push(" OR id IN (");
         match &self.shared {
             Shared::None => {}
-            Shared::Ids(ids) => {
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        buf.push(", ");
-                    }
-                    buf.push_bind(SqlValue::Uuid(*id));
-                }
-            }
+            Shared::Ids(ids) => buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id))),
             Shared::Query {
                 user,
                 unit_path,

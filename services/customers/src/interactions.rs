@@ -252,12 +252,7 @@ impl Customers {
         }
         let mut query = crate::store::Store::list_query(&self.reach(principal, false).await?);
         query.push(" AND id IN (");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                query.push(", ");
-            }
-            query.push_bind(SqlValue::Uuid(*id));
-        }
+        query.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
         query.push(")");
         let found = self.store.fetch(query).await?;
         ids.iter()

@@ -345,36 +345,27 @@ impl Customers {
         }
 
         let mut candidates: Vec<CustomerRow> = Vec::new();
-        let round = |buf: SqlBuf| {
-            let store = self.store.clone();
-            async move { store.fetch(buf).await }
-        };
         let ids: Vec<Uuid> = exact.iter().map(|(id, _)| *id).collect();
         if !ids.is_empty() {
             let mut buf = Store::list_query(&scope);
             buf.push(" AND id IN (");
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    buf.push(", ");
-                }
-                buf.push_bind(SqlValue::Uuid(*id));
-            }
+            buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
             buf.push(")");
-            candidates.extend(round(buf).await?);
+            candidates.extend(self.store.fetch(buf).await?);
         }
         if query.phone_digits.is_none() {
             // Names that are the query or start with it rank first: from the name index, in
             // its order (shortest, so the exact name, first).
             let mut buf = Store::list_query(&scope);
             push_name_prefix(db, &mut buf, &query.text.to_lowercase(), limit);
-            candidates.extend(round(buf).await?);
+            candidates.extend(self.store.fetch(buf).await?);
         }
         let mut buf = Store::list_query(&scope);
         buf.push(" AND ");
         push_match(db, &mut buf, &query.tokens);
         buf.push(" LIMIT ");
         buf.push_bind(SqlValue::Int(CANDIDATES));
-        candidates.extend(round(buf).await?);
+        candidates.extend(self.store.fetch(buf).await?);
         let mut hits = scored(&query, candidates, &exact);
         if hits.len() < limit {
             // Few hits: allow typos. On PostgreSQL names with similar trigrams; on SQLite word
@@ -391,7 +382,7 @@ impl Customers {
             buf.push(" LIMIT ");
             buf.push_bind(SqlValue::Int(CANDIDATES));
             let mut more: Vec<CustomerRow> = hits.into_iter().map(|h| h.row).collect();
-            more.extend(round(buf).await?);
+            more.extend(self.store.fetch(buf).await?);
             hits = scored(&query, more, &exact);
         }
         hits.sort_by(|a, b| {

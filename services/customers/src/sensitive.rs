@@ -262,12 +262,7 @@ impl Vault {
         let mut buf = SqlBuf::new(
             "SELECT customer_id, field, ciphertext FROM customer_secrets WHERE customer_id IN (",
         );
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                buf.push(", ");
-            }
-            buf.push_bind(SqlValue::Uuid(*id));
-        }
+        buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
         buf.push(")");
         let SqlBuf { sql, binds } = buf;
         let rows: Vec<SecretRow> = with_pool!(db, |pool| crm_platform::db::bind_values(

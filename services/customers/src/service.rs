@@ -141,11 +141,6 @@ impl Customers {
         self
     }
 
-    /// The database.
-    pub fn store_db(&self) -> &db::Db {
-        self.store.db()
-    }
-
     /// The sensitive-field vault.
     pub fn vault(&self) -> &crate::sensitive::Vault {
         &self.vault
@@ -181,16 +176,26 @@ impl Customers {
         principal: &Principal,
         id: Uuid,
     ) -> Result<CustomerRow, Error> {
-        match self
-            .store
-            .get(id, &self.reach(principal, true).await?)
-            .await?
-        {
+        let reach = self.reach(principal, true).await?;
+        self.get_within(principal, id, &reach, "is shared with you read-only")
+            .await
+    }
+
+    /// One customer within `reach`; one the caller sees only beyond it is refused (`refusal`
+    /// follows its name), not hidden; one the caller does not see at all is NOT_FOUND.
+    pub(crate) async fn get_within(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        reach: &Reach,
+        refusal: &str,
+    ) -> Result<CustomerRow, Error> {
+        match self.store.get(id, reach).await? {
             Some(row) => Ok(row),
             None => {
                 self.get(principal, id).await?;
                 Err(Error::PermissionDenied(format!(
-                    "{} is shared with you read-only",
+                    "{} {refusal}",
                     crate::domain::name_of(id)
                 )))
             }

@@ -94,17 +94,13 @@ impl Customers {
     /// A customer the caller may share, transfer or delete: in their own data scope.
     async fn owned(&self, principal: &Principal, id: Uuid) -> Result<CustomerRow, Error> {
         let scope = Reach::scope(principal.scope("customers"));
-        match self.store.get(id, &scope).await? {
-            Some(row) => Ok(row),
-            None => {
-                // Reached only through a share: refused, not hidden.
-                self.get(principal, id).await?;
-                Err(Error::PermissionDenied(format!(
-                    "{} is shared with you; only its owners may share or transfer it",
-                    crate::domain::name_of(id)
-                )))
-            }
-        }
+        self.get_within(
+            principal,
+            id,
+            &scope,
+            "is shared with you; only its owners may share or transfer it",
+        )
+        .await
     }
 
     /// Shares a customer with a user or unit; sharing again with the same grantee changes the

@@ -97,6 +97,9 @@ pub async fn lookup(
     })
 }
 
+/// The one statement that records a request id.
+const INSERT: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
+
 /// Stores the first response of a request id. A concurrent retry that stored first wins; that
 /// is not an error.
 pub async fn remember(
@@ -106,8 +109,7 @@ pub async fn remember(
     fingerprint: &str,
     response: &[u8],
 ) -> Result<(), crate::db::DbError> {
-    const SQL: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
-    let result = crate::with_pool!(db, |pool| sqlx::query(SQL)
+    let result = crate::with_pool!(db, |pool| sqlx::query(INSERT)
         .bind(request_id)
         .bind(method)
         .bind(fingerprint)
@@ -181,9 +183,8 @@ pub(crate) async fn claim(tx: &mut crate::db::Tx) -> Result<(), crate::db::DbErr
     let Some((request_id, method, fingerprint)) = pending else {
         return Ok(());
     };
-    const SQL: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
     let now = crate::db::now();
-    crate::with_tx!(tx, |conn| sqlx::query(SQL)
+    crate::with_tx!(tx, |conn| sqlx::query(INSERT)
         .bind(&request_id)
         .bind(&method)
         .bind(&fingerprint)

@@ -46,11 +46,32 @@ impl SqlBuf {
         self.sql.push('$');
         self.sql.push_str(&self.binds.len().to_string());
     }
+
+    /// Appends `$N, $N+1, ...` for `values` (the inside of an `IN (...)`).
+    pub fn push_binds(&mut self, values: impl IntoIterator<Item = SqlValue>) {
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(v);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_binds_numbers_a_list() {
+        let mut buf = SqlBuf::new("SELECT 1 WHERE x = ");
+        buf.push_bind(SqlValue::Int(1));
+        buf.push(" AND y IN (");
+        buf.push_binds([SqlValue::Int(2), SqlValue::Int(3)]);
+        buf.push(")");
+        assert_eq!(buf.sql, "SELECT 1 WHERE x = $1 AND y IN ($2, $3)");
+        assert_eq!(buf.binds.len(), 3);
+    }
 
     #[test]
     fn new_starts_without_binds() {

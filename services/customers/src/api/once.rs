@@ -24,7 +24,7 @@ pub(super) async fn once<P: Message + Default>(
         Ok(None) => return work.await,
         Err(e) => return Err(Error::field("request_id", e).into()),
     };
-    let db = c.store_db();
+    let db = c.store.db();
     let print = fingerprint(&request.encode_to_vec());
     if let Some(done) = earlier::<P>(c, method, id, &print).await? {
         return Ok(done);
@@ -55,7 +55,7 @@ async fn earlier<P: Message + Default>(
     // response a little, as a retry would.
     let mut waited = 0;
     let record = loop {
-        match lookup(c.store_db(), method, id, print)
+        match lookup(c.store.db(), method, id, print)
             .await
             .map_err(Error::from)?
         {
