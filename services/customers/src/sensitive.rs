@@ -397,13 +397,19 @@ impl Vault {
 
     /// How many stored values are not under the current key.
     pub async fn stale(&self, db: &Db) -> Result<u64, DbError> {
-        const SQL: &str = "SELECT ciphertext FROM customer_secrets";
-        let rows: Vec<(String,)> =
-            with_pool!(db, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
-        Ok(rows
-            .iter()
-            .filter(|(c,)| self.keyring.needs_rotation(c))
-            .count() as u64)
+        // Counted by the database: the table may hold millions of values. A value under the
+        // current key has its prefix and a payload after it.
+        const SQL: &str =
+            "SELECT COUNT(*) FROM customer_secrets WHERE ciphertext NOT LIKE $1 ESCAPE '\\'";
+        let pattern = format!(
+            "{}_%",
+            crm_platform::auth::escape_like(&self.keyring.current_prefix())
+        );
+        let (count,): (i64,) = with_pool!(db, |pool| sqlx::query_as(SQL)
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await)?;
+        Ok(count as u64)
     }
 }
 

@@ -247,6 +247,12 @@ impl Keyring {
         Self::key_id(stored) != Some(self.current.as_str())
     }
 
+    /// How every value under the current key starts ("v1.<key id>."), for counting in SQL
+    /// what [`Keyring::needs_rotation`] would flag without reading every value.
+    pub fn current_prefix(&self) -> String {
+        format!("{VERSION}.{}.", self.current)
+    }
+
     /// Re-encrypts under the current key (decrypt + encrypt, fresh nonce).
     pub fn rotate(&self, field: &str, stored: &str) -> Result<String, CryptoError> {
         let plain = Zeroizing::new(self.decrypt(field, stored)?);
