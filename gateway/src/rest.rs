@@ -12,7 +12,7 @@ use axum::{
 };
 use crm_platform::error::{ErrorKind, FieldViolation, ServiceError, http_response};
 use crm_proto::crm::customers::v1::{
-    CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
+    CreateCustomerRequest, Customer, DeleteCustomerRequest, DuplicatePolicy, GetCustomerRequest,
     ListCustomersRequest, UpdateCustomerRequest, customer_service_client::CustomerServiceClient,
 };
 use crm_proto::crm::identity::v1::{
@@ -195,9 +195,23 @@ async fn create_customer(
         .or_else(|| headers.get("idempotency-key").and_then(|v| v.to_str().ok()))
         .unwrap_or_default()
         .to_owned();
+    // The policy is a query parameter: the body is the customer itself (AIP-133).
+    let duplicate_policy = match param(&q, "duplicatePolicy", "duplicate_policy") {
+        None => 0,
+        Some(name) => match DuplicatePolicy::from_str_name(name) {
+            Some(p) => p as i32,
+            None => {
+                return bad_request(
+                    "duplicate_policy",
+                    "must be WARN_DUPLICATES, BLOCK_DUPLICATES or ALLOW_DUPLICATES",
+                );
+            }
+        },
+    };
     let message = CreateCustomerRequest {
         customer: Some(customer),
         request_id,
+        duplicate_policy,
     };
     reply(
         c.customers

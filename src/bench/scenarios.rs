@@ -206,6 +206,8 @@ impl Target {
         let req = self.request(CreateCustomerRequest {
             customer: Some(customer),
             request_id: String::new(),
+            // The default: every create is checked for duplicates, as a user's would be.
+            duplicate_policy: 0,
         });
         self.client(n)
             .create_customer(req)

@@ -37,6 +37,7 @@ async fn crud_through_the_gateway() {
         let mut c = client(&suite).await;
         let created = c
             .create_customer(CreateCustomerRequest {
+                duplicate_policy: 0,
                 customer: Some(customer("上海示例有限公司")),
                 request_id: String::new(),
             })
@@ -115,6 +116,7 @@ async fn errors_carry_code_reason_and_fields() {
         bad.kind = 0;
         let err = c
             .create_customer(CreateCustomerRequest {
+                duplicate_policy: 0,
                 customer: Some(bad),
                 request_id: String::new(),
             })
@@ -138,6 +140,7 @@ async fn errors_carry_code_reason_and_fields() {
         // A stale etag is ABORTED and changes nothing.
         let created = c
             .create_customer(CreateCustomerRequest {
+                duplicate_policy: 0,
                 customer: Some(customer("Etag AG")),
                 request_id: String::new(),
             })
@@ -191,6 +194,7 @@ async fn retried_create_creates_one_row() {
         let suite = Suite::start(backend).await;
         let mut c = client(&suite).await;
         let req = CreateCustomerRequest {
+            duplicate_policy: 0,
             customer: Some(customer("Retry GmbH")),
             request_id: "erp-order-4711".into(),
         };

@@ -295,6 +295,7 @@ async fn authorization_matrix_of_the_customers_api() {
                 assert_eq!(
                     code(
                         c.create_customer(CreateCustomerRequest {
+                            duplicate_policy: 0,
                             customer: Some(new),
                             request_id: String::new()
                         })
@@ -386,6 +387,7 @@ async fn an_erp_client_gets_a_token_and_creates_a_customer_through_the_gateway()
         };
         let made = c
             .create_customer(CreateCustomerRequest {
+                duplicate_policy: 0,
                 customer: Some(customer),
                 request_id: "erp-42".into(),
             })

@@ -407,6 +407,7 @@ pub async fn customer_access(
     };
     let got = code(
         c.upsert_customer(UpsertCustomerRequest {
+            duplicate_policy: 0,
             customer: Some(upsert),
             update_mask: None,
         })

@@ -49,6 +49,7 @@ async fn retried_sub_resource_writes_happen_once() {
         let created = c
             .clone()
             .create_customer(CreateCustomerRequest {
+                duplicate_policy: 0,
                 customer: Some(org),
                 request_id: String::new(),
             })

@@ -69,6 +69,7 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
         let admin = suite.channel(&suite.admin_token).await;
         let mut customers = CustomerServiceClient::new(admin.clone());
         let request = CreateCustomerRequest {
+            duplicate_policy: 0,
             customer: Some(Customer {
                 display_name: "Zhang San".into(),
                 kind: Kind::Person as i32,

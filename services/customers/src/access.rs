@@ -98,9 +98,12 @@ impl Reach {
         Ok(Reach { scope, shared })
     }
 
-    /// Appends the condition "the customer row (columns `id`, `owner_id`, `owner_unit_path`)
-    /// is reached".
+    /// Appends the condition "the customer row (columns `id`, `owner_id`, `owner_unit_path`,
+    /// `merged_into`) is reached".
     pub fn push_condition(&self, buf: &mut SqlBuf) {
+        // A merged customer lives on in its survivor: hidden from every read, kept only so an
+        // undo can bring it back exactly.
+        buf.push("merged_into IS NULL AND ");
         if matches!(self.shared, Shared::None) {
             self.scope
                 .push_condition(buf, "owner_id", "owner_unit_path");

@@ -20,6 +20,9 @@ pub enum Error {
     /// Another customer already has this identity (source and external id).
     #[error("{0}")]
     AlreadyExists(String),
+    /// The customer to create is likely a duplicate of an existing one (policy BLOCK_DUPLICATES).
+    #[error("the customer is likely a duplicate of an existing customer")]
+    Duplicate(Box<crate::duplicates::Check>),
     /// The request does not fit the resource's state (e.g. contacts of a person).
     #[error("{0}")]
     FailedPrecondition(String),
@@ -74,6 +77,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::EtagMismatch(_) => ErrorKind::Aborted,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::Duplicate(_) => ErrorKind::AlreadyExists,
             Error::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::Corrupt(_) => ErrorKind::Internal,
@@ -87,6 +91,7 @@ impl ServiceError for Error {
             Error::NotFound(_) => "CUSTOMER_NOT_FOUND",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::AlreadyExists(_) => "EXTERNAL_ID_TAKEN",
+            Error::Duplicate(_) => "DUPLICATE_CUSTOMER",
             Error::FailedPrecondition(_) => "NOT_AN_ORGANIZATION",
             Error::PermissionDenied(_) => "READ_ONLY_SHARE",
             Error::Corrupt(_) => "INTERNAL",
@@ -98,6 +103,13 @@ impl ServiceError for Error {
         match self {
             Error::InvalidArgument(v) => v,
             _ => &[],
+        }
+    }
+
+    fn metadata(&self) -> std::collections::HashMap<String, String> {
+        match self {
+            Error::Duplicate(check) => check.metadata(),
+            _ => Default::default(),
         }
     }
 }

@@ -10,6 +10,10 @@ pub const CREATED: &str = "crm.customers.v1.customer.created";
 pub const UPDATED: &str = "crm.customers.v1.customer.updated";
 /// A customer was deleted.
 pub const DELETED: &str = "crm.customers.v1.customer.deleted";
+/// Customers were merged into a survivor: re-point references to the merged customers.
+pub const MERGED: &str = "crm.customers.v1.customer.merged";
+/// A merge was undone: the merged customers are back.
+pub const UNMERGED: &str = "crm.customers.v1.customer.unmerged";
 /// A customer's lifecycle stage changed (classification or by hand).
 pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
 /// A customer's value tier changed.
@@ -126,6 +130,27 @@ pub fn consent_recorded(
         events::actor(principal),
         audience(customer),
         &payload,
+    )
+}
+
+/// `customer.merged` or `customer.unmerged`: the merge and the survivor as it is now, readable
+/// by who may read the survivor.
+pub fn merged(
+    principal: &Principal,
+    ty: &str,
+    merge: &crate::merge::MergeRow,
+    survivor: &CustomerRow,
+) -> Event {
+    events::event(
+        crate::NAME,
+        ty,
+        crate::domain::name_of(survivor.id),
+        events::actor(principal),
+        audience(survivor),
+        &crm_proto::crm::customers::v1::CustomerMerged {
+            merge: Some(crate::api::merge_proto(merge)),
+            survivor: Some(crate::api::to_proto(survivor)),
+        },
     )
 }
 

@@ -10,11 +10,13 @@ pub mod contact_points;
 pub mod contacts;
 pub mod custom_fields;
 pub mod domain;
+pub mod duplicates;
 pub mod error;
 pub mod events;
 pub mod history;
 pub mod interactions;
 pub mod jobs;
+pub mod merge;
 pub mod profile;
 pub mod reminders;
 pub mod search;
@@ -31,7 +33,10 @@ use crm_platform::{
     grpc::GrpcRoutes,
     server::{ServiceContext, Shutdown},
 };
-use crm_proto::crm::customers::v1::customer_service_server::CustomerServiceServer;
+use crm_proto::crm::customers::v1::{
+    customer_service_server::CustomerServiceServer,
+    duplicate_service_server::DuplicateServiceServer,
+};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
@@ -61,6 +66,8 @@ pub struct Config {
     /// Region of phone numbers written without a country code ("CN": "138 1234 5678" is
     /// "+8613812345678"). ISO 3166-1 alpha-2; see `domain::PHONE_REGIONS`.
     pub phone_region: String,
+    /// Duplicate thresholds and the merge undo period (`CRM_CUSTOMERS__DUPLICATES__*`).
+    pub duplicates: duplicates::DuplicateConfig,
 }
 
 impl Default for Config {
@@ -73,6 +80,7 @@ impl Default for Config {
             crypto: Default::default(),
             key_file: String::new(),
             phone_region: "CN".to_owned(),
+            duplicates: Default::default(),
         }
     }
 }
@@ -156,9 +164,13 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 pub fn routes(ctx: &ServiceContext, config: &Config, keyring: Keyring) -> GrpcRoutes {
     let customers = service::Customers::new(store::Store::new(ctx.db.clone()))
         .with_classification(config.classification.clone())
-        .with_keyring(keyring);
+        .with_keyring(keyring)
+        .with_duplicates(config.duplicates.clone());
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
-        .add_service(CustomerServiceServer::new(api::Api::new(customers)))
+        .add_service(CustomerServiceServer::new(api::Api::new(customers.clone())))
+        .add_service(DuplicateServiceServer::new(api::DuplicateApi::new(
+            customers,
+        )))
         .permissions(api::PERMISSIONS)
 }
 
@@ -170,6 +182,10 @@ pub async fn build(ctx: &ServiceContext, config: &Config) -> anyhow::Result<axum
         .validate()
         .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
     domain::set_default_phone_region(&config.phone_region)
+        .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
+    config
+        .duplicates
+        .validate()
         .map_err(|e| anyhow::anyhow!("customers: {e}"))?;
     let keyring = keyring(config)?;
     routes(ctx, config, keyring)
@@ -195,12 +211,21 @@ pub async fn spawn_workers(
     // Detached: it ends on its own, and the returned workers are the ones that run until
     // shutdown (a stack stops when one of them ends).
     let db = ctx.db.clone();
+    let matcher = config.duplicates.matcher();
     tokio::spawn(async move {
         match search::backfill(&db, 1000).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(customers = n, "search documents written"),
             Err(e) => {
                 tracing::warn!(error = %e, "search backfill failed; it runs again at the next start")
+            }
+        }
+        // Likewise the duplicate keys (customers stored before, or keyed by older rules).
+        match duplicates::backfill(&db, &matcher, 1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(customers = n, "duplicate keys written"),
+            Err(e) => {
+                tracing::warn!(error = %e, "duplicate key backfill failed; it runs again at the next start")
             }
         }
     });

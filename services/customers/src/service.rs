@@ -3,6 +3,7 @@
 use crate::{
     access::Reach,
     domain::{DisplayName, Email, Kind, Phone},
+    duplicates::{Candidate, Policy},
     error::Error,
     events, history,
     profile::Profile,
@@ -13,7 +14,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 /// The resource family whose data scope applies to customers.
-const FAMILY: &str = "customers";
+pub(crate) const FAMILY: &str = "customers";
 /// Sort order when the caller gives none: newest first.
 const DEFAULT_ORDER: &str = "create_time desc";
 
@@ -116,6 +117,22 @@ pub struct Customers {
     pub(crate) store: Store,
     pub(crate) classification: crate::classification::ClassificationConfig,
     pub(crate) vault: crate::sensitive::Vault,
+    pub(crate) duplicates: crate::duplicates::DuplicateConfig,
+}
+
+/// The row a new customer will be (before its custom fields are checked).
+pub(crate) fn draft(principal: &Principal, new: &NewCustomer) -> CustomerRow {
+    let mut row = CustomerRow::new(
+        new.display_name.as_str(),
+        new.kind,
+        new.owner_id.or_else(|| principal.user_id()),
+        &principal.unit_path,
+        db::now(),
+    );
+    row.email = new.email.as_ref().map(|e| e.as_str().to_owned());
+    row.phone = new.phone.as_ref().map(|p| p.as_str().to_owned());
+    new.profile.apply(&mut row, |_| true);
+    row
 }
 
 fn external_id_taken() -> Error {
@@ -132,7 +149,14 @@ impl Customers {
             store,
             classification: Default::default(),
             vault: crate::sensitive::Vault::new(keyring),
+            duplicates: Default::default(),
         }
+    }
+
+    /// The same use cases with these duplicate thresholds and undo period.
+    pub fn with_duplicates(mut self, config: crate::duplicates::DuplicateConfig) -> Self {
+        self.duplicates = config;
+        self
     }
 
     /// The same use cases with these keys for sensitive fields.
@@ -239,7 +263,6 @@ impl Customers {
 
     /// Creates a customer owned by the caller (unless an owner is given). With a request id,
     /// a retry returns the first result; `encode` makes the response stored for retries.
-    #[instrument(skip_all)]
     pub async fn create(
         &self,
         principal: &Principal,
@@ -247,23 +270,33 @@ impl Customers {
         idempotency: Option<Idempotency>,
         encode: impl Fn(&CustomerRow) -> Vec<u8>,
     ) -> Result<Created, Error> {
+        let (created, _) = self
+            .create_checked(principal, new, Policy::Warn, idempotency, |row, _| {
+                encode(row)
+            })
+            .await?;
+        Ok(created)
+    }
+
+    /// [`Customers::create`] under a duplicate policy: with `Block`, a likely duplicate refuses
+    /// the create; with `Warn`, the candidates come back with the new customer (and `encode`
+    /// gets them, so a retry answers with them too).
+    #[instrument(skip_all)]
+    pub async fn create_checked(
+        &self,
+        principal: &Principal,
+        new: NewCustomer,
+        policy: Policy,
+        idempotency: Option<Idempotency>,
+        encode: impl Fn(&CustomerRow, &[Candidate]) -> Vec<u8>,
+    ) -> Result<(Created, Vec<Candidate>), Error> {
         const METHOD: &str = "CreateCustomer";
         if let Some(key) = &idempotency
             && let Some(replay) = self.replay(METHOD, key).await?
         {
-            return Ok(Created::Replayed(replay));
+            return Ok((Created::Replayed(replay), Vec::new()));
         }
-        let now = db::now();
-        let mut row = CustomerRow::new(
-            new.display_name.as_str(),
-            new.kind,
-            new.owner_id.or_else(|| principal.user_id()),
-            &principal.unit_path,
-            now,
-        );
-        row.email = new.email.map(|e| e.as_str().to_owned());
-        row.phone = new.phone.map(|p| p.as_str().to_owned());
-        new.profile.apply(&mut row, |_| true);
+        let mut row = draft(principal, &new);
         let defs = self.definitions().await?;
         row.custom_fields = crate::custom_fields::apply(
             &defs,
@@ -272,24 +305,36 @@ impl Customers {
             true,
         )
         .map_err(Error::InvalidArgument)?;
+        let candidates = match policy {
+            Policy::Allow => Vec::new(),
+            Policy::Warn | Policy::Block => {
+                let check = self.check_duplicates(principal, &row).await?;
+                if policy == Policy::Block && check.blocks() {
+                    return Err(Error::Duplicate(Box::new(check)));
+                }
+                check.candidates
+            }
+        };
         let request = idempotency.as_ref().map(|key| NewRequest {
             request_id: &key.request_id,
             method: METHOD,
             fingerprint: &key.fingerprint,
         });
         match self
-            .insert_with_event(principal, &row, &new.secrets, request, encode)
+            .insert_with_event(principal, &row, &new.secrets, request, |row| {
+                encode(row, &candidates)
+            })
             .await
         {
             Ok(stored) => {
                 tracing::info!(customer = %stored.id, "customer created");
-                Ok(Created::New(Box::new(stored)))
+                Ok((Created::New(Box::new(stored)), candidates))
             }
             Err(Error::Db(e)) if e.is_unique("external") => Err(external_id_taken()),
             // A concurrent retry with the same request id committed first: answer as it did.
             Err(Error::Db(e)) if e.is_unique("request_log") => match &idempotency {
                 Some(key) => match self.replay(METHOD, key).await? {
-                    Some(replay) => Ok(Created::Replayed(replay)),
+                    Some(replay) => Ok((Created::Replayed(replay), Vec::new())),
                     None => Err(e.into()),
                 },
                 None => Err(e.into()),
@@ -309,6 +354,7 @@ impl Customers {
     ) -> Result<CustomerRow, Error> {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
+        crate::duplicates::write_keys(&mut tx, &stored, &self.duplicates.matcher()).await?;
         let mut trail = history::changes(None, Some(&stored));
         trail.extend(
             self.vault
@@ -401,6 +447,7 @@ impl Customers {
                         .await?,
                 );
                 let fields = trail.iter().map(|c| c.field.clone()).collect();
+                crate::duplicates::write_keys(&mut tx, &row, &self.duplicates.matcher()).await?;
                 history::record(&mut tx, &principal.actor(), row.id, "UPDATED", &trail).await?;
                 tx.emit(&events::changed(principal, events::UPDATED, &row, fields))
                     .await?;
@@ -421,7 +468,8 @@ impl Customers {
         principal: &Principal,
         new: NewCustomer,
         fields: Option<Vec<String>>,
-    ) -> Result<(CustomerRow, bool), Error> {
+        policy: Policy,
+    ) -> Result<(CustomerRow, bool, Vec<Candidate>), Error> {
         let (Some(source), Some(external_id)) =
             (new.profile.source.clone(), new.profile.external_id.clone())
         else {
@@ -447,7 +495,7 @@ impl Customers {
             {
                 let changes = Changes::from_new(new.clone(), fields.as_deref());
                 let row = self.update(principal, current.id, None, changes).await?;
-                return Ok((row, false));
+                return Ok((row, false, Vec::new()));
             }
             if self.store.external_id_taken(&source, &external_id).await? {
                 // It exists outside the caller's scope: answered as if it did not exist, but
@@ -457,11 +505,11 @@ impl Customers {
                 )));
             }
             match self
-                .create(principal, new.clone(), None, |_| Vec::new())
+                .create_checked(principal, new.clone(), policy, None, |_, _| Vec::new())
                 .await
             {
-                Ok(Created::New(row)) => return Ok((*row, true)),
-                Ok(Created::Replayed(_)) | Err(Error::AlreadyExists(_)) => continue,
+                Ok((Created::New(row), candidates)) => return Ok((*row, true, candidates)),
+                Ok((Created::Replayed(_), _)) | Err(Error::AlreadyExists(_)) => continue,
                 Err(e) => return Err(e),
             }
         }

@@ -55,6 +55,7 @@ pub fn built_ins() -> Vec<BuiltIn> {
     let mut sales_manager = sales.clone();
     sales_manager.extend([
         p::CUSTOMERS_CUSTOMER_DELETE,
+        p::CUSTOMERS_CUSTOMER_MERGE,
         p::CUSTOMERS_EXPORT,
         p::IDENTITY_USER_READ,
         p::IDENTITY_UNIT_READ,

@@ -93,6 +93,11 @@ pub trait ServiceError: std::error::Error + Send + Sync + 'static {
     fn violations(&self) -> &[FieldViolation] {
         &[]
     }
+    /// Machine-readable facts for `ErrorInfo.metadata` (e.g. the duplicate candidates that
+    /// blocked a create).
+    fn metadata(&self) -> std::collections::HashMap<String, String> {
+        std::collections::HashMap::new()
+    }
 }
 
 /// Maps a service error to a gRPC status carrying `ErrorInfo` (reason + domain) and, for bad
@@ -110,11 +115,7 @@ pub fn to_status<E: ServiceError>(err: &E, domain: &str) -> Status {
         }
         _ => err.to_string(),
     };
-    let mut details = ErrorDetails::with_error_info(
-        err.reason(),
-        domain,
-        std::collections::HashMap::<String, String>::new(),
-    );
+    let mut details = ErrorDetails::with_error_info(err.reason(), domain, err.metadata());
     for v in err.violations() {
         details.add_bad_request_violation(v.field.clone(), v.description.clone());
     }

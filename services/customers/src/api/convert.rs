@@ -46,6 +46,7 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         notes: row.notes.clone().unwrap_or_default(),
         custom_fields: super::custom_fields::values_proto(&row.custom_fields),
         lifetime_value_minor: row.lifetime_value_minor,
+        duplicate_candidates: Vec::new(),
         // Filled by the handlers that may show them (see `sensitive`).
         national_id: String::new(),
         bank_account: String::new(),

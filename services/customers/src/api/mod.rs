@@ -4,6 +4,7 @@ mod contact_points;
 mod contacts;
 mod convert;
 mod custom_fields;
+mod duplicates;
 mod history;
 mod interactions;
 mod once;
@@ -19,6 +20,7 @@ pub use consents::{consent_name, consent_proto};
 pub use convert::to_proto;
 use convert::{invalid, mask_paths, parse_changes, parse_etag, parse_new};
 use crm_platform::proto_time::{from_timestamp, timestamp};
+pub use duplicates::{DuplicateApi, merge_proto};
 pub use interactions::{interaction_name, interaction_proto};
 pub use permission_table::PERMISSIONS;
 
@@ -146,19 +148,23 @@ impl CustomerService for Api {
                 .encode_to_vec(),
             ),
         });
+        let policy = duplicates::policy(r.duplicate_policy)?;
         // Write responses carry sensitive values masked, also when replayed.
         let secrets = sensitive::masked(&new.secrets);
-        let respond = |row: &CustomerRow| {
+        let respond = |row: &CustomerRow, candidates: &[crate::duplicates::Candidate]| {
             let mut customer = to_proto(row);
             sensitive::fill(&mut customer, Some(&secrets));
+            customer.duplicate_candidates = candidates.iter().map(duplicates::candidate).collect();
             customer
         };
-        let created = self
+        let (created, candidates) = self
             .customers
-            .create(&principal, new, key, |row| respond(row).encode_to_vec())
+            .create_checked(&principal, new, policy, key, |row, candidates| {
+                respond(row, candidates).encode_to_vec()
+            })
             .await?;
         let customer = match created {
-            Created::New(row) => respond(&row),
+            Created::New(row) => respond(&row, &candidates),
             Created::Replayed(bytes) => Customer::decode(bytes.as_slice())
                 .map_err(|e| Status::from(Error::Corrupt(format!("stored response: {e}"))))?,
         };
@@ -202,9 +208,15 @@ impl CustomerService for Api {
         if !v.is_empty() {
             return Err(invalid(v));
         }
-        let (row, created) = self.customers.upsert(&principal, new, fields).await?;
+        let policy = duplicates::policy(r.duplicate_policy)?;
+        let (row, created, candidates) = self
+            .customers
+            .upsert(&principal, new, fields, policy)
+            .await?;
+        let mut customer = self.masked_proto(&row).await?;
+        customer.duplicate_candidates = candidates.iter().map(duplicates::candidate).collect();
         Ok(Response::new(UpsertCustomerResponse {
-            customer: Some(self.masked_proto(&row).await?),
+            customer: Some(customer),
             created,
         }))
     }

@@ -147,4 +147,24 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.CustomerService/DeleteCustomFieldDefinition",
         permissions::CUSTOMERS_CUSTOM_FIELD_WRITE,
     ),
+    (
+        "/crm.customers.v1.DuplicateService/CheckDuplicates",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/MergeCustomers",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/GetCustomerMerge",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/ListCustomerMerges",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/UndoCustomerMerge",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
 ];

@@ -6,6 +6,7 @@ mod consents;
 mod contact_points;
 mod contacts;
 mod custom_fields;
+mod duplicates;
 mod history;
 mod interactions;
 mod profile;

@@ -2,6 +2,7 @@
 //! pinned), and the upsert of corporate systems by (source, external id).
 use crm_customers::{
     domain::{DisplayName, Kind},
+    duplicates::Policy,
     error::Error,
     profile::Profile,
     service::{Changes, Created, Customers, ListParams, NewCustomer},
@@ -191,12 +192,18 @@ async fn an_external_id_belongs_to_one_customer(db: Db) {
 async fn upsert_creates_then_updates_and_never_duplicates_outside_scope(db: Db) {
     let c = Customers::new(Store::new(db));
     let erp = Principal::system();
-    let (first, created) = c.upsert(&erp, acme(Some("D-0100")), None).await.unwrap();
+    let (first, created, _) = c
+        .upsert(&erp, acme(Some("D-0100")), None, Policy::Warn)
+        .await
+        .unwrap();
     assert!(created);
     let mut changed = acme(Some("D-0100"));
     changed.display_name = DisplayName::parse("Acme Group").unwrap();
     changed.profile.region = Some("north-china".into());
-    let (second, created) = c.upsert(&erp, changed.clone(), None).await.unwrap();
+    let (second, created, _) = c
+        .upsert(&erp, changed.clone(), None, Policy::Warn)
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(
         second.id, first.id,
@@ -209,8 +216,13 @@ async fn upsert_creates_then_updates_and_never_duplicates_outside_scope(db: Db) 
     // With a mask, only the named fields are replaced.
     changed.display_name = DisplayName::parse("Ignored").unwrap();
     changed.profile.notes = Some("updated by the ERP".into());
-    let (third, _) = c
-        .upsert(&erp, changed.clone(), Some(vec!["notes".into()]))
+    let (third, _, _) = c
+        .upsert(
+            &erp,
+            changed.clone(),
+            Some(vec!["notes".into()]),
+            Policy::Warn,
+        )
         .await
         .unwrap();
     assert_eq!(third.display_name, "Acme Group");
@@ -224,14 +236,14 @@ async fn upsert_creates_then_updates_and_never_duplicates_outside_scope(db: Db) 
         ..Principal::system()
     };
     assert!(matches!(
-        c.upsert(&rep, changed, None).await,
+        c.upsert(&rep, changed, None, Policy::Warn).await,
         Err(Error::NotFound(_))
     ));
     let (all, _) = c.list(&erp, &ListParams::default()).await.unwrap();
     assert_eq!(all.len(), 1);
 
     // Without the pair, nothing to upsert by.
-    let missing = c.upsert(&erp, acme(None), None).await;
+    let missing = c.upsert(&erp, acme(None), None, Policy::Warn).await;
     assert!(
         matches!(&missing, Err(Error::InvalidArgument(v)) if v.iter().any(|f| f.field == "customer.external_id")),
         "{missing:?}"

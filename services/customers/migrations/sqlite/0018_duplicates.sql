@@ -1,0 +1,49 @@
+-- Duplicates and merges (issue 6).
+
+-- Blocking keys of each customer (crm-dedup), hashed to 64 bits: the candidates of a duplicate
+-- check are the customers sharing a key, found by index instead of by comparing every pair.
+-- A hash collision only adds a candidate, which the scoring then rejects.
+CREATE TABLE customer_match_keys (
+    key_hash    INTEGER NOT NULL,
+    customer_id BLOB NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    PRIMARY KEY (key_hash, customer_id)
+);
+CREATE INDEX customer_match_keys_customer_idx ON customer_match_keys (customer_id);
+-- Which version of the key rules a customer's keys were made with (0: none yet), so a change
+-- of the rules re-keys the stored customers at the next start.
+ALTER TABLE customers ADD COLUMN match_keys_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX customers_match_keys_version_idx ON customers (match_keys_version);
+
+-- A merged customer is kept, hidden from every read, until its merge can no longer be undone:
+-- undo then restores it exactly. NULL for every live customer.
+ALTER TABLE customers ADD COLUMN merged_into BLOB;
+CREATE INDEX customers_merged_into_idx ON customers (merged_into) WHERE merged_into IS NOT NULL;
+
+-- One merge: the survivor, the merged customers, and what undo needs (the survivor's fields
+-- before, the sub-resources that moved, the primaries that were demoted) as JSON.
+CREATE TABLE customer_merges (
+    id               BLOB PRIMARY KEY NOT NULL,
+    survivor_id      BLOB NOT NULL,
+    merged_ids       TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('MERGED', 'UNDONE')),
+    undo             TEXT NOT NULL,
+    owner_unit_path  TEXT NOT NULL,
+    actor            TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    undo_deadline    TEXT NOT NULL,
+    undone_at        TEXT,
+    undone_by        TEXT
+);
+CREATE INDEX customer_merges_survivor_idx ON customer_merges (survivor_id, created_at);
+CREATE INDEX customer_merges_created_idx ON customer_merges (created_at, id);
+
+-- Reviewers' decisions on pairs (a < b): "not a duplicate" is remembered so the pair is never
+-- proposed again; "duplicate" confirms it for merging.
+CREATE TABLE duplicate_decisions (
+    customer_a  BLOB NOT NULL,
+    customer_b  BLOB NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('DUPLICATE', 'NOT_DUPLICATE')),
+    decided_by  TEXT NOT NULL,
+    decided_at  TEXT NOT NULL,
+    PRIMARY KEY (customer_a, customer_b)
+);

@@ -1,0 +1,265 @@
+//! `crm.customers.v1.DuplicateService`: duplicate checks, merges and their undo.
+use super::{convert::parse_new, once, parse_name};
+use crate::{
+    duplicates::{Candidate, Policy},
+    error::Error,
+    merge::{MergeRequest, MergeRow, Rule, merge_name},
+    service::Customers,
+};
+use crm_platform::{auth, proto_time::timestamp};
+use crm_proto::crm::customers::v1::{
+    CheckDuplicatesRequest, CheckDuplicatesResponse, CustomerMerge, DuplicateCandidate,
+    DuplicatePolicy, FieldRule, GetCustomerMergeRequest, ListCustomerMergesRequest,
+    ListCustomerMergesResponse, MergeCounts, MergeCustomersRequest, UndoCustomerMergeRequest,
+    customer_merge, duplicate_candidate, duplicate_service_server::DuplicateService, field_rule,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+/// The duplicate service over the customer use cases.
+#[derive(Clone, Debug)]
+pub struct DuplicateApi {
+    customers: Customers,
+}
+
+impl DuplicateApi {
+    /// The adapter.
+    pub fn new(customers: Customers) -> Self {
+        Self { customers }
+    }
+}
+
+/// The policy a request asks for.
+pub(super) fn policy(value: i32) -> Result<Policy, Status> {
+    match DuplicatePolicy::try_from(value) {
+        Ok(DuplicatePolicy::Unspecified | DuplicatePolicy::WarnDuplicates) => Ok(Policy::Warn),
+        Ok(DuplicatePolicy::BlockDuplicates) => Ok(Policy::Block),
+        Ok(DuplicatePolicy::AllowDuplicates) => Ok(Policy::Allow),
+        Err(_) => Err(Error::field("duplicate_policy", "is not a known policy").into()),
+    }
+}
+
+/// A candidate as the API shows it.
+pub(super) fn candidate(c: &Candidate) -> DuplicateCandidate {
+    DuplicateCandidate {
+        customer: crate::domain::name_of(c.id),
+        display_name: c.display_name.clone(),
+        score: c.score,
+        level: if c.duplicate {
+            duplicate_candidate::Level::Duplicate
+        } else {
+            duplicate_candidate::Level::Possible
+        } as i32,
+        reasons: c.reasons.clone(),
+    }
+}
+
+/// A merge as the API shows it.
+pub fn merge_proto(m: &MergeRow) -> CustomerMerge {
+    let moved = |table: &str| {
+        m.details
+            .moved
+            .get(table)
+            .map_or(0, |rows| i32::try_from(rows.len()).unwrap_or(i32::MAX))
+    };
+    CustomerMerge {
+        name: merge_name(m.id),
+        survivor: crate::domain::name_of(m.survivor_id),
+        merged_customers: m
+            .merged_ids
+            .iter()
+            .map(|id| crate::domain::name_of(*id))
+            .collect(),
+        state: match m.state.as_str() {
+            "MERGED" => customer_merge::State::Merged,
+            "UNDONE" => customer_merge::State::Undone,
+            _ => customer_merge::State::Unspecified,
+        } as i32,
+        changed_fields: m.details.before.iter().map(|c| c.field.clone()).collect(),
+        moved: Some(MergeCounts {
+            contact_points: moved("contact_points"),
+            interactions: moved("interactions"),
+            transactions: moved("transactions"),
+            reminders: moved("reminders"),
+            consents: moved("consents"),
+            contacts: moved("contacts"),
+        }),
+        kept_apart: m.details.kept_apart.clone(),
+        merged_by: m.actor.clone(),
+        create_time: Some(timestamp(m.created_at)),
+        undo_deadline: Some(timestamp(m.undo_deadline)),
+        undone_by: m.undone_by.clone().unwrap_or_default(),
+        undo_time: m.undone_at.map(timestamp),
+    }
+}
+
+fn parse_merge_name(name: &str) -> Result<Uuid, Status> {
+    name.strip_prefix("customerMerges/")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| {
+            Error::field(
+                "name",
+                "must be a merge resource name: customerMerges/{uuid}",
+            )
+            .into()
+        })
+}
+
+fn parse_rule(rule: i32, source: &str, field: &str) -> Result<Rule, Status> {
+    Ok(match field_rule::Rule::try_from(rule) {
+        Ok(field_rule::Rule::Unspecified | field_rule::Rule::FillEmpty) => Rule::FillEmpty,
+        Ok(field_rule::Rule::KeepSurvivor) => Rule::KeepSurvivor,
+        Ok(field_rule::Rule::MostRecent) => Rule::MostRecent,
+        Ok(field_rule::Rule::MostComplete) => Rule::MostComplete,
+        Ok(field_rule::Rule::Choose) => {
+            Rule::Choose(parse_name(source, &format!("{field}.source"))?)
+        }
+        Err(_) => return Err(Error::field(field, "is not a known rule").into()),
+    })
+}
+
+fn parse_merge(r: &MergeCustomersRequest) -> Result<MergeRequest, Status> {
+    let mut v = crm_platform::error::Violations::default();
+    let etag = super::parse_etag(&r.etag, "etag", &mut v);
+    if !v.is_empty() {
+        return Err(super::invalid(v));
+    }
+    let mut req = MergeRequest {
+        survivor: parse_name(&r.survivor, "survivor")?,
+        default_rule: parse_rule(r.default_rule, "", "default_rule")?,
+        etag,
+        ..MergeRequest::default()
+    };
+    for name in &r.merged_customers {
+        req.merged.push(parse_name(name, "merged_customers")?);
+    }
+    for FieldRule {
+        field,
+        rule,
+        source,
+    } in &r.field_rules
+    {
+        let parsed = parse_rule(*rule, source, "field_rules")?;
+        req.rules.insert(field.clone(), parsed);
+    }
+    Ok(req)
+}
+
+async fn merge_customers(
+    c: &Customers,
+    req: Request<MergeCustomersRequest>,
+) -> Result<Response<CustomerMerge>, Status> {
+    let principal = auth::principal(&req)?;
+    let merge = parse_merge(req.get_ref())?;
+    let done = c.merge(&principal, &merge).await?;
+    Ok(Response::new(merge_proto(&done)))
+}
+
+async fn undo_customer_merge(
+    c: &Customers,
+    req: Request<UndoCustomerMergeRequest>,
+) -> Result<Response<CustomerMerge>, Status> {
+    let principal = auth::principal(&req)?;
+    let id = parse_merge_name(&req.get_ref().name)?;
+    let done = c.undo_merge(&principal, id).await?;
+    Ok(Response::new(merge_proto(&done)))
+}
+
+#[tonic::async_trait]
+impl DuplicateService for DuplicateApi {
+    async fn check_duplicates(
+        &self,
+        req: Request<CheckDuplicatesRequest>,
+    ) -> Result<Response<CheckDuplicatesResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let Some(customer) = req.into_inner().customer else {
+            return Err(Error::field("customer", "is required").into());
+        };
+        let row = if customer.name.is_empty() {
+            crate::service::draft(&principal, &parse_new(&customer)?)
+        } else {
+            let id = parse_name(&customer.name, "customer.name")?;
+            self.customers.get(&principal, id).await?
+        };
+        let check = self.customers.check_duplicates(&principal, &row).await?;
+        Ok(Response::new(CheckDuplicatesResponse {
+            candidates: check.candidates.iter().map(candidate).collect(),
+            hidden_duplicates: i32::try_from(check.hidden_duplicates).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn merge_customers(
+        &self,
+        req: Request<MergeCustomersRequest>,
+    ) -> Result<Response<CustomerMerge>, Status> {
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "MergeCustomers",
+            req,
+            |r| &r.request_id,
+            |req| merge_customers(c, req),
+        )
+        .await
+    }
+
+    async fn get_customer_merge(
+        &self,
+        req: Request<GetCustomerMergeRequest>,
+    ) -> Result<Response<CustomerMerge>, Status> {
+        let principal = auth::principal(&req)?;
+        let id = parse_merge_name(&req.get_ref().name)?;
+        let merge = self.customers.get_merge(&principal, id).await?;
+        Ok(Response::new(merge_proto(&merge)))
+    }
+
+    async fn list_customer_merges(
+        &self,
+        req: Request<ListCustomerMergesRequest>,
+    ) -> Result<Response<ListCustomerMergesResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let survivor = (!r.survivor.is_empty())
+            .then(|| parse_name(&r.survivor, "survivor"))
+            .transpose()?;
+        let size = match r.page_size {
+            0 => 50,
+            n if (1..=1000).contains(&n) => i64::from(n),
+            _ => return Err(Error::field("page_size", "must be between 0 and 1000").into()),
+        };
+        // The token is the last merge of the previous page (merges are listed by id, newest first).
+        let before = (!r.page_token.is_empty())
+            .then(|| Uuid::parse_str(&r.page_token))
+            .transpose()
+            .map_err(|_| Status::from(Error::field("page_token", "is not a token of this list")))?;
+        let mut merges = self
+            .customers
+            .list_merges(&principal, survivor, size + 1, before)
+            .await?;
+        let next_page_token = if merges.len() as i64 > size {
+            merges.truncate(size as usize);
+            merges.last().map(|m| m.id.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListCustomerMergesResponse {
+            merges: merges.iter().map(merge_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn undo_customer_merge(
+        &self,
+        req: Request<UndoCustomerMergeRequest>,
+    ) -> Result<Response<CustomerMerge>, Status> {
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "UndoCustomerMerge",
+            req,
+            |r| &r.request_id,
+            |req| undo_customer_merge(c, req),
+        )
+        .await
+    }
+}

@@ -1,0 +1,398 @@
+//! Duplicate customers (issue 6): every customer's blocking keys (from `crm-dedup`) are kept
+//! in `customer_match_keys`, so the candidates of a check are found by index, never by
+//! comparing every pair; the candidates are then scored by `crm_dedup::compare`, with reasons.
+//! A create, upsert or import runs the check under the request's [`Policy`].
+use crate::{
+    access::Reach,
+    error::Error,
+    service::Customers,
+    store::{CustomerRow, Store},
+};
+use crm_platform::{
+    auth::Principal,
+    db::{Db, DbError, Tx},
+    sql::{SqlBuf, SqlValue},
+    with_pool, with_tx,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Version of the key rules. Raise it when `crm_dedup::blocking_keys` changes: stored customers
+/// are re-keyed at the next start ([`backfill`]).
+pub const KEYS_VERSION: i32 = 1;
+
+/// Candidates looked at per check: the customers sharing the most keys. Strong keys (email,
+/// phone) are looked up on their own so a common name cannot crowd them out.
+const CANDIDATES: i64 = 200;
+
+/// Candidates returned, best first.
+const SHOWN: usize = 20;
+
+/// Thresholds and the undo period (`[customers.duplicates]`, `CRM_CUSTOMERS__DUPLICATES__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DuplicateConfig {
+    /// Score from which a candidate is a likely duplicate (blocks under BLOCK_DUPLICATES).
+    pub duplicate: f64,
+    /// Score from which a candidate is worth a look.
+    pub possible: f64,
+    /// Days a merge can be undone.
+    pub merge_undo_days: u32,
+}
+
+impl Default for DuplicateConfig {
+    fn default() -> Self {
+        let matcher = crm_dedup::Config::default();
+        Self {
+            duplicate: matcher.duplicate,
+            possible: matcher.possible,
+            merge_undo_days: 30,
+        }
+    }
+}
+
+impl DuplicateConfig {
+    /// Rejects thresholds that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0 < self.possible && self.possible <= self.duplicate && self.duplicate <= 1.0) {
+            return Err(format!(
+                "duplicates: need 0 < possible ({}) <= duplicate ({}) <= 1",
+                self.possible, self.duplicate
+            ));
+        }
+        if self.merge_undo_days == 0 {
+            return Err("duplicates: merge_undo_days must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The matcher's configuration.
+    pub fn matcher(&self) -> crm_dedup::Config {
+        crm_dedup::Config {
+            duplicate: self.duplicate,
+            possible: self.possible,
+            ..crm_dedup::Config::default()
+        }
+    }
+}
+
+/// What a write does about likely duplicates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Store and report the candidates.
+    #[default]
+    Warn,
+    /// Refuse when a candidate is a likely duplicate.
+    Block,
+    /// Do not look.
+    Allow,
+}
+
+/// An existing customer a customer may duplicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The existing customer.
+    pub id: Uuid,
+    /// Its display name.
+    pub display_name: String,
+    /// 0..=1.
+    pub score: f64,
+    /// Above the duplicate threshold (else only possible).
+    pub duplicate: bool,
+    /// Why, e.g. "same phone", "name 0.93 (pinyin)".
+    pub reasons: Vec<String>,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Check {
+    /// Candidates the caller reaches, best first.
+    pub candidates: Vec<Candidate>,
+    /// Likely duplicates outside the caller's reach: counted, never named.
+    pub hidden_duplicates: usize,
+}
+
+impl Check {
+    /// Whether the check finds a likely duplicate, visible or not.
+    pub fn blocks(&self) -> bool {
+        self.hidden_duplicates > 0 || self.candidates.iter().any(|c| c.duplicate)
+    }
+
+    /// `ErrorInfo` metadata of a blocked write: the candidates' names and, per candidate, its
+    /// score and reasons.
+    pub fn metadata(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        let names: Vec<String> = self
+            .candidates
+            .iter()
+            .filter(|c| c.duplicate)
+            .map(|c| crate::domain::name_of(c.id))
+            .collect();
+        out.insert("candidates".into(), names.join(","));
+        for c in self.candidates.iter().filter(|c| c.duplicate) {
+            out.insert(
+                crate::domain::name_of(c.id),
+                format!("{:.2}: {}", c.score, c.reasons.join(", ")),
+            );
+        }
+        out.insert(
+            "hidden_duplicates".into(),
+            self.hidden_duplicates.to_string(),
+        );
+        out
+    }
+}
+
+/// The matcher's view of a customer.
+pub fn record_of(row: &CustomerRow) -> crm_dedup::Record {
+    let kind = match row.kind.as_str() {
+        "ORGANIZATION" => crm_dedup::Kind::Organization,
+        _ => crm_dedup::Kind::Person,
+    };
+    crm_dedup::Record {
+        id: row.id.as_u128(),
+        kind,
+        name: row.display_name.clone(),
+        legal_name: row.legal_name.clone(),
+        emails: row.email.iter().cloned().collect(),
+        phones: row.phone.iter().cloned().collect(),
+        birth_date: row.birth_date.clone(),
+        address: None,
+    }
+}
+
+/// FNV-1a: stable across builds and platforms (std's hasher is neither promised nor keyed the
+/// same), and collisions only cost a rejected candidate.
+fn hash(key: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h as i64
+}
+
+/// Whether a key identifies on its own (email, phone) rather than narrowing by name.
+fn strong(key: &str) -> bool {
+    key.starts_with("e:") || key.starts_with("p:")
+}
+
+/// The hashed keys of a customer: (strong, weak).
+pub fn key_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<i64>) {
+    let keys = crm_dedup::blocking_keys(&record_of(row), cfg);
+    let (s, w): (Vec<_>, Vec<_>) = keys.iter().partition(|k| strong(k));
+    let mut s: Vec<i64> = s.into_iter().map(|k| hash(k)).collect();
+    let mut w: Vec<i64> = w.into_iter().map(|k| hash(k)).collect();
+    for v in [&mut s, &mut w] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (s, w)
+}
+
+/// Replaces a customer's keys in `tx` (after an insert or a change of its identifying fields).
+pub async fn write_keys(
+    tx: &mut Tx,
+    row: &CustomerRow,
+    cfg: &crm_dedup::Config,
+) -> Result<(), DbError> {
+    let (strong, weak) = key_hashes(row, cfg);
+    with_tx!(tx, |conn| {
+        sqlx::query("DELETE FROM customer_match_keys WHERE customer_id = $1")
+            .bind(row.id)
+            .execute(&mut *conn)
+            .await?;
+        for h in strong.iter().chain(&weak) {
+            // Two keys can hash alike.
+            sqlx::query(
+                "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(*h)
+            .bind(row.id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query("UPDATE customers SET match_keys_version = $1 WHERE id = $2")
+            .bind(KEYS_VERSION)
+            .bind(row.id)
+            .execute(&mut *conn)
+            .await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Ids of the customers sharing the most of `hashes`, at most `limit`.
+async fn sharing(db: &Db, hashes: &[i64], limit: i64) -> Result<Vec<Uuid>, DbError> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut buf = SqlBuf::new(
+        "SELECT customer_id, COUNT(*) AS shared FROM customer_match_keys WHERE key_hash IN (",
+    );
+    buf.push_binds(hashes.iter().map(|h| SqlValue::Int(*h)));
+    buf.push(") GROUP BY customer_id ORDER BY shared DESC LIMIT ");
+    buf.push_bind(SqlValue::Int(limit));
+    let SqlBuf { sql, binds } = buf;
+    let rows: Vec<(Uuid, i64)> = with_pool!(db, |pool| crm_platform::db::bind_values(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+        &binds
+    )
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Pairs a reviewer marked "not a duplicate", among `ids` and `of`.
+async fn not_duplicates(db: &Db, of: Uuid, ids: &[Uuid]) -> Result<HashSet<Uuid>, DbError> {
+    let mut buf = SqlBuf::new(
+        "SELECT customer_a, customer_b FROM duplicate_decisions WHERE decision = 'NOT_DUPLICATE' AND (customer_a = ",
+    );
+    buf.push_bind(SqlValue::Uuid(of));
+    buf.push(" OR customer_b = ");
+    buf.push_bind(SqlValue::Uuid(of));
+    buf.push(") AND (customer_a IN (");
+    buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
+    buf.push(") OR customer_b IN (");
+    buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
+    buf.push("))");
+    let SqlBuf { sql, binds } = buf;
+    let rows: Vec<(Uuid, Uuid)> = with_pool!(db, |pool| crm_platform::db::bind_values(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+        &binds
+    )
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, b)| if a == of { b } else { a })
+        .collect())
+}
+
+/// Appends "AND id IN (`ids`)".
+fn ids_in(buf: &mut SqlBuf, ids: &[Uuid]) {
+    buf.push(" AND id IN (");
+    buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
+    buf.push(")");
+}
+
+impl Customers {
+    /// The existing customers `row` may duplicate (itself and the pairs a reviewer marked "not a
+    /// duplicate" excepted): those the caller reaches named, the others counted.
+    pub async fn check_duplicates(
+        &self,
+        principal: &Principal,
+        row: &CustomerRow,
+    ) -> Result<Check, Error> {
+        let cfg = self.duplicates.matcher();
+        let db = self.store.db();
+        let (strong, weak) = key_hashes(row, &cfg);
+        let mut ids = sharing(db, &strong, CANDIDATES).await?;
+        let seen: HashSet<Uuid> = ids.iter().copied().collect();
+        ids.extend(
+            sharing(db, &weak, CANDIDATES)
+                .await?
+                .into_iter()
+                .filter(|id| !seen.contains(id)),
+        );
+        ids.retain(|id| *id != row.id);
+        if ids.is_empty() {
+            return Ok(Check::default());
+        }
+        let mut buf = Store::list_query(&Reach::all());
+        ids_in(&mut buf, &ids);
+        let rows = self.store.fetch(buf).await?;
+        let me = record_of(row);
+        let mut scored: Vec<(CustomerRow, crm_dedup::Match)> = rows
+            .into_iter()
+            .filter_map(|other| {
+                let m = crm_dedup::compare(&me, &record_of(&other), &cfg)?;
+                Some((other, m))
+            })
+            .collect();
+        if scored.is_empty() {
+            return Ok(Check::default());
+        }
+        let matched: Vec<Uuid> = scored.iter().map(|(r, _)| r.id).collect();
+        let rejected = not_duplicates(db, row.id, &matched).await?;
+        scored.retain(|(r, _)| !rejected.contains(&r.id));
+        let reach = self.reach(principal, false).await?;
+        let mut buf = Store::list_query(&reach);
+        ids_in(&mut buf, &matched);
+        let visible: HashSet<Uuid> = self
+            .store
+            .fetch(buf)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
+        let mut check = Check::default();
+        for (other, m) in scored {
+            let duplicate = m.level == crm_dedup::Level::Duplicate;
+            if !visible.contains(&other.id) {
+                check.hidden_duplicates += usize::from(duplicate);
+                continue;
+            }
+            if check.candidates.len() < SHOWN {
+                check.candidates.push(Candidate {
+                    id: other.id,
+                    display_name: other.display_name,
+                    score: m.score,
+                    duplicate,
+                    reasons: m.reasons.iter().map(ToString::to_string).collect(),
+                });
+            }
+        }
+        Ok(check)
+    }
+}
+
+/// Writes the keys of customers stored before duplicates were tracked, or keyed by older
+/// rules, `batch` at a time. Returns how many were keyed.
+pub async fn backfill(db: &Db, cfg: &crm_dedup::Config, batch: i64) -> Result<u64, DbError> {
+    let store = Store::new(db.clone());
+    let mut done = 0;
+    loop {
+        let mut buf = Store::list_query(&Reach::all());
+        buf.push(" AND match_keys_version <> ");
+        buf.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
+        buf.push(" LIMIT ");
+        buf.push_bind(SqlValue::Int(batch));
+        let rows = store.fetch(buf).await?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = db.begin().await?;
+        for row in &rows {
+            write_keys(&mut tx, row, cfg).await?;
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_stable() {
+        // Stored hashes must not change between builds: these are FNV-1a's published values.
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325_u64 as i64);
+        assert_eq!(hash("a"), 0xaf63_dc4c_8601_ec8c_u64 as i64);
+    }
+
+    #[test]
+    fn thresholds_are_checked() {
+        assert!(DuplicateConfig::default().validate().is_ok());
+        let bad = DuplicateConfig {
+            possible: 0.9,
+            duplicate: 0.8,
+            ..DuplicateConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("possible"));
+    }
+}
