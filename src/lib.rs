@@ -5,7 +5,7 @@ pub mod customers_cli;
 pub mod events_cli;
 
 use crm_platform::{
-    auth::{Authenticator, Denial, DenialSink, JwksSource},
+    auth::{Authenticator, Denial, DenialSink, Export, JwksSource},
     db::Db,
     denylist::DenyList,
     events::{BusConfig, bus::Bus},
@@ -163,6 +163,31 @@ impl DenialSink for InProcessDenials {
             }
         });
     }
+
+    fn exported(&self, export: Export) {
+        let identity = self.0.clone();
+        let event = crm_identity::store::EventRow {
+            id: uuid::Uuid::now_v7(),
+            r#type: "DATA_EXPORTED".to_owned(),
+            actor: export.actor,
+            target: export.resource.clone(),
+            time: crm_platform::db::now(),
+            source_ip: String::new(),
+            request_id: export.request_id,
+            trace_id: String::new(),
+            details: serde_json::json!({
+                "service": export.service,
+                "resource": export.resource,
+                "rows": export.rows.to_string(),
+            })
+            .to_string(),
+        };
+        tokio::spawn(async move {
+            if let Err(error) = identity.record(event).await {
+                tracing::warn!(%error, "cannot audit an export");
+            }
+        });
+    }
 }
 
 /// Reports refusals to a remote identity service, authenticated as this service's own API
@@ -223,8 +248,7 @@ impl GrpcDenials {
 
     /// Sends one refusal to identity.
     pub async fn send(&self, denial: Denial) -> anyhow::Result<()> {
-        let token = self.token().await?;
-        let event = SecurityEvent {
+        self.send_event(SecurityEvent {
             r#type: security_event::Type::PermissionDenied as i32,
             actor: denial.actor,
             target: denial.method,
@@ -232,7 +256,13 @@ impl GrpcDenials {
             request_id: denial.request_id,
             details: [("permission".to_owned(), denial.permission)].into(),
             ..Default::default()
-        };
+        })
+        .await
+    }
+
+    /// Sends one security event to identity.
+    pub async fn send_event(&self, event: SecurityEvent) -> anyhow::Result<()> {
+        let token = self.token().await?;
         let mut request = tonic::Request::new(RecordSecurityEventsRequest {
             events: vec![event],
         });
@@ -253,6 +283,28 @@ impl DenialSink for GrpcDenials {
         tokio::spawn(async move {
             if let Err(error) = this.send(denial).await {
                 tracing::warn!(%error, "cannot report a refused request to identity");
+            }
+        });
+    }
+
+    fn exported(&self, export: Export) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let event = SecurityEvent {
+                r#type: security_event::Type::DataExported as i32,
+                actor: export.actor,
+                target: export.resource.clone(),
+                request_id: export.request_id,
+                details: [
+                    ("service".to_owned(), export.service),
+                    ("resource".to_owned(), export.resource),
+                    ("rows".to_owned(), export.rows.to_string()),
+                ]
+                .into(),
+                ..Default::default()
+            };
+            if let Err(error) = this.send_event(event).await {
+                tracing::warn!(%error, "cannot report an export to identity");
             }
         });
     }

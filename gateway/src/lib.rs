@@ -7,6 +7,7 @@
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
 pub mod auth;
 pub mod customers_rest;
+pub mod duplicates_rest;
 pub mod events_rest;
 pub mod forward;
 pub mod identity_rest;

@@ -113,6 +113,20 @@ fn assemble(
     Ok(Value::Object(message))
 }
 
+/// `value` with the named top-level query parameters read as booleans.
+fn as_booleans(mut value: Value, flags: &[String]) -> Value {
+    if let Value::Object(m) = &mut value {
+        for key in flags {
+            if let Some(v) = m.get_mut(key)
+                && let Some(b) = v.as_str().map(|s| s == "true")
+            {
+                *v = Value::Bool(b);
+            }
+        }
+    }
+    value
+}
+
 async fn handle<Req, Resp>(
     clients: Clients,
     headers: HeaderMap,
@@ -126,6 +140,11 @@ where
     Req: serde::de::DeserializeOwned,
     Resp: serde::Serialize,
 {
+    let flags: Vec<String> = query
+        .iter()
+        .filter(|(_, v)| *v == "true" || *v == "false")
+        .map(|(k, _)| k.clone())
+        .collect();
     let mut value = match assemble(binding, id, query, &body) {
         Ok(v) => v,
         Err(r) => return *r,
@@ -140,9 +159,14 @@ where
     {
         m.insert("requestId".into(), Value::String(key.to_owned()));
     }
-    let message: Req = match serde_json::from_value(value) {
+    let message: Req = match serde_json::from_value(value.clone()) {
         Ok(m) => m,
-        Err(e) => return bad_request("body", format!("is not valid for this request: {e}")),
+        // A query string has no types: "true" read as text fails a boolean field, so the
+        // flags are read as booleans in a second attempt (a text field reads them as text).
+        Err(e) => match serde_json::from_value(as_booleans(value, &flags)) {
+            Ok(m) => m,
+            Err(_) => return bad_request("body", format!("is not valid for this request: {e}")),
+        },
     };
     match call(clients, request(&headers, message)).await {
         Ok(r) => Json(r.into_inner()).into_response(),

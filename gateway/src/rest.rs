@@ -28,6 +28,9 @@ use tonic::transport::Channel;
 pub struct Clients {
     /// The customers service.
     pub customers: CustomerServiceClient<Channel>,
+    /// The customers service's duplicate checks and merges.
+    pub duplicates:
+        crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient<Channel>,
     /// The identity service's sign-in methods.
     pub auth: AuthServiceClient<Channel>,
     /// The organisation tree and users.
@@ -51,7 +54,11 @@ impl Clients {
             event_service_client::EventServiceClient, webhook_service_client::WebhookServiceClient,
         };
         Clients {
-            customers: CustomerServiceClient::new(customers),
+            customers: CustomerServiceClient::new(customers.clone()),
+            duplicates:
+                crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient::new(
+                    customers,
+                ),
             auth: AuthServiceClient::new(identity.clone()),
             directory: DirectoryServiceClient::new(identity.clone()),
             access: AccessServiceClient::new(identity.clone()),
@@ -391,6 +398,7 @@ pub fn router(clients: Clients) -> (Router, Vec<RouteDoc>) {
     for (doc, method) in routes()
         .into_iter()
         .chain(crate::customers_rest::routes())
+        .chain(crate::duplicates_rest::routes())
         .chain(crate::identity_rest::routes())
         .chain(crate::events_rest::routes())
     {

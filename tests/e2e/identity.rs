@@ -137,7 +137,10 @@ fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
 #[tokio::test]
 async fn authorization_matrix_of_the_customers_api() {
     let mut checked = 0;
-    let per_backend = (5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS) * 8 * 4;
+    let per_backend =
+        (5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS + crate::duplicates::DUPLICATE_RPCS)
+            * 8
+            * 4;
     for backend in backends() {
         let suite = Suite::start(backend).await;
         let mut dir = DirectoryServiceClient::new(suite.channel(&suite.admin_token).await);
@@ -196,6 +199,9 @@ async fn authorization_matrix_of_the_customers_api() {
             seed(&store, &own).await;
             let token = suite.login(&format!("actor{i}"), PASSWORD).await;
             let mut c = CustomerServiceClient::new(suite.channel(&token).await);
+            let mut d = crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient::new(
+                suite.channel(&token).await,
+            );
             let listed: Vec<String> = match c
                 .list_customers(ListCustomersRequest {
                     page_size: 100,
@@ -331,6 +337,14 @@ async fn authorization_matrix_of_the_customers_api() {
                     owner_path: &owner_path,
                 };
                 let defines = *role == roles::ADMINISTRATOR;
+                // Merging is granted with deleting in the built-in roles.
+                checked += crate::duplicates::duplicate_access(
+                    &mut d,
+                    record.name,
+                    (read, delete, sees),
+                    &ctx,
+                )
+                .await;
                 checked += crate::matrix::customer_access(
                     &mut c,
                     &record,
@@ -355,7 +369,7 @@ async fn authorization_matrix_of_the_customers_api() {
     }
     println!(
         "authorization matrix: {} RPCs x 8 built-in roles x 4 record owners x {} backends = {checked} checks",
-        5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS,
+        5 + crate::matrix::RPCS + crate::matrix::MORE_RPCS + crate::duplicates::DUPLICATE_RPCS,
         checked / per_backend
     );
     assert_eq!(checked % per_backend, 0);

@@ -6,6 +6,7 @@
 mod auth_flows;
 mod bench;
 mod customer_access;
+mod duplicates;
 mod events;
 mod grpc;
 mod harness;

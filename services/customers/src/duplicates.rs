@@ -272,7 +272,7 @@ async fn not_duplicates(db: &Db, of: Uuid, ids: &[Uuid]) -> Result<HashSet<Uuid>
 }
 
 /// Appends "AND id IN (`ids`)".
-fn ids_in(buf: &mut SqlBuf, ids: &[Uuid]) {
+pub(crate) fn ids_in(buf: &mut SqlBuf, ids: &[Uuid]) {
     buf.push(" AND id IN (");
     buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
     buf.push(")");

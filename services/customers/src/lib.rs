@@ -4,6 +4,7 @@
 //! with `domain` (parsed values) and `error` (one error enum, one status mapping).
 pub mod access;
 pub mod api;
+pub mod bulk;
 pub mod classification;
 pub mod consents;
 pub mod contact_points;
@@ -19,6 +20,7 @@ pub mod jobs;
 pub mod merge;
 pub mod profile;
 pub mod reminders;
+pub mod scan;
 pub mod search;
 pub mod sensitive;
 pub mod service;
@@ -165,7 +167,8 @@ pub fn routes(ctx: &ServiceContext, config: &Config, keyring: Keyring) -> GrpcRo
     let customers = service::Customers::new(store::Store::new(ctx.db.clone()))
         .with_classification(config.classification.clone())
         .with_keyring(keyring)
-        .with_duplicates(config.duplicates.clone());
+        .with_duplicates(config.duplicates.clone())
+        .with_audit(ctx.authenticator.clone());
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .add_service(CustomerServiceServer::new(api::Api::new(customers.clone())))
         .add_service(DuplicateServiceServer::new(api::DuplicateApi::new(
@@ -202,6 +205,15 @@ pub async fn spawn_workers(
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let now = crm_platform::db::now();
     jobs::register(&ctx.db, jobs::next_run(now)).await?;
+    // A scan runs in the process that started it: one left RUNNING by a stop never ends.
+    let interrupted =
+        scan::fail_interrupted(&ctx.db).await? + bulk::fail_interrupted(&ctx.db).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            scans = interrupted,
+            "scans and imports interrupted by the last stop marked failed"
+        );
+    }
     let worker = crm_platform::events::timers::TimerWorker::new(
         ctx.db.clone(),
         ctx.bus_config.poll_interval(),

@@ -118,6 +118,8 @@ pub struct Customers {
     pub(crate) classification: crate::classification::ClassificationConfig,
     pub(crate) vault: crate::sensitive::Vault,
     pub(crate) duplicates: crate::duplicates::DuplicateConfig,
+    /// Where exports are reported (the security audit log), when the process reaches it.
+    pub(crate) audit: Option<std::sync::Arc<crm_platform::auth::Authenticator>>,
 }
 
 /// The row a new customer will be (before its custom fields are checked).
@@ -150,7 +152,14 @@ impl Customers {
             classification: Default::default(),
             vault: crate::sensitive::Vault::new(keyring),
             duplicates: Default::default(),
+            audit: None,
         }
+    }
+
+    /// The same use cases, reporting exports through `auth`'s security sink.
+    pub fn with_audit(mut self, auth: std::sync::Arc<crm_platform::auth::Authenticator>) -> Self {
+        self.audit = Some(auth);
+        self
     }
 
     /// The same use cases with these duplicate thresholds and undo period.

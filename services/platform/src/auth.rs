@@ -271,6 +271,25 @@ pub struct Denial {
 pub trait DenialSink: Send + Sync + 'static {
     /// Reports one refusal.
     fn denied(&self, denial: Denial);
+    /// Reports a bulk export (a DATA_EXPORTED event, counted by the LARGE_EXPORT alert rule).
+    fn exported(&self, export: Export) {
+        let _ = export;
+    }
+}
+
+/// Records exported in bulk, for the security audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// Who: "users/{id}", "clients/{id}".
+    pub actor: String,
+    /// The service exporting ("customers").
+    pub service: String,
+    /// What was exported ("customers").
+    pub resource: String,
+    /// How many records.
+    pub rows: u64,
+    /// The request id.
+    pub request_id: String,
 }
 
 /// Verified tokens kept at most; the cache is emptied when it would grow beyond.
@@ -293,6 +312,15 @@ pub struct Authenticator {
     denials: Option<Box<dyn DenialSink>>,
 }
 
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Authenticator {
     /// An authenticator for tokens of `issuer` for `audience`.
     pub fn new(
@@ -311,6 +339,19 @@ impl Authenticator {
             fetching: tokio::sync::Mutex::new(()),
             verified: Mutex::new(std::collections::HashMap::new()),
             denials: None,
+        }
+    }
+
+    /// Reports a bulk export to the security audit log, when this process can reach it.
+    pub fn report_export(&self, export: Export) {
+        match &self.denials {
+            Some(sink) => sink.exported(export),
+            None => tracing::info!(
+                actor = %export.actor,
+                resource = %export.resource,
+                rows = export.rows,
+                "data exported (no security audit log reachable)"
+            ),
         }
     }
 

@@ -397,6 +397,33 @@ where
     query
 }
 
+/// [`bind_values`] for a statement without rows to read (batched inserts, updates).
+pub fn bind_args<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments>,
+    values: &'q [SqlValue],
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    f64: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    chrono::DateTime<chrono::Utc>: Encode<'q, DB> + Type<DB>,
+    uuid::Uuid: Encode<'q, DB> + Type<DB>,
+{
+    for value in values {
+        query = match value {
+            SqlValue::Text(v) => query.bind(v.as_str()),
+            SqlValue::Int(v) => query.bind(*v),
+            SqlValue::Float(v) => query.bind(*v),
+            SqlValue::Bool(v) => query.bind(*v),
+            SqlValue::Timestamp(v) => query.bind(*v),
+            SqlValue::Uuid(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
 /// The current time truncated to microseconds, the precision PostgreSQL keeps, so a value
 /// read back compares equal to the value written (etags, page cursors).
 pub fn now() -> chrono::DateTime<chrono::Utc> {

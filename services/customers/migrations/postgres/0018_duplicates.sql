@@ -47,3 +47,35 @@ CREATE TABLE duplicate_decisions (
     decided_at  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (customer_a, customer_b)
 );
+
+-- Scans for duplicates among the customers in a caller's scope, run in the background.
+CREATE TABLE duplicate_scans (
+    id                UUID PRIMARY KEY,
+    state             TEXT NOT NULL CHECK (state IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    started_by        TEXT NOT NULL,
+    customers_scanned BIGINT NOT NULL DEFAULT 0,
+    comparisons       BIGINT NOT NULL DEFAULT 0,
+    clusters          BIGINT NOT NULL DEFAULT 0,
+    duplicate_pairs   BIGINT NOT NULL DEFAULT 0,
+    possible_pairs    BIGINT NOT NULL DEFAULT 0,
+    read_millis       BIGINT NOT NULL DEFAULT 0,
+    compare_millis    BIGINT NOT NULL DEFAULT 0,
+    error             TEXT NOT NULL DEFAULT '',
+    created_at        TIMESTAMPTZ NOT NULL,
+    finished_at       TIMESTAMPTZ
+);
+CREATE INDEX duplicate_scans_created_idx ON duplicate_scans (created_at);
+
+-- The pairs a scan found (customer_a < customer_b), in listing order (`position`: clusters of
+-- likely duplicates first, then possible pairs, best score first).
+CREATE TABLE duplicate_scan_pairs (
+    scan_id     UUID NOT NULL REFERENCES duplicate_scans (id) ON DELETE CASCADE,
+    position    BIGINT NOT NULL,
+    customer_a  UUID NOT NULL,
+    customer_b  UUID NOT NULL,
+    cluster     BIGINT NOT NULL,
+    score       DOUBLE PRECISION NOT NULL,
+    level       TEXT NOT NULL CHECK (level IN ('DUPLICATE', 'POSSIBLE')),
+    reasons     TEXT NOT NULL,
+    PRIMARY KEY (scan_id, position)
+);

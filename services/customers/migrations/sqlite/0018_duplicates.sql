@@ -47,3 +47,35 @@ CREATE TABLE duplicate_decisions (
     decided_at  TEXT NOT NULL,
     PRIMARY KEY (customer_a, customer_b)
 );
+
+-- Scans for duplicates among the customers in a caller's scope, run in the background.
+CREATE TABLE duplicate_scans (
+    id                BLOB PRIMARY KEY NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('RUNNING', 'SUCCEEDED', 'FAILED')),
+    started_by        TEXT NOT NULL,
+    customers_scanned INTEGER NOT NULL DEFAULT 0,
+    comparisons       INTEGER NOT NULL DEFAULT 0,
+    clusters          INTEGER NOT NULL DEFAULT 0,
+    duplicate_pairs   INTEGER NOT NULL DEFAULT 0,
+    possible_pairs    INTEGER NOT NULL DEFAULT 0,
+    read_millis       INTEGER NOT NULL DEFAULT 0,
+    compare_millis    INTEGER NOT NULL DEFAULT 0,
+    error             TEXT NOT NULL DEFAULT '',
+    created_at        TEXT NOT NULL,
+    finished_at       TEXT
+);
+CREATE INDEX duplicate_scans_created_idx ON duplicate_scans (created_at);
+
+-- The pairs a scan found (customer_a < customer_b), in listing order (`position`: clusters of
+-- likely duplicates first, then possible pairs, best score first).
+CREATE TABLE duplicate_scan_pairs (
+    scan_id     BLOB NOT NULL REFERENCES duplicate_scans (id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    customer_a  BLOB NOT NULL,
+    customer_b  BLOB NOT NULL,
+    cluster     INTEGER NOT NULL,
+    score       REAL NOT NULL,
+    level       TEXT NOT NULL CHECK (level IN ('DUPLICATE', 'POSSIBLE')),
+    reasons     TEXT NOT NULL,
+    PRIMARY KEY (scan_id, position)
+);

@@ -113,6 +113,19 @@ pub(super) fn invalid(v: Violations) -> Status {
 }
 
 pub(super) fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
+    parse_new_customer(c).map_err(|v| {
+        let mut out = Violations::default();
+        for f in v {
+            out.add(f.field, f.description);
+        }
+        invalid(out)
+    })
+}
+
+/// [`parse_new`] with the bad fields as a list (imports report them per row).
+pub fn parse_new_customer(
+    c: &Customer,
+) -> Result<NewCustomer, Vec<crm_platform::error::FieldViolation>> {
     let mut v = Violations::default();
     let display_name = field(
         &mut v,
@@ -144,7 +157,7 @@ pub(super) fn parse_new(c: &Customer) -> Result<NewCustomer, Status> {
                 secrets,
             })
         }
-        _ => Err(invalid(v)),
+        _ => Err(v.into_vec()),
     }
 }
 

@@ -4,14 +4,18 @@ use crate::{
     duplicates::{Candidate, Policy},
     error::Error,
     merge::{MergeRequest, MergeRow, Rule, merge_name},
+    scan::{PairRow, ScanRow, scan_name},
     service::Customers,
 };
 use crm_platform::{auth, proto_time::timestamp};
 use crm_proto::crm::customers::v1::{
     CheckDuplicatesRequest, CheckDuplicatesResponse, CustomerMerge, DuplicateCandidate,
-    DuplicatePolicy, FieldRule, GetCustomerMergeRequest, ListCustomerMergesRequest,
-    ListCustomerMergesResponse, MergeCounts, MergeCustomersRequest, UndoCustomerMergeRequest,
-    customer_merge, duplicate_candidate, duplicate_service_server::DuplicateService, field_rule,
+    DuplicatePair, DuplicatePolicy, DuplicateScan, FieldRule, GetCustomerMergeRequest,
+    GetDuplicateScanRequest, ListCustomerMergesRequest, ListCustomerMergesResponse,
+    ListDuplicatePairsRequest, ListDuplicatePairsResponse, MergeCounts, MergeCustomersRequest,
+    ReviewDuplicatePairRequest, StartDuplicateScanRequest, UndoCustomerMergeRequest,
+    customer_merge, duplicate_candidate, duplicate_pair, duplicate_scan,
+    duplicate_service_server::DuplicateService, field_rule,
 };
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -91,6 +95,79 @@ pub fn merge_proto(m: &MergeRow) -> CustomerMerge {
         undone_by: m.undone_by.clone().unwrap_or_default(),
         undo_time: m.undone_at.map(timestamp),
     }
+}
+
+/// A scan as the API shows it.
+fn scan_proto(s: &ScanRow) -> DuplicateScan {
+    DuplicateScan {
+        name: scan_name(s.id),
+        state: match s.state.as_str() {
+            "RUNNING" => duplicate_scan::State::Running,
+            "SUCCEEDED" => duplicate_scan::State::Succeeded,
+            "FAILED" => duplicate_scan::State::Failed,
+            _ => duplicate_scan::State::Unspecified,
+        } as i32,
+        customers_scanned: s.customers_scanned,
+        comparisons: s.comparisons,
+        clusters: s.clusters,
+        duplicate_pairs: s.duplicate_pairs,
+        possible_pairs: s.possible_pairs,
+        started_by: s.started_by.clone(),
+        create_time: Some(timestamp(s.created_at)),
+        finish_time: s.finished_at.map(timestamp),
+        error: s.error.clone(),
+        read_millis: s.read_millis,
+        compare_millis: s.compare_millis,
+    }
+}
+
+/// A pair as the API shows it.
+fn pair_proto(p: &PairRow) -> DuplicatePair {
+    DuplicatePair {
+        customer_a: crate::domain::name_of(p.customer_a),
+        display_name_a: p.names.0.clone(),
+        customer_b: crate::domain::name_of(p.customer_b),
+        display_name_b: p.names.1.clone(),
+        score: p.score,
+        level: match p.level.as_str() {
+            "DUPLICATE" => duplicate_candidate::Level::Duplicate,
+            _ => duplicate_candidate::Level::Possible,
+        } as i32,
+        reasons: p.reasons.clone(),
+        cluster: i32::try_from(p.cluster).unwrap_or(i32::MAX),
+        decision: match p.decision.as_deref() {
+            Some("DUPLICATE") => duplicate_pair::Decision::Duplicate,
+            Some("NOT_DUPLICATE") => duplicate_pair::Decision::NotDuplicate,
+            _ => duplicate_pair::Decision::Unspecified,
+        } as i32,
+        decided_by: p.decided_by.clone().unwrap_or_default(),
+    }
+}
+
+fn parse_scan_name(name: &str, field: &str) -> Result<Uuid, Status> {
+    name.strip_prefix("duplicateScans/")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| {
+            Error::field(field, "must be a scan resource name: duplicateScans/{uuid}").into()
+        })
+}
+
+/// Page size: 50 by default, at most 1000.
+fn page_size(n: i32) -> Result<i64, Status> {
+    match n {
+        0 => Ok(50),
+        n if (1..=1000).contains(&n) => Ok(i64::from(n)),
+        _ => Err(Error::field("page_size", "must be between 0 and 1000").into()),
+    }
+}
+
+async fn start_duplicate_scan(
+    c: &Customers,
+    req: Request<StartDuplicateScanRequest>,
+) -> Result<Response<DuplicateScan>, Status> {
+    let principal = auth::principal(&req)?;
+    let scan = c.start_scan(&principal).await?;
+    Ok(Response::new(scan_proto(&scan)))
 }
 
 fn parse_merge_name(name: &str) -> Result<Uuid, Status> {
@@ -222,11 +299,7 @@ impl DuplicateService for DuplicateApi {
         let survivor = (!r.survivor.is_empty())
             .then(|| parse_name(&r.survivor, "survivor"))
             .transpose()?;
-        let size = match r.page_size {
-            0 => 50,
-            n if (1..=1000).contains(&n) => i64::from(n),
-            _ => return Err(Error::field("page_size", "must be between 0 and 1000").into()),
-        };
+        let size = page_size(r.page_size)?;
         // The token is the last merge of the previous page (merges are listed by id, newest first).
         let before = (!r.page_token.is_empty())
             .then(|| Uuid::parse_str(&r.page_token))
@@ -261,5 +334,92 @@ impl DuplicateService for DuplicateApi {
             |req| undo_customer_merge(c, req),
         )
         .await
+    }
+
+    async fn start_duplicate_scan(
+        &self,
+        req: Request<StartDuplicateScanRequest>,
+    ) -> Result<Response<DuplicateScan>, Status> {
+        let c = &self.customers;
+        once::rpc(
+            c,
+            "StartDuplicateScan",
+            req,
+            |r| &r.request_id,
+            |req| start_duplicate_scan(c, req),
+        )
+        .await
+    }
+
+    async fn get_duplicate_scan(
+        &self,
+        req: Request<GetDuplicateScanRequest>,
+    ) -> Result<Response<DuplicateScan>, Status> {
+        let principal = auth::principal(&req)?;
+        let id = parse_scan_name(&req.get_ref().name, "name")?;
+        let scan = self.customers.get_scan(&principal, id).await?;
+        Ok(Response::new(scan_proto(&scan)))
+    }
+
+    async fn list_duplicate_pairs(
+        &self,
+        req: Request<ListDuplicatePairsRequest>,
+    ) -> Result<Response<ListDuplicatePairsResponse>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let scan = parse_scan_name(&r.parent, "parent")?;
+        let size = page_size(r.page_size)?;
+        let level = match duplicate_candidate::Level::try_from(r.level) {
+            Ok(duplicate_candidate::Level::Unspecified) => None,
+            Ok(duplicate_candidate::Level::Duplicate) => Some("DUPLICATE"),
+            Ok(duplicate_candidate::Level::Possible) => Some("POSSIBLE"),
+            Err(_) => return Err(Error::field("level", "is not a known level").into()),
+        };
+        // The token is the position of the last pair of the previous page.
+        let after = match r.page_token.as_str() {
+            "" => 0,
+            token => token.parse::<i64>().map_err(|_| {
+                Status::from(Error::field("page_token", "is not a token of this list"))
+            })?,
+        };
+        let mut pairs = self
+            .customers
+            .list_pairs(&principal, scan, level, r.undecided_only, size + 1, after)
+            .await?;
+        let next_page_token = if pairs.len() as i64 > size {
+            pairs.truncate(size as usize);
+            pairs
+                .last()
+                .map(|p| p.position.to_string())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListDuplicatePairsResponse {
+            pairs: pairs.iter().map(pair_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn review_duplicate_pair(
+        &self,
+        req: Request<ReviewDuplicatePairRequest>,
+    ) -> Result<Response<DuplicatePair>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let a = parse_name(&r.customer_a, "customer_a")?;
+        let b = parse_name(&r.customer_b, "customer_b")?;
+        let duplicate = match duplicate_pair::Decision::try_from(r.decision) {
+            Ok(duplicate_pair::Decision::Duplicate) => true,
+            Ok(duplicate_pair::Decision::NotDuplicate) => false,
+            _ => {
+                return Err(Error::field("decision", "must be DUPLICATE or NOT_DUPLICATE").into());
+            }
+        };
+        let pair = self
+            .customers
+            .review_pair(&principal, a, b, duplicate)
+            .await?;
+        Ok(Response::new(pair_proto(&pair)))
     }
 }

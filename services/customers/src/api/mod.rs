@@ -17,8 +17,8 @@ mod sharing;
 mod transactions;
 
 pub use consents::{consent_name, consent_proto};
-pub use convert::to_proto;
 use convert::{invalid, mask_paths, parse_changes, parse_etag, parse_new};
+pub use convert::{parse_new_customer, to_proto};
 use crm_platform::proto_time::{from_timestamp, timestamp};
 pub use duplicates::{DuplicateApi, merge_proto};
 pub use interactions::{interaction_name, interaction_proto};

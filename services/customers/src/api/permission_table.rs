@@ -167,4 +167,20 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.DuplicateService/UndoCustomerMerge",
         permissions::CUSTOMERS_CUSTOMER_MERGE,
     ),
+    (
+        "/crm.customers.v1.DuplicateService/StartDuplicateScan",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/GetDuplicateScan",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/ListDuplicatePairs",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
+    (
+        "/crm.customers.v1.DuplicateService/ReviewDuplicatePair",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
 ];

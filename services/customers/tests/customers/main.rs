@@ -11,6 +11,7 @@ mod history;
 mod interactions;
 mod profile;
 mod reminders;
+mod scans;
 mod search;
 mod sensitive;
 mod service;
