@@ -36,7 +36,7 @@ use crm_platform::{
     server::{ServiceContext, Shutdown},
 };
 use crm_proto::crm::customers::v1::{
-    customer_service_server::CustomerServiceServer,
+    bulk_service_server::BulkServiceServer, customer_service_server::CustomerServiceServer,
     duplicate_service_server::DuplicateServiceServer,
 };
 use serde::{Deserialize, Serialize};
@@ -172,8 +172,9 @@ pub fn routes(ctx: &ServiceContext, config: &Config, keyring: Keyring) -> GrpcRo
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .add_service(CustomerServiceServer::new(api::Api::new(customers.clone())))
         .add_service(DuplicateServiceServer::new(api::DuplicateApi::new(
-            customers,
+            customers.clone(),
         )))
+        .add_service(BulkServiceServer::new(api::BulkApi::new(customers)))
         .permissions(api::PERMISSIONS)
 }
 

@@ -1,4 +1,5 @@
 //! The gRPC adapter: request shape checks, proto ⇄ domain conversion, errors → status. Thin.
+mod bulk;
 mod consents;
 mod contact_points;
 mod contacts;
@@ -16,6 +17,7 @@ mod sensitive;
 mod sharing;
 mod transactions;
 
+pub use bulk::BulkApi;
 pub use consents::{consent_name, consent_proto};
 use convert::{invalid, mask_paths, parse_changes, parse_etag, parse_new};
 pub use convert::{parse_new_customer, to_proto};

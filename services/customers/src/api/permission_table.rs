@@ -183,4 +183,32 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.DuplicateService/ReviewDuplicatePair",
         permissions::CUSTOMERS_CUSTOMER_MERGE,
     ),
+    (
+        "/crm.customers.v1.BulkService/UploadCustomerImport",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.BulkService/GetCustomerImport",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.BulkService/ListCustomerImports",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.BulkService/CancelCustomerImport",
+        permissions::CUSTOMERS_CUSTOMER_WRITE,
+    ),
+    (
+        "/crm.customers.v1.BulkService/ListCustomerImportRows",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.BulkService/DownloadCustomerImportReport",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
+        "/crm.customers.v1.BulkService/ExportCustomers",
+        permissions::CUSTOMERS_EXPORT,
+    ),
 ];

@@ -246,8 +246,15 @@ impl Customers {
             Cell::Text("amount"),
         ])?;
         type Tx = (String, DateTime<Utc>, String, Option<String>, i64, String);
-        let from = req.from.unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = req.to.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // Unbounded, within what both databases store.
+        let bound = |y| {
+            NaiveDate::from_ymd_opt(y, 1, 1)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+                .unwrap_or_default()
+        };
+        let from = req.from.unwrap_or_else(|| bound(1));
+        let to = req.to.unwrap_or_else(|| bound(9999));
         let orders: Vec<Tx> = with_pool!(self.store.db(), |pool| sqlx::query_as(
             "SELECT order_reference, order_time, status, channel, amount_minor, currency FROM transactions \
              WHERE customer_id = $1 AND order_time >= $2 AND order_time < $3 ORDER BY order_time, id"

@@ -196,6 +196,8 @@ struct Counts {
 
 /// Everything fixed for the run.
 struct Plan {
+    /// The header row.
+    header: Vec<String>,
     mapping: Vec<Option<String>>,
     /// Field → header, for error messages.
     headers: HashMap<String, String>,
@@ -270,30 +272,53 @@ fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, String)> {
     }
     let (mut customer, custom) = fields::customer_of(&row.cells, &plan.mapping, plan.default_kind)
         .map_err(|(f, e)| (plan.header_of(&f), e))?;
+    // Every bad cell of the row is reported at once, so one pass over the file fixes it.
+    let mut bad: Vec<(String, String)> = Vec::new();
     if !customer.birth_date.trim().is_empty() {
-        customer.birth_date = crm_tabular::parse_date(&customer.birth_date, &plan.dates)
-            .map_err(|e| (plan.header_of("birth_date"), e.reason().to_owned()))?
-            .to_string();
+        match crm_tabular::parse_date(&customer.birth_date, &plan.dates) {
+            Ok(d) => customer.birth_date = d.to_string(),
+            Err(e) => {
+                bad.push((plan.header_of("birth_date"), e.reason().to_owned()));
+                customer.birth_date.clear();
+            }
+        }
     }
     let mut values = serde_json::Map::new();
     for (key, text) in custom {
-        let field = format!("custom_fields.{key}");
-        let def = plan.defs.get(&key).ok_or_else(|| {
-            (
-                plan.header_of(&field),
-                format!("no custom field {key:?} is defined"),
-            )
-        })?;
-        let value =
-            custom_value(def, &text, &plan.dates).map_err(|e| (plan.header_of(&field), e))?;
-        values.insert(key, value);
+        let field = plan.header_of(&format!("custom_fields.{key}"));
+        match plan.defs.get(&key) {
+            None => bad.push((field, format!("no custom field {key:?} is defined"))),
+            Some(def) => match custom_value(def, &text, &plan.dates) {
+                Ok(value) => {
+                    values.insert(key, value);
+                }
+                Err(e) => bad.push((field, e)),
+            },
+        }
     }
-    let mut new = crate::api::parse_new_customer(&customer).map_err(|v| {
-        let first = v.into_iter().next();
-        first.map_or((String::new(), "is invalid".into()), |f| {
-            (plan.header_of(&f.field), f.description)
-        })
-    })?;
+    let parsed = crate::api::parse_new_customer(&customer);
+    if let Err(v) = &parsed {
+        bad.extend(
+            v.iter()
+                .map(|f| (plan.header_of(&f.field), f.description.clone())),
+        );
+    }
+    if !bad.is_empty() {
+        // The row's order of columns, so the first named is the leftmost.
+        let column = |h: &str| plan.header.iter().position(|x| x == h);
+        bad.sort_by_key(|(h, _)| column(h).unwrap_or(usize::MAX));
+        let field = bad[0].0.clone();
+        let error = if bad.len() == 1 {
+            bad.remove(0).1
+        } else {
+            bad.iter()
+                .map(|(h, e)| format!("{h}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Err((field, error));
+    }
+    let mut new = parsed.map_err(|_| (String::new(), "is invalid".to_owned()))?;
     new.custom_fields = values;
     Ok(new)
 }
@@ -537,6 +562,7 @@ impl Customers {
         .map_err(DbError::from)?;
         let fields = mapping.columns.iter().flatten().cloned().collect();
         Ok(Plan {
+            header: header.cells.clone(),
             width: header.cells.len(),
             mapping: mapping.columns,
             headers,
