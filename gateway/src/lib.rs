@@ -6,6 +6,7 @@
 //! configured addresses. Authentication arrives with the identity service, in the standard
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
 pub mod auth;
+pub mod bulk_rest;
 pub mod customers_rest;
 pub mod duplicates_rest;
 pub mod events_rest;

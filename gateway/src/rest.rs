@@ -28,6 +28,8 @@ use tonic::transport::Channel;
 pub struct Clients {
     /// The customers service.
     pub customers: CustomerServiceClient<Channel>,
+    /// The customers service's imports and exports.
+    pub bulk: crm_proto::crm::customers::v1::bulk_service_client::BulkServiceClient<Channel>,
     /// The customers service's duplicate checks and merges.
     pub duplicates:
         crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient<Channel>,
@@ -55,6 +57,9 @@ impl Clients {
         };
         Clients {
             customers: CustomerServiceClient::new(customers.clone()),
+            bulk: crm_proto::crm::customers::v1::bulk_service_client::BulkServiceClient::new(
+                customers.clone(),
+            ),
             duplicates:
                 crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient::new(
                     customers,
@@ -399,6 +404,7 @@ pub fn router(clients: Clients) -> (Router, Vec<RouteDoc>) {
         .into_iter()
         .chain(crate::customers_rest::routes())
         .chain(crate::duplicates_rest::routes())
+        .chain(crate::bulk_rest::routes())
         .chain(crate::identity_rest::routes())
         .chain(crate::events_rest::routes())
     {

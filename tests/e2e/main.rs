@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod bench;
+mod bulk;
 mod customer_access;
 mod duplicates;
 mod events;
