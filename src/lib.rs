@@ -1,6 +1,7 @@
 //! The `crm` binary's library side: configuration of the whole process and the in-process
 //! development stack (`crm dev`), which the end-to-end tests start on port 0.
 pub mod bench;
+pub mod bulk_cli;
 pub mod customers_cli;
 pub mod events_cli;
 

@@ -54,6 +54,16 @@ enum Command {
         #[command(subcommand)]
         command: crm::customers_cli::CustomersCommand,
     },
+    /// Import into a running suite: `crm import customers FILE [--dry-run] [--mapping FILE]`.
+    Import {
+        #[command(subcommand)]
+        command: crm::bulk_cli::ImportCommand,
+    },
+    /// Export from a running suite: `crm export customers --out FILE.xlsx`.
+    Export {
+        #[command(subcommand)]
+        command: crm::bulk_cli::ExportCommand,
+    },
     /// Load benchmarks and the data generator (see `crm bench list`).
     Bench {
         #[command(subcommand)]
@@ -84,6 +94,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
         Command::Bench { command } => crm::bench::main(command).await,
+        Command::Import { command } => crm::bulk_cli::import(command).await,
+        Command::Export { command } => crm::bulk_cli::export(command).await,
         Command::Events { command } => {
             let config: Config = crm_platform::config::load()?;
             crm::events_cli::main(&config.bus, command).await

@@ -1,0 +1,292 @@
+//! `crm import customers FILE` and `crm export customers`: the bulk service's front end against
+//! a running suite (the gateway's gRPC port), signed in with a token (`--token`, `CRM_TOKEN`)
+//! or a login (`--user`, `CRM_USER` and `CRM_PASSWORD`).
+use clap::{Args, Subcommand};
+use crm_proto::crm::customers::v1::{
+    ExportCustomersRequest, FileFormat, GetCustomerImportRequest, ImportOptions,
+    ListCustomerImportRowsRequest, UploadCustomerImportRequest,
+    bulk_service_client::BulkServiceClient, customer_import, upload_customer_import_request::Part,
+};
+use crm_proto::crm::identity::v1::{LoginRequest, auth_service_client::AuthServiceClient};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use tokio::io::AsyncReadExt;
+use tonic::transport::Channel;
+
+/// Where the suite is and who calls it.
+#[derive(Debug, Args, Clone)]
+pub struct Connection {
+    /// The gateway's address.
+    #[arg(long, env = "CRM_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// An access token.
+    #[arg(long, env = "CRM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A login name, signed in with `CRM_PASSWORD` when no token is given.
+    #[arg(long, env = "CRM_USER")]
+    pub user: Option<String>,
+}
+
+/// `crm import`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Imports customers from a CSV or XLSX file, showing progress, then the rows that failed.
+    Customers {
+        /// The file.
+        file: PathBuf,
+        /// Check every row and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A JSON file: {"column header": "field", ...} ("" ignores a column).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Update the customers matching by this key: external_id, email or phone.
+        #[arg(long)]
+        match_key: Option<String>,
+        /// XLSX: the sheet to read.
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Skip rows that look like existing customers (else they are created and reported).
+        #[arg(long)]
+        block_duplicates: bool,
+        /// Day/month order of dates like 03/04/2024: DMY or MDY.
+        #[arg(long)]
+        date_order: Option<String>,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+/// `crm export`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Exports the customers the caller may see to a CSV or XLSX file.
+    Customers {
+        /// The file to write; its extension (.csv, .xlsx) picks the format.
+        #[arg(long)]
+        out: PathBuf,
+        /// A ListCustomers filter, e.g. 'kind = ORGANIZATION'.
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// A ListCustomers order, e.g. display_name.
+        #[arg(long, default_value = "")]
+        order_by: String,
+        /// XLSX: one sheet per customer with its transactions.
+        #[arg(long)]
+        sheet_per_customer: bool,
+        #[command(flatten)]
+        connection: Connection,
+    },
+}
+
+async fn connect(c: &Connection) -> anyhow::Result<(Channel, String)> {
+    let channel = Channel::from_shared(c.server.clone())?.connect().await?;
+    let token = match (&c.token, &c.user) {
+        (Some(t), _) => t.clone(),
+        (None, Some(user)) => {
+            let password = std::env::var("CRM_PASSWORD")
+                .map_err(|_| anyhow::anyhow!("set CRM_PASSWORD to sign in as {user}"))?;
+            AuthServiceClient::new(channel.clone())
+                .login(LoginRequest {
+                    login_name: user.clone(),
+                    password,
+                })
+                .await?
+                .into_inner()
+                .access_token
+        }
+        (None, None) => {
+            anyhow::bail!("sign in: --token (CRM_TOKEN) or --user (CRM_USER, CRM_PASSWORD)")
+        }
+    };
+    Ok((channel, token))
+}
+
+fn authed<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut req = tonic::Request::new(message);
+    req.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(req)
+}
+
+fn bar(done: i64, total: i64) -> String {
+    let width = 30;
+    let filled = if total > 0 {
+        ((done.min(total) * width) / total) as usize
+    } else {
+        0
+    };
+    format!(
+        "[{}{}] {done}/{}",
+        "#".repeat(filled),
+        "-".repeat(width as usize - filled),
+        if total > 0 {
+            total.to_string()
+        } else {
+            "?".into()
+        }
+    )
+}
+
+/// Runs `crm import ...`.
+pub async fn import(command: ImportCommand) -> anyhow::Result<()> {
+    let ImportCommand::Customers {
+        file,
+        dry_run,
+        mapping,
+        match_key,
+        sheet,
+        block_duplicates,
+        date_order,
+        connection,
+    } = command;
+    let mapping: HashMap<String, String> = match mapping {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => HashMap::new(),
+    };
+    let (channel, token) = connect(&connection).await?;
+    let mut client = BulkServiceClient::new(channel);
+    let options = ImportOptions {
+        file_name: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sheet: sheet.unwrap_or_default(),
+        mapping,
+        dry_run,
+        match_key: match_key.unwrap_or_default(),
+        duplicate_policy: if block_duplicates {
+            crm_proto::crm::customers::v1::DuplicatePolicy::BlockDuplicates as i32
+        } else {
+            0
+        },
+        date_order: date_order.unwrap_or_default(),
+        request_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(UploadCustomerImportRequest {
+        part: Some(Part::Options(options)),
+    })
+    .await?;
+    let mut f = tokio::fs::File::open(&file).await?;
+    tokio::spawn(async move {
+        loop {
+            let mut buf = vec![0u8; 256 * 1024];
+            match f.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    let chunk = UploadCustomerImportRequest {
+                        part: Some(Part::Chunk(buf)),
+                    };
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let mut job = client
+        .upload_customer_import(authed(&token, stream)?)
+        .await?
+        .into_inner();
+    let name = job.name.clone();
+    while job.state == customer_import::State::Running as i32 {
+        eprint!("\r{} {}", name, bar(job.rows_done, job.rows_total));
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        job = client
+            .get_customer_import(authed(
+                &token,
+                GetCustomerImportRequest { name: name.clone() },
+            )?)
+            .await?
+            .into_inner();
+    }
+    eprintln!("\r{} {}", name, bar(job.rows_done, job.rows_done));
+    let state = customer_import::State::try_from(job.state)
+        .map(|s| s.as_str_name())
+        .unwrap_or("?");
+    println!(
+        "{state}{}: {} rows, {} created, {} updated, {} skipped as duplicates, {} failed",
+        if job.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+        job.rows_done,
+        job.created,
+        job.updated,
+        job.skipped,
+        job.failed
+    );
+    if !job.unmapped_columns.is_empty() {
+        println!("columns not imported: {}", job.unmapped_columns.join(", "));
+    }
+    if !job.error.is_empty() {
+        anyhow::bail!("{}", job.error);
+    }
+    let rows = client
+        .list_customer_import_rows(authed(
+            &token,
+            ListCustomerImportRowsRequest {
+                parent: name.clone(),
+                outcome: crm_proto::crm::customers::v1::import_row::Outcome::Failed as i32,
+                page_size: 20,
+                ..Default::default()
+            },
+        )?)
+        .await?
+        .into_inner();
+    for r in &rows.rows {
+        println!("row {}: {} {}", r.row_number, r.field, r.error);
+    }
+    if job.failed > rows.rows.len() as i64 {
+        println!("... the whole report: GET /api/v1/{name}/report?format=XLSX");
+    }
+    Ok(())
+}
+
+/// Runs `crm export ...`.
+pub async fn export(command: ExportCommand) -> anyhow::Result<()> {
+    let ExportCommand::Customers {
+        out,
+        filter,
+        order_by,
+        sheet_per_customer,
+        connection,
+    } = command;
+    let xlsx = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let (channel, token) = connect(&connection).await?;
+    let mut stream = BulkServiceClient::new(channel)
+        .export_customers(authed(
+            &token,
+            ExportCustomersRequest {
+                format: if xlsx {
+                    FileFormat::Xlsx
+                } else {
+                    FileFormat::Csv
+                } as i32,
+                filter,
+                order_by,
+                sheet_per_customer,
+                ..Default::default()
+            },
+        )?)
+        .await?
+        .into_inner();
+    let mut file = std::fs::File::create(&out)?;
+    let mut bytes = 0usize;
+    while let Some(chunk) = stream.message().await? {
+        bytes += chunk.data.len();
+        file.write_all(&chunk.data)?;
+    }
+    file.flush()?;
+    println!("wrote {} ({bytes} bytes)", out.display());
+    Ok(())
+}
