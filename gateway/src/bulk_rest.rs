@@ -102,7 +102,7 @@ async fn upload(State(c): State<Clients>, headers: HeaderMap, mut form: Multipar
 }
 
 /// A file streamed by the service, as an HTTP download.
-async fn download(
+pub(crate) async fn download(
     result: Result<tonic::Response<tonic::Streaming<FileChunk>>, tonic::Status>,
 ) -> Response {
     let mut stream = match result {

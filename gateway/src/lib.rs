@@ -14,6 +14,7 @@ pub mod forward;
 pub mod identity_rest;
 pub mod mirror;
 pub mod openapi;
+pub mod privacy_rest;
 pub mod rest;
 
 use axum::{

@@ -28,6 +28,9 @@ use tonic::transport::Channel;
 pub struct Clients {
     /// The customers service.
     pub customers: CustomerServiceClient<Channel>,
+    /// The customers service's data subjects' requests.
+    pub privacy:
+        crm_proto::crm::customers::v1::privacy_service_client::PrivacyServiceClient<Channel>,
     /// The customers service's imports and exports.
     pub bulk: crm_proto::crm::customers::v1::bulk_service_client::BulkServiceClient<Channel>,
     /// The customers service's duplicate checks and merges.
@@ -60,6 +63,10 @@ impl Clients {
             bulk: crm_proto::crm::customers::v1::bulk_service_client::BulkServiceClient::new(
                 customers.clone(),
             ),
+            privacy:
+                crm_proto::crm::customers::v1::privacy_service_client::PrivacyServiceClient::new(
+                    customers.clone(),
+                ),
             duplicates:
                 crm_proto::crm::customers::v1::duplicate_service_client::DuplicateServiceClient::new(
                     customers,
@@ -405,6 +412,7 @@ pub fn router(clients: Clients) -> (Router, Vec<RouteDoc>) {
         .chain(crate::customers_rest::routes())
         .chain(crate::duplicates_rest::routes())
         .chain(crate::bulk_rest::routes())
+        .chain(crate::privacy_rest::routes())
         .chain(crate::identity_rest::routes())
         .chain(crate::events_rest::routes())
     {

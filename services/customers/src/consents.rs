@@ -13,7 +13,7 @@ use crm_platform::{
 };
 use uuid::Uuid;
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, customer_id, purpose, status, decided_at, source, evidence, recorded_by, created_at";
 
 /// Purposes, in proto order.
@@ -33,7 +33,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// A ledger entry.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct ConsentRow {
     /// UUIDv7.
     pub id: Uuid,

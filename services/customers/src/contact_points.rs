@@ -10,7 +10,7 @@ use crm_platform::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-const COLUMNS: &str = "id, customer_id, kind, label, is_primary, value, created_at";
+pub(crate) const COLUMNS: &str = "id, customer_id, kind, label, is_primary, value, created_at";
 
 /// Kinds, in proto order.
 pub const KINDS: &[&str] = &["EMAIL", "PHONE", "ADDRESS"];
@@ -33,7 +33,7 @@ pub struct Address {
 }
 
 /// A stored contact point; `value` is the email, the E.164 phone, or the address as JSON.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct ContactPointRow {
     /// UUIDv7.
     pub id: Uuid,

@@ -12,7 +12,7 @@ use crm_platform::{
 };
 use uuid::Uuid;
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, customer_id, display_name, title, role, email, phone, version, created_at, updated_at";
 
 /// Roles in buying decisions, in proto order.
@@ -30,7 +30,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// A stored contact.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct ContactRow {
     /// UUIDv7.
     pub id: Uuid,

@@ -14,6 +14,10 @@ pub const DELETED: &str = "crm.customers.v1.customer.deleted";
 pub const MERGED: &str = "crm.customers.v1.customer.merged";
 /// A merge was undone: the merged customers are back.
 pub const UNMERGED: &str = "crm.customers.v1.customer.unmerged";
+/// A data subject asked what is held about them: every service answers with what it holds.
+pub const ACCESS_REQUESTED: &str = "crm.customers.v1.privacy.access_requested";
+/// A data subject asked to be erased: every service erases and answers with what it did.
+pub const ERASURE_REQUESTED: &str = "crm.customers.v1.privacy.erasure_requested";
 /// A customer's lifecycle stage changed (classification or by hand).
 pub const STAGE_CHANGED: &str = "crm.customers.v1.customer.stage_changed";
 /// A customer's value tier changed.
@@ -150,6 +154,34 @@ pub fn merged(
         &crm_proto::crm::customers::v1::CustomerMerged {
             merge: Some(crate::api::merge_proto(merge)),
             survivor: Some(crate::api::to_proto(survivor)),
+        },
+    )
+}
+
+/// `privacy.access_requested` or `privacy.erasure_requested`, for the holders of the privacy
+/// permission.
+pub fn privacy_requested(
+    principal: &Principal,
+    ty: &str,
+    request: &crate::privacy::PrivacyRow,
+    emails: Vec<String>,
+    phones: Vec<String>,
+) -> Event {
+    events::event(
+        crate::NAME,
+        ty,
+        crate::privacy::privacy_name(request.id),
+        events::actor(principal),
+        Audience {
+            permission_family: "customers".to_owned(),
+            owner: String::new(),
+            unit_path: "/".to_owned(),
+            read_permission: permissions::CUSTOMERS_PRIVACY_MANAGE.to_owned(),
+        },
+        &crm_proto::crm::customers::v1::PrivacyRequested {
+            privacy_request: Some(crate::api::privacy_proto(request)),
+            emails,
+            phones,
         },
     )
 }

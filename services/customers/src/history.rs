@@ -17,7 +17,8 @@ use uuid::Uuid;
 /// Fields recorded masked in the trail.
 pub const MASKED: &[&str] = &["national_id", "bank_account"];
 
-const COLUMNS: &str = "id, customer_id, action, actor, changes, created_at, request_id, trace_id";
+pub(crate) const COLUMNS: &str =
+    "id, customer_id, action, actor, changes, created_at, request_id, trace_id";
 
 /// The trail lists newest first.
 static SCHEMA: Schema = Schema {
@@ -42,7 +43,7 @@ pub struct Change {
 }
 
 /// A trail entry.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct HistoryRow {
     /// UUIDv7.
     pub id: Uuid,

@@ -12,7 +12,7 @@ use crm_platform::{
 };
 use uuid::Uuid;
 
-const COLUMNS: &str = "id, customer_id, type, direction, occurred_at, duration_seconds, subject, body, participants, user_id, outcome, created_at";
+pub(crate) const COLUMNS: &str = "id, customer_id, type, direction, occurred_at, duration_seconds, subject, body, participants, user_id, outcome, created_at";
 
 /// The timeline: newest first.
 static SCHEMA: Schema = Schema {
@@ -31,7 +31,7 @@ pub const TYPES: &[&str] = &["CALL", "EMAIL", "MEETING", "VISIT", "NOTE"];
 pub const DIRECTIONS: &[&str] = &["INBOUND", "OUTBOUND"];
 
 /// A stored interaction.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct InteractionRow {
     /// UUIDv7.
     pub id: Uuid,

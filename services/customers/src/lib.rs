@@ -18,6 +18,8 @@ pub mod history;
 pub mod interactions;
 pub mod jobs;
 pub mod merge;
+pub mod privacy;
+pub mod privacy_archive;
 pub mod profile;
 pub mod reminders;
 pub mod scan;
@@ -37,7 +39,7 @@ use crm_platform::{
 };
 use crm_proto::crm::customers::v1::{
     bulk_service_server::BulkServiceServer, customer_service_server::CustomerServiceServer,
-    duplicate_service_server::DuplicateServiceServer,
+    duplicate_service_server::DuplicateServiceServer, privacy_service_server::PrivacyServiceServer,
 };
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -68,6 +70,9 @@ pub struct Config {
     /// Region of phone numbers written without a country code ("CN": "138 1234 5678" is
     /// "+8613812345678"). ISO 3166-1 alpha-2; see `domain::PHONE_REGIONS`.
     pub phone_region: String,
+    /// The services that answer privacy requests (`CRM_CUSTOMERS__PRIVACY_SERVICES`): a
+    /// request completes when each has answered. The customers service answers itself.
+    pub privacy_services: Vec<String>,
     /// Duplicate thresholds and the merge undo period (`CRM_CUSTOMERS__DUPLICATES__*`).
     pub duplicates: duplicates::DuplicateConfig,
 }
@@ -83,6 +88,7 @@ impl Default for Config {
             key_file: String::new(),
             phone_region: "CN".to_owned(),
             duplicates: Default::default(),
+            privacy_services: vec![NAME.to_owned()],
         }
     }
 }
@@ -168,13 +174,15 @@ pub fn routes(ctx: &ServiceContext, config: &Config, keyring: Keyring) -> GrpcRo
         .with_classification(config.classification.clone())
         .with_keyring(keyring)
         .with_duplicates(config.duplicates.clone())
-        .with_audit(ctx.authenticator.clone());
+        .with_audit(ctx.authenticator.clone())
+        .with_privacy_services(config.privacy_services.clone());
     GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .add_service(CustomerServiceServer::new(api::Api::new(customers.clone())))
         .add_service(DuplicateServiceServer::new(api::DuplicateApi::new(
             customers.clone(),
         )))
-        .add_service(BulkServiceServer::new(api::BulkApi::new(customers)))
+        .add_service(BulkServiceServer::new(api::BulkApi::new(customers.clone())))
+        .add_service(PrivacyServiceServer::new(api::PrivacyApi::new(customers)))
         .permissions(api::PERMISSIONS)
 }
 

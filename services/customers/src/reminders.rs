@@ -18,7 +18,7 @@ use uuid::Uuid;
 /// The timer kind of a reminder's due time; the key is the reminder id.
 pub const DUE_TIMER: &str = "customers.reminder_due";
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, customer_id, assignee_id, due_at, note, state, version, created_at, updated_at";
 
 /// Reminders list soonest due first.
@@ -33,7 +33,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// A stored reminder.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct ReminderRow {
     /// UUIDv7.
     pub id: Uuid,

@@ -120,6 +120,8 @@ pub struct Customers {
     pub(crate) duplicates: crate::duplicates::DuplicateConfig,
     /// Where exports are reported (the security audit log), when the process reaches it.
     pub(crate) audit: Option<std::sync::Arc<crm_platform::auth::Authenticator>>,
+    /// The services that answer privacy requests.
+    pub(crate) privacy_services: Vec<String>,
 }
 
 /// The row a new customer will be (before its custom fields are checked).
@@ -153,7 +155,18 @@ impl Customers {
             vault: crate::sensitive::Vault::new(keyring),
             duplicates: Default::default(),
             audit: None,
+            privacy_services: vec![crate::NAME.to_owned()],
         }
+    }
+
+    /// The same use cases, expecting these services to answer privacy requests (this one is
+    /// always among them: it answers itself).
+    pub fn with_privacy_services(mut self, mut services: Vec<String>) -> Self {
+        if !services.iter().any(|s| s == crate::NAME) {
+            services.push(crate::NAME.to_owned());
+        }
+        self.privacy_services = services;
+        self
     }
 
     /// The same use cases, reporting exports through `auth`'s security sink.

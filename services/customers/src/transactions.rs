@@ -20,7 +20,7 @@ use crm_platform::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-const TX_COLUMNS: &str = "id, customer_id, order_reference, order_time, amount_minor, currency, items, channel, status, created_at";
+pub(crate) const TX_COLUMNS: &str = "id, customer_id, order_reference, order_time, amount_minor, currency, items, channel, status, created_at";
 
 /// Transactions list newest order first.
 static SCHEMA: Schema = Schema {
@@ -34,7 +34,7 @@ static SCHEMA: Schema = Schema {
 };
 
 /// A stored transaction.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct TransactionRow {
     /// UUIDv7.
     pub id: Uuid,

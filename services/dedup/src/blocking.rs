@@ -1,4 +1,5 @@
-//! Blocking keys and the in-memory clustering scan.
+//! Blocking keys; the in-memory clustering scan ([`scan`], defined in the
+//! `scan` module) is re-exported here.
 //!
 //! Instead of comparing all n² pairs, every record emits a handful of keys
 //! and only records sharing a key are compared. Keys (the prefix before `:`
@@ -23,15 +24,16 @@
 //! window instead of being dropped; weak keys' oversized blocks are skipped
 //! (`t:` keys, the least selective, have their own tighter cap).
 
-use crate::names::fnv1a;
-use crate::score::{Config, Level, Match, Prepared, compare_prepared};
+use crate::score::{Config, Prepared};
 use crate::{Kind, Record};
+
+pub use crate::scan::{Cluster, PairMatch, Scan, ScanStats, clusters, scan};
 
 const MAX_NAME_TOKENS: usize = 3;
 
 /// How much a key can be trusted, which decides its block-size cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Strength {
+pub(crate) enum Strength {
     /// e-mail, phone: oversized blocks are windowed, not dropped.
     Strong,
     /// name pairs, birth date, postal code, firm name: capped.
@@ -40,7 +42,7 @@ enum Strength {
     Loose,
 }
 
-fn strength(key: &str) -> Strength {
+pub(crate) fn strength(key: &str) -> Strength {
     if key.starts_with("e:") || key.starts_with("p:") {
         Strength::Strong
     } else if key.starts_with("t:") {
@@ -159,268 +161,6 @@ pub fn prepared_keys(p: &Prepared) -> Vec<String> {
 /// probability, while each key stays selective.
 pub fn blocking_keys(r: &Record, cfg: &Config) -> Vec<String> {
     prepared_keys(&Prepared::new(r, cfg))
-}
-
-/// A scored pair of records, identified by [`Record::id`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairMatch {
-    pub a: u128,
-    pub b: u128,
-    pub matched: Match,
-}
-
-/// Records judged to be the same customer, with the matches among them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cluster {
-    /// Record ids in input order; at least two.
-    pub members: Vec<u128>,
-    /// Every compared pair inside the cluster scoring at least `possible`
-    /// (the `Duplicate` ones are the edges that formed it).
-    pub matches: Vec<PairMatch>,
-}
-
-/// Work counters of a scan.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ScanStats {
-    pub records: usize,
-    pub keys: usize,
-    /// Blocks with at least two records.
-    pub blocks: usize,
-    pub skipped_blocks: usize,
-    pub windowed_blocks: usize,
-    pub comparisons: usize,
-}
-
-/// Result of [`scan`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scan {
-    pub clusters: Vec<Cluster>,
-    /// `Possible` matches whose records did not end up in one cluster:
-    /// the review queue.
-    pub possible: Vec<PairMatch>,
-    pub stats: ScanStats,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    /// All pairs compared.
-    Full,
-    /// Oversized strong key: sorted-neighbourhood window.
-    Windowed,
-    /// Oversized weak key: not informative enough to pay O(n²).
-    Skipped,
-}
-
-/// Smallest element present in both ascending slices.
-fn first_common(a: &[u64], b: &[u64]) -> Option<u64> {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => return Some(a[i]),
-        }
-    }
-    None
-}
-
-fn find(parent: &mut [usize], mut x: usize) -> usize {
-    while parent[x] != x {
-        parent[x] = parent[parent[x]];
-        x = parent[x];
-    }
-    x
-}
-
-fn union(parent: &mut [usize], a: usize, b: usize) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    // Smaller index becomes the root: deterministic cluster order.
-    if ra < rb {
-        parent[rb] = ra;
-    } else if rb < ra {
-        parent[ra] = rb;
-    }
-}
-
-/// Sort key for the sorted-neighbourhood pass inside oversized strong
-/// blocks: similar names end up adjacent.
-fn neighbourhood_key(p: &Prepared) -> String {
-    p.names.first().map_or_else(String::new, |f| {
-        let mut t = f.tokens.clone();
-        t.sort();
-        format!("{}{}", f.han, t.join(" "))
-    })
-}
-
-/// Scans records in memory: groups by blocking key, compares pairs inside
-/// blocks (each pair once), and unions `Duplicate` pairs into clusters.
-/// Deterministic for a given input order.
-pub fn scan(records: &[Record], cfg: &Config) -> Scan {
-    let prepared: Vec<Prepared> = records.iter().map(|r| Prepared::new(r, cfg)).collect();
-    let mut stats = ScanStats {
-        records: records.len(),
-        ..ScanStats::default()
-    };
-    let mut entries: Vec<(u64, u32, Strength)> = Vec::new();
-    for (i, p) in prepared.iter().enumerate() {
-        for k in prepared_keys(p) {
-            // Grouped by a 64-bit hash rather than the string to keep memory
-            // flat for millions of keys; a collision only adds comparisons.
-            entries.push((fnv1a(&k), i as u32, strength(&k)));
-        }
-    }
-    stats.keys = entries.len();
-    entries.sort_unstable();
-
-    // Blocks as (start, end, status) over the sorted entries.
-    let mut blocks: Vec<(usize, usize, Status)> = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let mut end = start + 1;
-        while end < entries.len() && entries[end].0 == entries[start].0 {
-            end += 1;
-        }
-        let (len, class) = (end - start, entries[start].2);
-        let cap = match class {
-            Strength::Strong => cfg.max_block_strong,
-            Strength::Weak => cfg.max_block_weak,
-            Strength::Loose => cfg.max_block_loose,
-        };
-        let status = if len <= cap {
-            Status::Full
-        } else if class == Strength::Strong {
-            Status::Windowed
-        } else {
-            Status::Skipped
-        };
-        if len >= 2 {
-            stats.blocks += 1;
-            match status {
-                Status::Windowed => stats.windowed_blocks += 1,
-                Status::Skipped => stats.skipped_blocks += 1,
-                Status::Full => {}
-            }
-            blocks.push((start, end, status));
-        }
-        start = end;
-    }
-
-    // Per record, the ascending hashes of its fully scanned blocks (CSR
-    // layout). A pair is compared only in the block of its smallest shared
-    // such key, which deduplicates pairs without a global hash set.
-    let mut offsets = vec![0usize; records.len() + 1];
-    for &(s, e, status) in &blocks {
-        if status == Status::Full {
-            for entry in &entries[s..e] {
-                offsets[entry.1 as usize + 1] += 1;
-            }
-        }
-    }
-    for i in 0..records.len() {
-        offsets[i + 1] += offsets[i];
-    }
-    let mut fill = offsets.clone();
-    let mut full_keys = vec![0u64; offsets[records.len()]];
-    for &(s, e, status) in &blocks {
-        if status == Status::Full {
-            for entry in &entries[s..e] {
-                let i = entry.1 as usize;
-                full_keys[fill[i]] = entry.0;
-                fill[i] += 1;
-            }
-        }
-    }
-    let keys_of = |i: usize| &full_keys[offsets[i]..offsets[i + 1]];
-
-    let mut found: Vec<(usize, usize, Match)> = Vec::new();
-    let mut run = |i: usize, j: usize, stats: &mut ScanStats| {
-        let (i, j) = if i < j { (i, j) } else { (j, i) };
-        stats.comparisons += 1;
-        if let Some(m) = compare_prepared(&prepared[i], &prepared[j], cfg) {
-            found.push((i, j, m));
-        }
-    };
-    for &(s, e, status) in &blocks {
-        let hash = entries[s].0;
-        let members: Vec<usize> = entries[s..e].iter().map(|x| x.1 as usize).collect();
-        match status {
-            Status::Full => {
-                for (x, &i) in members.iter().enumerate() {
-                    for &j in &members[x + 1..] {
-                        if i != j && first_common(keys_of(i), keys_of(j)) == Some(hash) {
-                            run(i, j, &mut stats);
-                        }
-                    }
-                }
-            }
-            Status::Windowed => {
-                let mut sorted: Vec<(String, usize)> = members
-                    .iter()
-                    .map(|&i| (neighbourhood_key(&prepared[i]), i))
-                    .collect();
-                sorted.sort();
-                for x in 0..sorted.len() {
-                    for y in x + 1..(x + 1 + cfg.window).min(sorted.len()) {
-                        let (i, j) = (sorted[x].1, sorted[y].1);
-                        if i != j && first_common(keys_of(i), keys_of(j)).is_none() {
-                            run(i, j, &mut stats);
-                        }
-                    }
-                }
-            }
-            Status::Skipped => {}
-        }
-    }
-
-    found.sort_by_key(|(i, j, _)| (*i, *j));
-    // Two oversized strong blocks may both have windowed the same pair.
-    found.dedup_by_key(|(i, j, _)| (*i, *j));
-    let mut parent: Vec<usize> = (0..records.len()).collect();
-    for (i, j, m) in &found {
-        if m.level == Level::Duplicate {
-            union(&mut parent, *i, *j);
-        }
-    }
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); records.len()];
-    for i in 0..records.len() {
-        let root = find(&mut parent, i);
-        members[root].push(i);
-    }
-    let mut cluster_of = vec![usize::MAX; records.len()];
-    let mut clusters = Vec::new();
-    for group in members.into_iter().filter(|g| g.len() >= 2) {
-        for &i in &group {
-            cluster_of[i] = clusters.len();
-        }
-        clusters.push(Cluster {
-            members: group.iter().map(|&i| records[i].id).collect(),
-            matches: Vec::new(),
-        });
-    }
-    let mut possible = Vec::new();
-    for (i, j, m) in found {
-        let pm = PairMatch {
-            a: records[i].id,
-            b: records[j].id,
-            matched: m,
-        };
-        if cluster_of[i] != usize::MAX && cluster_of[i] == cluster_of[j] {
-            clusters[cluster_of[i]].matches.push(pm);
-        } else {
-            possible.push(pm);
-        }
-    }
-    Scan {
-        clusters,
-        possible,
-        stats,
-    }
-}
-
-/// Clusters of likely duplicates (see [`scan`] for the review queue and
-/// work counters).
-pub fn clusters(records: &[Record], cfg: &Config) -> Vec<Cluster> {
-    scan(records, cfg).clusters
 }
 
 #[cfg(test)]

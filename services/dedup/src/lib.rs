@@ -4,7 +4,11 @@
 //! * normalises raw contact data ([`normalize`], [`names`]),
 //! * scores a pair of records with human-readable reasons ([`compare`]),
 //! * produces blocking keys so that a scan over millions of records only
-//!   compares candidates that share a key ([`blocking_keys`], [`clusters`]).
+//!   compares candidates that share a key ([`blocking_keys`], [`clusters`]),
+//! * clusters the duplicates without chaining records that contradict each
+//!   other, and lists uncertain pairs for review, best first ([`scan`]; it
+//!   runs on [`Config::threads`] scoped threads, with the same result for
+//!   any count).
 //!
 //! Record identity: [`Record::id`] is a `u128`, so UUIDs and numeric database
 //! keys both fit without allocation; the library never interprets it except to
@@ -15,8 +19,11 @@
 //! pronunciation differs from the everyday one (曾 zeng, 单 shan, 解 xie, …).
 
 pub mod blocking;
+mod cluster;
+pub mod evidence;
 pub mod names;
 pub mod normalize;
+mod scan;
 pub mod score;
 pub mod similarity;
 pub mod synth;

@@ -9,6 +9,10 @@ use unicode_normalization::char::is_combining_mark;
 /// NFKD (not NFD) also folds full-width forms typed with Chinese input
 /// methods ("（中国）", "１３８") to their ASCII equivalents.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        // NFKD leaves ASCII unchanged and it has no combining marks.
+        return s.to_ascii_lowercase();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.nfkd() {
         if is_combining_mark(c) {

@@ -6,12 +6,15 @@
 //! add up naturally and let strong negative evidence (a clearly different
 //! person name, a different birth date) veto a shared phone or e-mail.
 
-use crate::names::{NameForm, parse_org_name, parse_person_name};
-use crate::normalize::{
-    BirthDate, NormalizedAddress, address_tokens, email_domain, is_free_mail_domain,
-    normalize_address, normalize_email, normalize_phone, parse_birth_date,
+use crate::evidence::{
+    Tally, address_evidence, address_token_hashes, contact_evidence, house_numbers,
 };
-use crate::similarity::{NameScore, jaro_winkler, name_similarity};
+use crate::names::{NameForm, fnv1a, parse_org_name, parse_person_name};
+use crate::normalize::{
+    BirthDate, NormalizedAddress, address_tokens, normalize_address, normalize_email,
+    normalize_phone, parse_birth_date,
+};
+use crate::similarity::{NameScore, name_similarity};
 use crate::{Kind, Record};
 use std::fmt;
 
@@ -36,6 +39,22 @@ pub struct Config {
     pub max_block_strong: usize,
     /// Window (neighbours compared per record) for oversized strong blocks.
     pub window: usize,
+    /// A name shared by more records than this in one scan is *common*:
+    /// agreeing on it is worth less (see [`Reason::CommonName`]). Only
+    /// [`scan`](crate::scan) counts names; [`compare`] alone cannot.
+    pub common_name: u32,
+    /// Largest cluster [`scan`](crate::scan) builds; merges beyond it are
+    /// refused and their pairs go to the review list.
+    pub max_cluster: usize,
+    /// Two clusters are merged only if every pair across them has at least
+    /// this much net evidence (log-odds without the prior): records that
+    /// clearly differ (other name, other birth date, all contacts
+    /// different) never end up in one cluster through a chain of matches.
+    pub min_link_evidence: f64,
+    /// Worker threads for [`scan`](crate::scan); 0 = one per available
+    /// core, fewer for small inputs (one per 20 000 records). The result
+    /// does not depend on it.
+    pub threads: usize,
 }
 
 impl Default for Config {
@@ -48,6 +67,10 @@ impl Default for Config {
             max_block_loose: 50,
             max_block_strong: 1000,
             window: 20,
+            common_name: 20,
+            max_cluster: 100,
+            min_link_evidence: 0.0,
+            threads: 0,
         }
     }
 }
@@ -74,6 +97,25 @@ pub enum Reason {
     SimilarAddress,
     SamePostalCode,
     DifferentPostalCode,
+    /// Both have e-mail addresses and none is shared (organisations: when
+    /// no company domain on both sides decides it).
+    DifferentEmail,
+    /// Organisations only: both have company (non-free-mail) domains and
+    /// none is shared.
+    DifferentEmailDomain,
+    /// Both have phone numbers and none is shared.
+    DifferentPhone,
+    /// Same postal code or street, but another house number.
+    DifferentHouseNumber,
+    /// The name is shared by `records` records of the scan, so agreeing on
+    /// it is weak evidence (its weight is reduced).
+    CommonName {
+        records: u32,
+    },
+    /// Nothing identifying agrees (no shared e-mail, phone, birth date,
+    /// address with house number or company domain): the score is capped
+    /// at [`UNCORROBORATED_MAX`], below the default duplicate threshold.
+    Uncorroborated,
 }
 
 impl fmt::Display for Reason {
@@ -98,6 +140,12 @@ impl fmt::Display for Reason {
             Reason::SimilarAddress => f.write_str("similar address"),
             Reason::SamePostalCode => f.write_str("same postal code"),
             Reason::DifferentPostalCode => f.write_str("different postal code"),
+            Reason::DifferentEmail => f.write_str("different email"),
+            Reason::DifferentEmailDomain => f.write_str("different email domain"),
+            Reason::DifferentPhone => f.write_str("different phone"),
+            Reason::DifferentHouseNumber => f.write_str("different house number"),
+            Reason::CommonName { records } => write!(f, "common name ({records} records)"),
+            Reason::Uncorroborated => f.write_str("no shared contact, birth date or address"),
         }
     }
 }
@@ -144,10 +192,24 @@ pub struct Prepared {
     pub birth: Option<BirthDate>,
     pub address: Option<NormalizedAddress>,
     pub address_tokens: Vec<String>,
+    /// Sorted hashes of `address_tokens` (what [`compare_prepared`] uses;
+    /// [`scan`](crate::scan) drops the strings to save memory).
+    pub address_hashes: Vec<u64>,
+    /// House numbers in the address (digit runs other than the postal code).
+    pub house_numbers: Vec<u32>,
+    /// How many records share this record's name ([`Prepared::name_key`]);
+    /// 1 unless set by a caller that knows, like [`scan`](crate::scan).
+    pub name_count: u32,
 }
 
 impl Prepared {
     pub fn new(r: &Record, cfg: &Config) -> Prepared {
+        Prepared::build(r, cfg, true)
+    }
+
+    /// [`Prepared::new`]; `with_tokens: false` leaves `address_tokens`
+    /// empty (the scan does not keep them).
+    pub(crate) fn build(r: &Record, cfg: &Config, with_tokens: bool) -> Prepared {
         let parse = |s: &str| match r.kind {
             Kind::Person => parse_person_name(s),
             Kind::Organization => parse_org_name(s),
@@ -173,11 +235,18 @@ impl Prepared {
             .collect();
         phones.sort();
         phones.dedup();
+        names.shrink_to_fit();
         let address = r.address.as_deref().and_then(normalize_address);
         let address_tokens = address
             .as_ref()
+            .filter(|_| with_tokens)
             .map(|a| address_tokens(&a.text))
             .unwrap_or_default();
+        let address_hashes = address
+            .as_ref()
+            .map(|a| address_token_hashes(&a.text))
+            .unwrap_or_default();
+        let house_numbers = address.as_ref().map(house_numbers).unwrap_or_default();
         Prepared {
             id: r.id,
             kind: r.kind,
@@ -188,31 +257,100 @@ impl Prepared {
             birth: r.birth_date.as_deref().and_then(parse_birth_date),
             address,
             address_tokens,
+            address_hashes,
+            house_numbers,
+            name_count: 1,
         }
+    }
+
+    /// A prepared record without content (a slot to be overwritten).
+    pub(crate) fn placeholder() -> Prepared {
+        Prepared {
+            id: 0,
+            kind: Kind::Person,
+            names: Vec::new(),
+            legal: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            birth: None,
+            address: None,
+            address_tokens: Vec::new(),
+            address_hashes: Vec::new(),
+            house_numbers: Vec::new(),
+            name_count: 1,
+        }
+    }
+
+    /// Hash of the display name in a spelling-independent form, used to
+    /// count how common a name is: sorted Latin tokens, or for Han person
+    /// names the sorted primary pinyin (so 张伟, 章伟 and "Wei Zhang" count
+    /// as one name); organisations: cleaned Han + Latin name.
+    pub fn name_key(&self) -> Option<u64> {
+        let form = self.names.first()?;
+        let mut tokens: Vec<&str> = match (self.kind, form.pinyin_tokens.first()) {
+            (Kind::Person, Some(py)) if !form.han.is_empty() => {
+                py.iter().map(String::as_str).collect()
+            }
+            _ => form.tokens.iter().map(String::as_str).collect(),
+        };
+        if self.kind == Kind::Person {
+            tokens.sort_unstable();
+        }
+        let mut key = tokens.join(" ");
+        if self.kind == Kind::Organization || tokens.is_empty() {
+            key.push('|');
+            key.push_str(&form.han);
+        }
+        Some(fnv1a(&key))
+    }
+
+    /// Drops what only blocking keys need (pinyin strings, ü-adjusted
+    /// concatenations, address token strings) and trims spare capacity;
+    /// [`compare_prepared`] gives the same results afterwards. Used by
+    /// [`scan`](crate::scan), which holds millions of these.
+    pub fn compact(&mut self) {
+        fn strings(v: &mut Vec<String>) {
+            v.iter_mut().for_each(String::shrink_to_fit);
+            v.shrink_to_fit();
+        }
+        for form in self.names.iter_mut().chain(self.legal.iter_mut()) {
+            form.pinyin = Vec::new();
+            form.py_concats = Vec::new();
+            strings(&mut form.tokens);
+            strings(&mut form.concats);
+            strings(&mut form.py_tokens);
+            form.pinyin_tokens.iter_mut().for_each(strings);
+            form.pinyin_tokens.shrink_to_fit();
+            form.han.shrink_to_fit();
+            form.pinyin_hashes.shrink_to_fit();
+            form.py_concat_hashes.shrink_to_fit();
+        }
+        strings(&mut self.emails);
+        strings(&mut self.phones);
+        self.address_tokens = Vec::new();
+        if let Some(a) = &mut self.address {
+            a.text.shrink_to_fit();
+        }
+        self.address_hashes.shrink_to_fit();
+        self.house_numbers.shrink_to_fit();
     }
 }
 
 /// Log-odds prior: two random records in a block are rarely duplicates.
 const PRIOR: f64 = -3.0;
-/// One shared contact (e-mail or phone) alone lifts the score to ≈0.92.
-const W_CONTACT_ONE: f64 = 5.5;
-/// Both shared: only slightly more, since a household or a company often
-/// shares both, and a clearly different name must still be able to veto.
-const W_CONTACT_BOTH: f64 = 7.5;
-const W_EMAIL_DOMAIN: f64 = 1.0;
 const W_LEGAL_SAME: f64 = 1.0;
 const W_LEGAL_DIFFERENT: f64 = -2.0;
 const W_BIRTH_SAME: f64 = 3.0;
 const W_BIRTH_SWAPPED: f64 = 0.5;
 const W_BIRTH_ONE_DIGIT: f64 = -1.0;
 const W_BIRTH_DIFFERENT: f64 = -5.0;
-const W_ADDRESS_SAME: f64 = 2.0;
-const W_ADDRESS_SIMILAR: f64 = 1.5;
-const W_POSTAL_SAME: f64 = 0.7;
-/// Persons move; a different postal code is only mild evidence against.
-const W_POSTAL_DIFFERENT_PERSON: f64 = -0.5;
-/// Same firm name at another site is a branch, not a duplicate.
-const W_POSTAL_DIFFERENT_ORG: f64 = -1.5;
+/// Without anything identifying, the log-odds are capped here (score
+/// ≈0.82): a name plus a postal code or a legal name is worth a review,
+/// never an automatic merge, however rare the name.
+pub const UNCORROBORATED_MAX: f64 = 1.5;
+/// Most a common name can lose ([`Reason::CommonName`]): ln(count /
+/// `common_name`), at most this, and never more than the name's weight.
+const COMMON_NAME_MAX: f64 = 2.5;
 
 /// Name similarity → log-odds weight (piecewise linear). Below ~0.6 the
 /// names belong to different people and the weight outweighs a shared
@@ -282,123 +420,69 @@ fn compare_birth(a: BirthDate, b: BirthDate) -> (Reason, f64) {
     }
 }
 
-fn jaccard(a: &[String], b: &[String]) -> f64 {
-    // Both sorted and deduplicated: merge count.
-    let (mut i, mut j, mut inter) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                inter += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    let union = a.len() + b.len() - inter;
-    if union == 0 {
-        0.0
-    } else {
-        inter as f64 / union as f64
-    }
-}
-
-fn compare_address(a: &Prepared, b: &Prepared, org: bool) -> Option<(Reason, f64)> {
-    let (x, y) = (a.address.as_ref()?, b.address.as_ref()?);
-    if x.text == y.text {
-        return Some((Reason::SameAddress, W_ADDRESS_SAME));
-    }
-    let postal_same = x.postal_code.is_some() && x.postal_code == y.postal_code;
-    let postal_conflict = x.postal_code.is_some() && y.postal_code.is_some() && !postal_same;
-    if postal_conflict {
-        let w = if org {
-            W_POSTAL_DIFFERENT_ORG
-        } else {
-            W_POSTAL_DIFFERENT_PERSON
-        };
-        return Some((Reason::DifferentPostalCode, w));
-    }
-    let similar = jaccard(&a.address_tokens, &b.address_tokens) >= 0.6
-        || jaro_winkler(&x.text, &y.text) >= 0.95;
-    if similar {
-        return Some((Reason::SimilarAddress, W_ADDRESS_SIMILAR));
-    }
-    postal_same.then_some((Reason::SamePostalCode, W_POSTAL_SAME))
-}
-
-fn shares_any(a: &[String], b: &[String]) -> bool {
-    a.iter().any(|x| b.binary_search(x).is_ok())
-}
-
-fn shared_business_domain(a: &Prepared, b: &Prepared) -> bool {
-    a.emails.iter().filter_map(|e| email_domain(e)).any(|d| {
-        !is_free_mail_domain(d)
-            && b.emails
-                .iter()
-                .filter_map(|e| email_domain(e))
-                .any(|x| x == d)
-    })
-}
-
-/// Scores two prepared records. See [`compare`].
-pub fn compare_prepared(a: &Prepared, b: &Prepared, cfg: &Config) -> Option<Match> {
+/// Weighs all evidence about two prepared records: `None` for different
+/// kinds, else the tally whose `evidence` excludes the prior, the
+/// common-name discount and the uncorroborated cap. Reasons are collected
+/// only if `explain`.
+pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) -> Option<Tally> {
     if a.kind != b.kind {
         return None;
     }
     let org = a.kind == Kind::Organization;
-    let mut w = PRIOR;
-    let mut reasons = Vec::new();
+    let mut t = Tally::new(explain);
+    contact_evidence(a, b, org, &mut t);
 
-    let same_email = shares_any(&a.emails, &b.emails);
-    let same_phone = shares_any(&a.phones, &b.phones);
-    if same_email {
-        reasons.push(Reason::SameEmail);
-    }
-    if same_phone {
-        reasons.push(Reason::SamePhone);
-    }
-    w += match (same_email, same_phone) {
-        (true, true) => W_CONTACT_BOTH,
-        (true, false) | (false, true) => W_CONTACT_ONE,
-        (false, false) => 0.0,
-    };
-    if org && !same_email && shared_business_domain(a, b) {
-        reasons.push(Reason::SameEmailDomain);
-        w += W_EMAIL_DOMAIN;
-    }
-
+    let mut discount = 0.0;
+    let mut names_agree = false;
     if let Some(ns) = best_name(a, b, org) {
-        reasons.push(Reason::Name {
-            score: ns.score,
-            pinyin: ns.via_pinyin,
-        });
-        w += name_weight(ns.score, org);
+        let w = name_weight(ns.score, org);
+        names_agree = w > 0.0;
+        t.add(
+            Reason::Name {
+                score: ns.score,
+                pinyin: ns.via_pinyin,
+            },
+            w,
+        );
+        let count = a.name_count.max(b.name_count);
+        if w > 0.0 && count > cfg.common_name {
+            let ratio = f64::from(count) / f64::from(cfg.common_name.max(1));
+            discount = ratio.ln().min(COMMON_NAME_MAX).min(w);
+            t.note(Reason::CommonName { records: count });
+        }
     }
     if let (Some(la), Some(lb)) = (&a.legal, &b.legal) {
         let s = name_similarity(la, lb, org).score;
         if s >= 0.95 {
-            reasons.push(Reason::SameLegalName);
-            w += W_LEGAL_SAME;
+            t.add(Reason::SameLegalName, W_LEGAL_SAME);
         } else if s < 0.6 {
-            reasons.push(Reason::DifferentLegalName);
-            w += W_LEGAL_DIFFERENT;
+            t.add(Reason::DifferentLegalName, W_LEGAL_DIFFERENT);
         }
     }
     if !org && let (Some(x), Some(y)) = (a.birth, b.birth) {
         let (r, bw) = compare_birth(x, y);
-        reasons.push(r);
-        w += bw;
+        t.identifying |= bw > 0.0;
+        t.add(r, bw);
     }
-    if let Some((r, aw)) = compare_address(a, b, org) {
-        reasons.push(r);
-        w += aw;
-    }
+    address_evidence(a, b, org, names_agree, &mut t);
 
-    let score = 1.0 / (1.0 + (-w).exp());
+    t.log_odds = PRIOR + t.evidence - discount;
+    if !t.identifying && t.log_odds > UNCORROBORATED_MAX {
+        t.log_odds = UNCORROBORATED_MAX;
+        t.note(Reason::Uncorroborated);
+    }
+    Some(t)
+}
+
+/// Scores two prepared records. See [`compare`].
+pub fn compare_prepared(a: &Prepared, b: &Prepared, cfg: &Config) -> Option<Match> {
+    // Score first; collect the reasons only for pairs that are reported.
+    let t = evaluate(a, b, cfg, false)?;
+    let score = 1.0 / (1.0 + (-t.log_odds).exp());
     if score < cfg.possible {
         return None;
     }
+    let t = evaluate(a, b, cfg, true)?;
     let level = if score >= cfg.duplicate {
         Level::Duplicate
     } else {
@@ -407,7 +491,7 @@ pub fn compare_prepared(a: &Prepared, b: &Prepared, cfg: &Config) -> Option<Matc
     Some(Match {
         score,
         level,
-        reasons,
+        reasons: t.reasons,
     })
 }
 
@@ -417,7 +501,11 @@ pub fn compare_prepared(a: &Prepared, b: &Prepared, cfg: &Config) -> Option<Matc
 /// A shared normalised e-mail or phone alone scores ≈0.92; a clearly
 /// different person name (e.g. colleagues behind one switchboard number)
 /// pulls it below `possible`. Agreeing birth dates raise the score,
-/// disagreeing ones lower it strongly (persons only). Deterministic.
+/// disagreeing ones lower it strongly (persons only); other e-mails and
+/// phones on both sides, or another house number, count against. Without
+/// an identifying agreement (contact, birth date, address with house
+/// number, company domain) a pair is at most `Possible` under the default
+/// thresholds ([`Reason::Uncorroborated`]). Deterministic.
 pub fn compare(a: &Record, b: &Record, cfg: &Config) -> Option<Match> {
     compare_prepared(&Prepared::new(a, cfg), &Prepared::new(b, cfg), cfg)
 }
@@ -484,12 +572,5 @@ mod tests {
             "different birth date"
         );
         assert_eq!(Reason::SamePostalCode.to_string(), "same postal code");
-    }
-
-    #[test]
-    fn jaccard_merge() {
-        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(jaccard(&v(&["a", "b"]), &v(&["b", "c"])), 1.0 / 3.0);
-        assert_eq!(jaccard(&[], &[]), 0.0);
     }
 }

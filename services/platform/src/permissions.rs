@@ -30,6 +30,7 @@ catalogue! {
     CUSTOMERS_CUSTOMER_READ = "customers.customer.read", "customers", "Read customers in the data scope.";
     CUSTOMERS_CUSTOMER_WRITE = "customers.customer.write", "customers", "Create and change customers in the data scope.";
     CUSTOMERS_CUSTOMER_DELETE = "customers.customer.delete", "customers", "Delete customers in the data scope.";
+    CUSTOMERS_PRIVACY_MANAGE = "customers.privacy.manage", "customers", "Handle data subjects' access and erasure requests (GDPR, PIPL) for customers in the data scope.";
     CUSTOMERS_CUSTOMER_MERGE = "customers.customer.merge", "customers", "Merge duplicate customers in the data scope, and undo merges.";
     CUSTOMERS_SENSITIVE_READ = "customers.sensitive.read", "customers", "Read sensitive fields (national id, bank account) unmasked.";
     CUSTOMERS_EXPORT = "customers.export", "customers", "Export customers in the data scope.";

@@ -49,10 +49,10 @@ impl BulkApi {
     }
 }
 
-type FileStream = Pin<Box<dyn Stream<Item = Result<FileChunk, Status>> + Send>>;
+pub(super) type FileStream = Pin<Box<dyn Stream<Item = Result<FileChunk, Status>> + Send>>;
 
 /// Streams a written file in chunks (name and type in the first) and removes it afterwards.
-fn file_stream(out: FileOut) -> FileStream {
+pub(super) fn file_stream(out: FileOut) -> FileStream {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(async move {
         let sent = async {

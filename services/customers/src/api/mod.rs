@@ -10,6 +10,7 @@ mod history;
 mod interactions;
 mod once;
 mod permission_table;
+mod privacy;
 mod profile_fields;
 mod reminders;
 mod search;
@@ -25,6 +26,7 @@ use crm_platform::proto_time::{from_timestamp, timestamp};
 pub use duplicates::{DuplicateApi, merge_proto};
 pub use interactions::{interaction_name, interaction_proto};
 pub use permission_table::PERMISSIONS;
+pub use privacy::{PrivacyApi, privacy_proto};
 
 pub use reminders::{reminder_name, reminder_proto};
 

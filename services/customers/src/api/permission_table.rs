@@ -211,4 +211,24 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.BulkService/ExportCustomers",
         permissions::CUSTOMERS_EXPORT,
     ),
+    (
+        "/crm.customers.v1.PrivacyService/CreatePrivacyRequest",
+        permissions::CUSTOMERS_PRIVACY_MANAGE,
+    ),
+    (
+        "/crm.customers.v1.PrivacyService/GetPrivacyRequest",
+        permissions::CUSTOMERS_PRIVACY_MANAGE,
+    ),
+    (
+        "/crm.customers.v1.PrivacyService/ListPrivacyRequests",
+        permissions::CUSTOMERS_PRIVACY_MANAGE,
+    ),
+    (
+        "/crm.customers.v1.PrivacyService/RecordPrivacyAnswer",
+        permissions::CUSTOMERS_PRIVACY_MANAGE,
+    ),
+    (
+        "/crm.customers.v1.PrivacyService/DownloadPrivacyArchive",
+        permissions::CUSTOMERS_PRIVACY_MANAGE,
+    ),
 ];

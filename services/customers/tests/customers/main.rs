@@ -10,6 +10,7 @@ mod custom_fields;
 mod duplicates;
 mod history;
 mod interactions;
+mod privacy;
 mod profile;
 mod reminders;
 mod scans;

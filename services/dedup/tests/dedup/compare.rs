@@ -309,3 +309,98 @@ fn thresholds_are_configurable() {
         Some(Level::Duplicate)
     );
 }
+
+// ------------------------------------------------ identifying evidence
+
+#[test]
+fn name_and_postal_code_alone_are_at_most_possible() {
+    let a = with_address(
+        org(1, "Vireo Systems AG"),
+        "Friedrichstraße 152, 10318 Berlin",
+    );
+    let b = with_address(
+        org(2, "Vireo Systems S.A."),
+        "Karl-Marx-Allee 270, 10318 Berlin",
+    );
+    let m = cmp(&a, &b).expect("possible");
+    assert_eq!(m.level, Level::Possible);
+    let r = rendered(&m);
+    assert!(r.contains(&"same postal code".to_string()), "{r:?}");
+    assert!(
+        r.contains(&"no shared contact, birth date or address".to_string()),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn another_house_number_counts_against() {
+    let a = with_address(person(1, "Anna Weber"), "Friedrichstraße 152, 10318 Berlin");
+    let neighbour = with_address(person(2, "Anna Weber"), "Friedrichstraße 58, 10318 Berlin");
+    let loose = Config {
+        possible: 0.0,
+        ..Config::default()
+    };
+    let m = compare(&a, &neighbour, &loose).expect("scored");
+    assert!(m.reasons.contains(&Reason::DifferentHouseNumber), "{m}");
+    assert!(cmp(&a, &neighbour).is_none());
+    // The same house number, written differently, identifies.
+    let same = with_address(person(3, "Anna Weber"), "FRIEDRICHSTR. 152  10318 BERLIN");
+    let m = cmp(&a, &same).expect("match");
+    assert_eq!(m.level, Level::Duplicate, "{m}");
+    assert!(rendered(&m).contains(&"similar address".to_string()));
+}
+
+#[test]
+fn all_contacts_different_counts_against() {
+    let base = |id, email: &str, phone: &str| {
+        with_birth(
+            with_phone(with_email(person(id, "Wang Fang"), email), phone),
+            "1990-01-02",
+        )
+    };
+    let a = base(1, "wf1@qq.com", "13800001111");
+    let b = base(2, "fang.w@163.com", "13900002222");
+    let m = cmp(&a, &b).expect("possible");
+    assert_eq!(m.level, Level::Possible, "{m}");
+    let r = rendered(&m);
+    assert!(r.contains(&"different email".to_string()), "{r:?}");
+    assert!(r.contains(&"different phone".to_string()), "{r:?}");
+    let without = cmp(
+        &with_birth(person(3, "Wang Fang"), "1990-01-02"),
+        &with_birth(person(4, "Wang Fang"), "1990-01-02"),
+    )
+    .expect("match");
+    assert_eq!(without.level, Level::Duplicate);
+}
+
+#[test]
+fn firms_with_other_company_domains() {
+    let a = with_email(org(1, "Harbor Logistics GmbH"), "info@harbor-logistics.de");
+    let b = with_email(org(2, "Harbor Logistics Ltd"), "sales@harborlog.co.uk");
+    assert!(cmp(&a, &b).is_none());
+    let loose = Config {
+        possible: 0.0,
+        ..Config::default()
+    };
+    let m = compare(&a, &b, &loose).expect("scored");
+    assert!(m.reasons.contains(&Reason::DifferentEmailDomain), "{m}");
+}
+
+#[test]
+fn same_address_and_birth_date_with_another_name_is_a_household() {
+    // Same phone, birth date and address but an unrelated name: worth a
+    // look, never a merge.
+    let addr = "Sendlinger Straße 235, 80883 München";
+    let a = with_birth(
+        with_address(with_phone(person(1, "Jean Horvát"), "+49 87 2556250"), addr),
+        "1982-12-04",
+    );
+    let b = with_birth(
+        with_address(
+            with_phone(person(2, "Noah Fernández"), "+49 87 2556250"),
+            addr,
+        ),
+        "1982-12-04",
+    );
+    assert!(cmp(&a, &b).is_none_or(|m| m.level == Level::Possible));
+}

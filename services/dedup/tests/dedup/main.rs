@@ -1,5 +1,6 @@
 //! The matcher's scenarios and its quality on labelled synthetic data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod clustering;
 mod compare;
 mod synthetic;

@@ -1,0 +1,23 @@
+-- Data subjects' requests (issue 6) and each service's answer (the erasure receipt).
+CREATE TABLE privacy_requests (
+    id           BLOB PRIMARY KEY NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('ACCESS', 'ERASURE')),
+    subjects     TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    customers    TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('RUNNING', 'COMPLETED')),
+    requested_by TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    completed_at TEXT
+);
+CREATE INDEX privacy_requests_created_idx ON privacy_requests (created_at, id);
+
+CREATE TABLE privacy_answers (
+    request_id  BLOB NOT NULL REFERENCES privacy_requests (id) ON DELETE CASCADE,
+    service     TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('PENDING', 'DONE')),
+    actions     TEXT NOT NULL DEFAULT '[]',
+    data        TEXT NOT NULL DEFAULT '',
+    answered_at TEXT,
+    PRIMARY KEY (request_id, service)
+);
