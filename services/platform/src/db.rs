@@ -383,6 +383,8 @@ where
     bool: Encode<'q, DB> + Type<DB>,
     chrono::DateTime<chrono::Utc>: Encode<'q, DB> + Type<DB>,
     uuid::Uuid: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<uuid::Uuid>: Encode<'q, DB> + Type<DB>,
 {
     for value in values {
         query = match value {
@@ -392,6 +394,8 @@ where
             SqlValue::Bool(v) => query.bind(*v),
             SqlValue::Timestamp(v) => query.bind(*v),
             SqlValue::Uuid(v) => query.bind(*v),
+            SqlValue::NullText => query.bind(None::<&str>),
+            SqlValue::NullUuid => query.bind(None::<uuid::Uuid>),
         };
     }
     query
@@ -410,6 +414,8 @@ where
     bool: Encode<'q, DB> + Type<DB>,
     chrono::DateTime<chrono::Utc>: Encode<'q, DB> + Type<DB>,
     uuid::Uuid: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<uuid::Uuid>: Encode<'q, DB> + Type<DB>,
 {
     for value in values {
         query = match value {
@@ -419,6 +425,8 @@ where
             SqlValue::Bool(v) => query.bind(*v),
             SqlValue::Timestamp(v) => query.bind(*v),
             SqlValue::Uuid(v) => query.bind(*v),
+            SqlValue::NullText => query.bind(None::<&str>),
+            SqlValue::NullUuid => query.bind(None::<uuid::Uuid>),
         };
     }
     query

@@ -296,6 +296,9 @@ fn encode_value(value: &SqlValue) -> Value {
             Value::from(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         ),
         SqlValue::Uuid(u) => ("u", Value::from(u.to_string())),
+        // Sort values are never NULL (rows give "" for a missing text), so a cursor never
+        // carries one; encoded as empty text all the same.
+        SqlValue::NullText | SqlValue::NullUuid => ("s", Value::from("")),
     };
     let mut map = Map::new();
     map.insert(tag.into(), inner);

@@ -18,6 +18,10 @@ pub enum SqlValue {
     Bool(bool),
     Timestamp(DateTime<Utc>),
     Uuid(Uuid),
+    /// A NULL text (PostgreSQL types a bound NULL, so each column type needs its own).
+    NullText,
+    /// A NULL UUID.
+    NullUuid,
 }
 
 /// SQL text with `$1..$N` placeholders and the values for them, in order.

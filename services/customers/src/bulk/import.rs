@@ -8,6 +8,7 @@ use crate::{
     duplicates::Policy,
     error::Error,
     service::{Changes, Created, Customers, NewCustomer},
+    store::CustomerRow,
 };
 use crm_platform::{
     auth::Principal,
@@ -204,6 +205,7 @@ struct Plan {
     width: usize,
     fields: Vec<String>,
     defs: HashMap<String, crate::custom_fields::DefinitionRow>,
+    def_list: Vec<crate::custom_fields::DefinitionRow>,
     dates: Vec<DateFormat>,
     default_kind: Option<crm_proto::crm::customers::v1::customer::Kind>,
 }
@@ -452,19 +454,7 @@ impl Customers {
                 Read::Header(..) => continue,
             };
             let mut reported = Vec::new();
-            for row in batch {
-                let outcome = match row {
-                    Ok(row) => self.import_one(principal, options, &plan, row).await?,
-                    Err((number, error)) => Outcome {
-                        row_number: number as i64,
-                        outcome: "FAILED",
-                        customer: None,
-                        candidate: None,
-                        field: String::new(),
-                        error,
-                        cells: Vec::new(),
-                    },
-                };
+            for outcome in self.import_batch(principal, options, &plan, batch).await? {
                 counts.done += 1;
                 match outcome.outcome {
                     "CREATED" => counts.created += 1,
@@ -536,11 +526,10 @@ impl Customers {
                 applied.insert(h.clone(), serde_json::Value::String(f.clone()));
             }
         }
-        let defs = self
-            .definitions()
-            .await?
-            .into_iter()
-            .map(|d| (d.key.clone(), d))
+        let def_list = self.definitions().await?;
+        let defs = def_list
+            .iter()
+            .map(|d| (d.key.clone(), d.clone()))
             .collect();
         with_pool!(self.store.db(), |pool| sqlx::query(
             "UPDATE customer_imports SET format = $1, mapping = $2, unmapped = $3, detected_encoding = $4, \
@@ -568,12 +557,127 @@ impl Customers {
             headers,
             fields,
             defs,
+            def_list,
             dates: options.date_formats(),
             default_kind: options
                 .default_kind
                 .as_deref()
                 .and_then(crm_proto::crm::customers::v1::customer::Kind::from_str_name),
         })
+    }
+
+    /// Checks and writes a batch: updates row by row, creates together.
+    async fn import_batch(
+        &self,
+        principal: &Principal,
+        options: &ImportOptions,
+        plan: &Plan,
+        batch: Vec<Result<Row, (u64, String)>>,
+    ) -> Result<Vec<Outcome>, Error> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut creates: Vec<(Row, CustomerRow)> = Vec::new();
+        for row in batch {
+            let row = match row {
+                Ok(row) => row,
+                Err((number, error)) => {
+                    outcomes.push(Outcome {
+                        row_number: number as i64,
+                        outcome: "FAILED",
+                        customer: None,
+                        candidate: None,
+                        field: String::new(),
+                        error,
+                        cells: Vec::new(),
+                    });
+                    continue;
+                }
+            };
+            let new = match parse_row(plan, &row) {
+                Ok(new) => new,
+                Err((field, error)) => {
+                    outcomes.push(Outcome::failed(&row, &field, error));
+                    continue;
+                }
+            };
+            if options.match_key != MatchKey::None
+                && self
+                    .matching(principal, options.match_key, &new)
+                    .await?
+                    .is_some()
+            {
+                outcomes.push(self.import_one(principal, options, plan, row).await?);
+                continue;
+            }
+            let mut draft = crate::service::draft(principal, &new);
+            match crate::custom_fields::apply(
+                &plan.def_list,
+                "{}",
+                &crate::custom_fields::ValuesChange::Replace(new.custom_fields),
+                true,
+            ) {
+                Ok(values) => draft.custom_fields = values,
+                Err(v) => {
+                    let f = v.into_iter().next();
+                    let (field, error) = f.map_or((String::new(), "is invalid".into()), |f| {
+                        (plan.header_of(&f.field), f.description)
+                    });
+                    outcomes.push(Outcome::failed(&row, &field, error));
+                    continue;
+                }
+            }
+            creates.push((row, draft));
+        }
+        let policy = options.policy();
+        let drafts: Vec<CustomerRow> = creates.iter().map(|(_, d)| d.clone()).collect();
+        let checks = match policy {
+            Policy::Allow => vec![Default::default(); drafts.len()],
+            _ => {
+                self.check_batch(principal, &drafts, policy == Policy::Block)
+                    .await?
+            }
+        };
+        let mut kept = Vec::new();
+        let mut created = Vec::new();
+        for ((row, draft), check) in creates.into_iter().zip(checks) {
+            let first = check.candidates.first().map(|c| c.id);
+            let outcome = Outcome {
+                row_number: row.number as i64,
+                outcome: "CREATED",
+                customer: (!options.dry_run).then_some(draft.id),
+                candidate: first,
+                field: String::new(),
+                error: String::new(),
+                cells: row.cells.clone(),
+            };
+            if policy == Policy::Block && check.blocks() {
+                outcomes.push(Outcome {
+                    outcome: "SKIPPED_DUPLICATE",
+                    customer: None,
+                    error: skip_reason(&check),
+                    ..outcome
+                });
+            } else {
+                kept.push(row);
+                created.push(draft);
+                outcomes.push(outcome);
+            }
+        }
+        if options.dry_run || created.is_empty() {
+            return Ok(sorted(outcomes));
+        }
+        match self.insert_batch(principal, &created).await {
+            Ok(()) => Ok(sorted(outcomes)),
+            // A row the batch cannot take (an external id already used): row by row, so that
+            // only that row fails.
+            Err(Error::Db(e)) if e.is_unique("external") => {
+                outcomes.retain(|o| o.outcome != "CREATED" || o.customer.is_none());
+                for row in kept {
+                    outcomes.push(self.import_one(principal, options, plan, row).await?);
+                }
+                Ok(sorted(outcomes))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks and writes one row.
@@ -751,6 +855,11 @@ impl Customers {
         tx.commit().await?;
         Ok(cancel.0)
     }
+}
+
+fn sorted(mut outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    outcomes.sort_by_key(|o| o.row_number);
+    outcomes
 }
 
 fn skip_reason(check: &crate::duplicates::Check) -> String {

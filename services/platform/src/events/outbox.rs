@@ -59,4 +59,49 @@ impl Tx {
         self.emitted = true;
         Ok(())
     }
+
+    /// [`Tx::emit`] for many events, in multi-row inserts (bulk imports).
+    pub async fn emit_all(&mut self, events: &[Event]) -> Result<(), DbError> {
+        use std::fmt::Write;
+        let now = crate::db::now();
+        // 4 values per row: 4,000 binds per statement, under either backend's limit.
+        for chunk in events.chunks(1000) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut sql =
+                String::from("INSERT INTO outbox (id, stream, event, created_at) VALUES ");
+            for (i, event) in chunk.iter().enumerate() {
+                let id = uuid::Uuid::parse_str(&event.id).map_err(|e| {
+                    DbError::Other(sqlx::Error::Encode(
+                        format!("event id {} is not a uuid: {e}", event.id).into(),
+                    ))
+                })?;
+                let b = i * 4;
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(sql, "{sep}(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4);
+                rows.push((
+                    id,
+                    stream_of(super::service_of(&event.source)),
+                    encode(event),
+                ));
+            }
+            with_tx!(self, |conn| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for (id, stream, bytes) in &rows {
+                    q = q.bind(*id).bind(stream).bind(bytes).bind(now);
+                }
+                q.execute(&mut *conn).await?;
+                Ok::<_, DbError>(())
+            })?;
+        }
+        if !events.is_empty() && !self.emitted {
+            if let crate::db::TxConn::Pg(t) = &mut self.conn {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(NOTIFY_CHANNEL)
+                    .execute(&mut **t)
+                    .await?;
+            }
+            self.emitted = true;
+        }
+        Ok(())
+    }
 }
