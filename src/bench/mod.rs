@@ -3,6 +3,7 @@
 //! Ships in the one binary, like `pgbench` with PostgreSQL, so a platform team can measure its
 //! own deployment.
 pub mod auth;
+pub mod bulk;
 pub mod data;
 pub mod dedup;
 pub mod events;
@@ -28,6 +29,10 @@ pub enum BenchCommand {
     Events(events::EventsArgs),
     /// The duplicate matcher on generated labelled data: precision, recall, F1, scan time.
     Dedup(dedup::DedupArgs),
+    /// An import job into a database, in this process: rows/s and peak memory.
+    Import(bulk::ImportArgs),
+    /// A duplicate scan of every customer of a database, in this process: time and memory.
+    Scan(bulk::ScanArgs),
     /// Measure what authenticating one request costs (token verification), in-process.
     Auth {
         /// Iterations.
@@ -125,6 +130,8 @@ pub async fn main(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Auth { calls } => auth::run(calls).await,
         BenchCommand::Events(args) => events::run(args).await,
         BenchCommand::Dedup(args) => dedup::run(&args),
+        BenchCommand::Import(args) => bulk::import(&args).await,
+        BenchCommand::Scan(args) => bulk::scan(&args).await,
         BenchCommand::Run(args) => {
             let results = run(&args).await?;
             print_table(&results);

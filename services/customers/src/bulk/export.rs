@@ -235,7 +235,7 @@ impl Customers {
     ) -> Result<(), Error> {
         sink.sheet(&row.display_name, &["field", "value"])?;
         for (name, cell) in header.iter().zip(cells) {
-            sink.row(&[Cell::Text(name), cell.clone()])?;
+            sink.row(&[Cell::Text(name), *cell])?;
         }
         sink.row(&[Cell::Empty])?;
         sink.row(&[

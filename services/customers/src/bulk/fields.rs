@@ -228,10 +228,10 @@ pub fn customer_of(
             "notes" => c.notes = text,
             "owner_id" => c.owner_id = text,
             other => {
-                if let Some(key) = other.strip_prefix("custom_fields.") {
-                    if !text.is_empty() {
-                        custom.insert(key.to_owned(), text);
-                    }
+                if let Some(key) = other.strip_prefix("custom_fields.")
+                    && !text.is_empty()
+                {
+                    custom.insert(key.to_owned(), text);
                 }
             }
         }

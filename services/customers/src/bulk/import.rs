@@ -185,7 +185,7 @@ impl Outcome {
     }
 }
 
-/// The job's running counts.
+/// The job's running counts, and where its time went (logged at the end).
 #[derive(Default)]
 struct Counts {
     done: i64,
@@ -193,6 +193,16 @@ struct Counts {
     updated: i64,
     skipped: i64,
     failed: i64,
+    /// Waiting for the reading thread (reading and decoding the file).
+    read: std::time::Duration,
+    /// Checking rows and mapping them to customers.
+    parse: std::time::Duration,
+    /// Duplicate checks.
+    check: std::time::Duration,
+    /// Writing customers (and row-by-row updates).
+    write: std::time::Duration,
+    /// Recording progress and reported rows.
+    progress: std::time::Duration,
 }
 
 /// Everything fixed for the run.
@@ -447,14 +457,20 @@ impl Customers {
         };
         let mut counts = Counts::default();
         let mut finished = true;
-        while let Some(read) = rx.recv().await {
+        loop {
+            let waited = std::time::Instant::now();
+            let Some(read) = rx.recv().await else { break };
+            counts.read += waited.elapsed();
             let batch = match read {
                 Read::Rows(batch) => batch,
                 Read::Failed(e) => return Err(Error::field("file", e)),
                 Read::Header(..) => continue,
             };
             let mut reported = Vec::new();
-            for outcome in self.import_batch(principal, options, &plan, batch).await? {
+            for outcome in self
+                .import_batch(principal, options, &plan, batch, &mut counts)
+                .await?
+            {
                 counts.done += 1;
                 match outcome.outcome {
                     "CREATED" => counts.created += 1,
@@ -466,13 +482,26 @@ impl Customers {
                     reported.push(outcome);
                 }
             }
-            if self.record_progress(id, &counts, &reported).await? {
+            let recording = std::time::Instant::now();
+            let cancelled = self.record_progress(id, &counts, &reported).await?;
+            counts.progress += recording.elapsed();
+            if cancelled {
                 finished = false;
                 break;
             }
         }
         drop(rx);
         let _ = reader.await;
+        tracing::info!(
+            import = %id,
+            rows = counts.done,
+            read_ms = counts.read.as_millis() as u64,
+            parse_ms = counts.parse.as_millis() as u64,
+            check_ms = counts.check.as_millis() as u64,
+            write_ms = counts.write.as_millis() as u64,
+            progress_ms = counts.progress.as_millis() as u64,
+            "import time by phase"
+        );
         with_pool!(self.store.db(), |pool| sqlx::query(
             "UPDATE customer_imports SET rows_total = rows_done WHERE id = $1"
         )
@@ -573,7 +602,9 @@ impl Customers {
         options: &ImportOptions,
         plan: &Plan,
         batch: Vec<Result<Row, (u64, String)>>,
+        counts: &mut Counts,
     ) -> Result<Vec<Outcome>, Error> {
+        let started = std::time::Instant::now();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut creates: Vec<(Row, CustomerRow)> = Vec::new();
         for row in batch {
@@ -629,6 +660,8 @@ impl Customers {
         }
         let policy = options.policy();
         let drafts: Vec<CustomerRow> = creates.iter().map(|(_, d)| d.clone()).collect();
+        counts.parse += started.elapsed();
+        let started = std::time::Instant::now();
         let checks = match policy {
             Policy::Allow => vec![Default::default(); drafts.len()],
             _ => {
@@ -662,10 +695,14 @@ impl Customers {
                 outcomes.push(outcome);
             }
         }
+        counts.check += started.elapsed();
         if options.dry_run || created.is_empty() {
             return Ok(sorted(outcomes));
         }
-        match self.insert_batch(principal, &created).await {
+        let started = std::time::Instant::now();
+        let inserted = self.insert_batch(principal, &created).await;
+        counts.write += started.elapsed();
+        match inserted {
             Ok(()) => Ok(sorted(outcomes)),
             // A row the batch cannot take (an external id already used): row by row, so that
             // only that row fails.

@@ -37,7 +37,7 @@ pub fn temp_path(prefix: &str, ext: &str) -> PathBuf {
 /// A file being written: CSV, or XLSX with one or more sheets.
 pub enum Sink {
     /// UTF-8 with a byte order mark, so Excel reads Chinese right.
-    Csv(CsvExport<BufWriter<std::fs::File>>),
+    Csv(Box<CsvExport<BufWriter<std::fs::File>>>),
     /// A workbook and its current sheet.
     Xlsx(Box<XlsxExport>, Option<SheetId>),
 }
@@ -61,9 +61,9 @@ impl Sink {
             bom: true,
             ..Default::default()
         };
-        Ok(Sink::Csv(
+        Ok(Sink::Csv(Box::new(
             CsvExport::new(BufWriter::new(file), &opts).map_err(write_error)?,
-        ))
+        )))
     }
 
     /// Starts a sheet (XLSX; a CSV file has one table, so only its first header is written).
@@ -93,7 +93,7 @@ impl Sink {
         match self {
             Sink::Csv(csv) => {
                 use std::io::Write;
-                let mut out = csv.finish().map_err(write_error)?;
+                let mut out = (*csv).finish().map_err(write_error)?;
                 out.flush().map_err(write_error)
             }
             Sink::Xlsx(book, _) => tokio::task::spawn_blocking(move || book.save(&path))
