@@ -14,6 +14,7 @@ mod harness;
 mod identity;
 mod matrix;
 mod platform;
+mod privacy;
 mod rest;
 mod retries;
 mod sensitive;

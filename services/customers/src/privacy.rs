@@ -222,11 +222,13 @@ impl Customers {
         principal: &Principal,
         subjects: &[Subject],
     ) -> Result<Vec<Uuid>, Error> {
-        let (mut ids, mut values) = (Vec::new(), Vec::new());
+        let (mut ids, mut emails, mut phones) = (Vec::new(), Vec::new(), Vec::new());
         for s in subjects {
             match s {
                 Subject::Customer(id) => ids.push(SqlValue::Uuid(*id)),
-                Subject::Email(v) | Subject::Phone(v) => values.push(SqlValue::Text(v.clone())),
+                // Mailboxes are compared without case: people write their address as they like.
+                Subject::Email(v) => emails.push(SqlValue::Text(v.to_lowercase())),
+                Subject::Phone(v) => phones.push(SqlValue::Text(v.clone())),
             }
         }
         // Scope without the merged filter of `Reach`: merged customers hold the subject's data.
@@ -240,14 +242,21 @@ impl Customers {
             buf.push_binds(ids);
             buf.push(")");
         }
-        if !values.is_empty() {
-            for column in ["email", "phone"] {
-                buf.push(&format!(" OR {column} IN ("));
-                buf.push_binds(values.iter().cloned());
-                buf.push(")");
+        for (column, values) in [("lower(email)", &emails), ("phone", &phones)] {
+            if values.is_empty() {
+                continue;
             }
-            buf.push(" OR id IN (SELECT customer_id FROM contact_points WHERE value IN (");
-            buf.push_binds(values);
+            let point = if column == "phone" {
+                "value"
+            } else {
+                "lower(value)"
+            };
+            buf.push(&format!(" OR {column} IN ("));
+            buf.push_binds(values.iter().cloned());
+            buf.push(&format!(
+                ") OR id IN (SELECT customer_id FROM contact_points WHERE {point} IN ("
+            ));
+            buf.push_binds(values.iter().cloned());
             buf.push("))");
         }
         buf.push(") ORDER BY id");
