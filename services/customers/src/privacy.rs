@@ -511,6 +511,16 @@ impl Customers {
         let mut tx = self.store.db().begin().await?;
         let mut actions = Vec::new();
         let mut step = |n: u64, what: &str| actions.push(format!("{n} {what}"));
+        let keys = each_chunk(
+            &mut tx,
+            "DELETE FROM customer_keys WHERE customer_id IN ",
+            ids,
+        )
+        .await?;
+        step(
+            keys,
+            "per-customer data keys destroyed (crypto-shredding: every copy of their sensitive values, backups included, is unreadable)",
+        );
         let sensitive = each_chunk(
             &mut tx,
             "DELETE FROM customer_secrets WHERE customer_id IN ",
@@ -519,7 +529,7 @@ impl Customers {
         .await?;
         step(
             sensitive,
-            "sensitive values destroyed (ciphertexts and blind indexes deleted)",
+            "sensitive values deleted (ciphertexts and blind indexes)",
         );
         let profile = {
             let mut n = 0;

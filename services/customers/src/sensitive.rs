@@ -9,7 +9,7 @@ use crate::{error::Error, history::Change, service::Customers};
 use chrono::{DateTime, Utc};
 use crm_platform::{
     auth::Principal,
-    crypto::{Keyring, mask, normalize_identifier},
+    crypto::{DataKey, Keyring, mask, normalize_identifier},
     db::{Db, DbError, Tx},
     permissions::CUSTOMERS_SENSITIVE_READ,
     sql::{SqlBuf, SqlValue},
@@ -136,6 +136,11 @@ fn aad(field: &str, customer: Uuid) -> String {
     format!("{field}:{customer}")
 }
 
+/// What a customer's data key is bound to when wrapped.
+fn owner(customer: Uuid) -> String {
+    format!("customer:{customer}")
+}
+
 fn crypto_error(e: crm_platform::crypto::CryptoError) -> Error {
     Error::Corrupt(format!("sensitive field: {e}"))
 }
@@ -168,6 +173,11 @@ impl Vault {
             return Ok(Vec::new());
         }
         let before = self.read_in(tx, customer).await?;
+        let key = if writes.0.iter().any(|(_, v)| v.is_some()) {
+            self.data_key_in(tx, customer, true).await?
+        } else {
+            None
+        };
         let mut trail = Vec::new();
         for (name, value) in &writes.0 {
             let old = before.get(name).unwrap_or_default();
@@ -183,9 +193,11 @@ impl Vault {
             });
             match value {
                 Some(plain) => {
-                    let sealed = self
-                        .keyring
-                        .encrypt(&aad(name, customer), plain)
+                    let key = key
+                        .as_ref()
+                        .ok_or_else(|| Error::Corrupt("no data key".into()))?;
+                    let sealed = key
+                        .seal(&self.keyring, &aad(name, customer), plain)
                         .map_err(crypto_error)?;
                     let index = self.index(name, plain);
                     const SQL: &str = "INSERT INTO customer_secrets (customer_id, field, ciphertext, blind_index, updated_at) \
@@ -228,9 +240,12 @@ impl Vault {
             "postgres" => "string_agg",
             _ => "group_concat",
         };
+        // The wrapped data key travels with the values ("@key=..."), so a read needs no
+        // second query; no values, no copy (NULL || ... is NULL).
         let sql = format!(
             "UPDATE customers SET secrets = (SELECT {aggregate}(field || '=' || ciphertext, ',') \
-             FROM customer_secrets s WHERE s.customer_id = $1) WHERE id = $1"
+             FROM customer_secrets s WHERE s.customer_id = $1) || COALESCE((SELECT ',@key=' || wrapped \
+             FROM customer_keys k WHERE k.customer_id = $1), '') WHERE id = $1"
         );
         with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(customer)
@@ -248,8 +263,14 @@ impl Vault {
             .fetch_all(&mut *conn)
             .await)
         .map_err(DbError::from)?;
+        let keys: HashMap<Uuid, DataKey> = self
+            .data_key_in(tx, customer, false)
+            .await?
+            .map(|k| (customer, k))
+            .into_iter()
+            .collect();
         Ok(self
-            .decrypt_rows(rows)?
+            .decrypt_rows(rows, &keys)?
             .remove(&customer)
             .unwrap_or_default())
     }
@@ -272,36 +293,125 @@ impl Vault {
         .fetch_all(pool)
         .await)
         .map_err(DbError::from)?;
-        self.decrypt_rows(rows)
+        let keys = self.data_keys(db, ids).await?;
+        self.decrypt_rows(rows, &keys)
+    }
+
+    /// The data keys of these customers (those that have one).
+    async fn data_keys(&self, db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, DataKey>, Error> {
+        let mut buf =
+            SqlBuf::new("SELECT customer_id, wrapped FROM customer_keys WHERE customer_id IN (");
+        buf.push_binds(ids.iter().map(|id| SqlValue::Uuid(*id)));
+        buf.push(")");
+        let SqlBuf { sql, binds } = buf;
+        let rows: Vec<(Uuid, String)> = with_pool!(db, |pool| crm_platform::db::bind_values(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+            &binds
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(DbError::from)?;
+        rows.into_iter()
+            .map(|(id, wrapped)| {
+                let key = self
+                    .keyring
+                    .unwrap_data_key(&owner(id), &wrapped)
+                    .map_err(crypto_error)?;
+                Ok((id, key))
+            })
+            .collect()
+    }
+
+    /// A customer's data key in `tx`; with `create`, made (and stored wrapped) when missing.
+    async fn data_key_in(
+        &self,
+        tx: &mut Tx,
+        customer: Uuid,
+        create: bool,
+    ) -> Result<Option<DataKey>, Error> {
+        let found: Option<(String,)> = with_tx!(tx, |conn| sqlx::query_as(
+            "SELECT wrapped FROM customer_keys WHERE customer_id = $1"
+        )
+        .bind(customer)
+        .fetch_optional(&mut *conn)
+        .await)
+        .map_err(DbError::from)?;
+        if let Some((wrapped,)) = found {
+            return self
+                .keyring
+                .unwrap_data_key(&owner(customer), &wrapped)
+                .map(Some)
+                .map_err(crypto_error);
+        }
+        if !create {
+            return Ok(None);
+        }
+        let (key, wrapped) = self
+            .keyring
+            .new_data_key(&owner(customer))
+            .map_err(crypto_error)?;
+        with_tx!(tx, |conn| sqlx::query(
+            "INSERT INTO customer_keys (customer_id, wrapped, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(customer)
+        .bind(&wrapped)
+        .bind(crm_platform::db::now())
+        .execute(&mut *conn)
+        .await
+        .map(drop))
+        .map_err(DbError::from)?;
+        Ok(Some(key))
     }
 
     /// The values packed in a customer row's `secrets`.
     pub fn unpack(&self, customer: Uuid, packed: Option<&str>) -> Result<Values, Error> {
-        let rows = packed
+        let mut keys = HashMap::new();
+        let mut rows = Vec::new();
+        for (field, value) in packed
             .unwrap_or_default()
             .split(',')
             .filter_map(|item| item.split_once('='))
-            .map(|(field, ciphertext)| SecretRow {
-                customer_id: customer,
-                field: field.to_owned(),
-                ciphertext: ciphertext.to_owned(),
-            })
-            .collect();
+        {
+            if field == "@key" {
+                let key = self
+                    .keyring
+                    .unwrap_data_key(&owner(customer), value)
+                    .map_err(crypto_error)?;
+                keys.insert(customer, key);
+            } else {
+                rows.push(SecretRow {
+                    customer_id: customer,
+                    field: field.to_owned(),
+                    ciphertext: value.to_owned(),
+                });
+            }
+        }
         Ok(self
-            .decrypt_rows(rows)?
+            .decrypt_rows(rows, &keys)?
             .remove(&customer)
             .unwrap_or_default())
     }
 
-    fn decrypt_rows(&self, rows: Vec<SecretRow>) -> Result<HashMap<Uuid, Values>, Error> {
+    /// Opens values: sealed with the customer's data key, or (written before data keys)
+    /// with the keyring itself.
+    fn decrypt_rows(
+        &self,
+        rows: Vec<SecretRow>,
+        keys: &HashMap<Uuid, DataKey>,
+    ) -> Result<HashMap<Uuid, Values>, Error> {
         let mut out: HashMap<Uuid, Values> = HashMap::new();
         for row in rows {
             // Fields no longer listed are kept in storage but not shown.
             let Some(f) = field(&row.field) else { continue };
-            let plain = self
-                .keyring
-                .decrypt(&aad(f.name, row.customer_id), &row.ciphertext)
-                .map_err(crypto_error)?;
+            let bound = aad(f.name, row.customer_id);
+            let plain = if DataKey::sealed(&row.ciphertext) {
+                keys.get(&row.customer_id)
+                    .ok_or_else(|| Error::Corrupt("a sensitive value without its key".into()))?
+                    .open(&bound, &row.ciphertext)
+            } else {
+                self.keyring.decrypt(&bound, &row.ciphertext)
+            }
+            .map_err(crypto_error)?;
             out.entry(row.customer_id)
                 .or_default()
                 .0
@@ -346,15 +456,22 @@ impl Vault {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Re-encrypts every value not under the current key, `batch` values per transaction.
-    /// Safe to interrupt and run again, and to run beside live writes: each value is replaced
-    /// only if it is still the one that was read. Returns how many were re-encrypted.
+    /// Brings every value under the current key, `batch` at a time, each batch its own
+    /// transaction: values written before data keys existed are sealed with their customer's
+    /// data key, and data keys wrapped by an older key are re-wrapped (the values sealed with
+    /// them stay as they are). Safe to interrupt and run again, and beside live writes: a row
+    /// is replaced only if it is still the one that was read. Returns how many rows changed.
     pub async fn rotate(&self, db: &Db, batch: usize) -> Result<u64, Error> {
+        Ok(self.seal_legacy(db, batch).await? + self.rewrap_keys(db, batch).await?)
+    }
+
+    async fn seal_legacy(&self, db: &Db, batch: usize) -> Result<u64, Error> {
         let mut done = 0;
         let mut after = (Uuid::nil(), String::new());
         loop {
             const SQL: &str = "SELECT customer_id, field, ciphertext FROM customer_secrets \
-                WHERE (customer_id, field) > ($1, $2) ORDER BY customer_id, field LIMIT $3";
+                WHERE ciphertext NOT LIKE 'd1.%' AND (customer_id, field) > ($1, $2) \
+                ORDER BY customer_id, field LIMIT $3";
             let rows: Vec<SecretRow> = with_pool!(db, |pool| sqlx::query_as(SQL)
                 .bind(after.0)
                 .bind(&after.1)
@@ -367,13 +484,19 @@ impl Vault {
             };
             after = (last.customer_id, last.field.clone());
             let mut tx = db.begin().await?;
-            for row in rows
-                .iter()
-                .filter(|r| self.keyring.needs_rotation(&r.ciphertext))
-            {
-                let fresh = self
-                    .keyring
-                    .rotate(&aad(&row.field, row.customer_id), &row.ciphertext)
+            for row in &rows {
+                let bound = aad(&row.field, row.customer_id);
+                let plain = zeroize::Zeroizing::new(
+                    self.keyring
+                        .decrypt(&bound, &row.ciphertext)
+                        .map_err(crypto_error)?,
+                );
+                let key = self
+                    .data_key_in(&mut tx, row.customer_id, true)
+                    .await?
+                    .ok_or_else(|| Error::Corrupt("no data key".into()))?;
+                let fresh = key
+                    .seal(&self.keyring, &bound, &plain)
                     .map_err(crypto_error)?;
                 const UPDATE: &str = "UPDATE customer_secrets SET ciphertext = $1 \
                     WHERE customer_id = $2 AND field = $3 AND ciphertext = $4";
@@ -395,21 +518,71 @@ impl Vault {
         }
     }
 
-    /// How many stored values are not under the current key.
+    async fn rewrap_keys(&self, db: &Db, batch: usize) -> Result<u64, Error> {
+        let mut done = 0;
+        let mut after = Uuid::nil();
+        let current = format!(
+            "{}%",
+            crm_platform::auth::escape_like(&self.keyring.current_prefix())
+        );
+        loop {
+            const SQL: &str = "SELECT customer_id, wrapped FROM customer_keys \
+                WHERE wrapped NOT LIKE $1 ESCAPE '\\' AND customer_id > $2 ORDER BY customer_id LIMIT $3";
+            let rows: Vec<(Uuid, String)> = with_pool!(db, |pool| sqlx::query_as(SQL)
+                .bind(&current)
+                .bind(after)
+                .bind(batch as i64)
+                .fetch_all(pool)
+                .await)
+            .map_err(DbError::from)?;
+            let Some(last) = rows.last() else {
+                return Ok(done);
+            };
+            after = last.0;
+            let mut tx = db.begin().await?;
+            for (customer, wrapped) in &rows {
+                let fresh = self
+                    .keyring
+                    .rotate(&owner(*customer), wrapped)
+                    .map_err(crypto_error)?;
+                const UPDATE: &str =
+                    "UPDATE customer_keys SET wrapped = $1 WHERE customer_id = $2 AND wrapped = $3";
+                let changed = with_tx!(tx, |conn| sqlx::query(UPDATE)
+                    .bind(&fresh)
+                    .bind(customer)
+                    .bind(wrapped)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|r| r.rows_affected()))
+                .map_err(DbError::from)?;
+                if changed > 0 {
+                    Self::refresh_packed(&mut tx, *customer).await?;
+                }
+                done += changed;
+            }
+            tx.commit().await?;
+        }
+    }
+
+    /// How many rows [`Vault::rotate`] would change: values not sealed with a data key, and
+    /// data keys not wrapped by the current key.
     pub async fn stale(&self, db: &Db) -> Result<u64, DbError> {
-        // Counted by the database: the table may hold millions of values. A value under the
-        // current key has its prefix and a payload after it.
-        const SQL: &str =
-            "SELECT COUNT(*) FROM customer_secrets WHERE ciphertext NOT LIKE $1 ESCAPE '\\'";
+        // Counted by the database: the tables may hold millions of rows.
+        const VALUES: &str =
+            "SELECT COUNT(*) FROM customer_secrets WHERE ciphertext NOT LIKE 'd1.%'";
+        const KEYS: &str =
+            "SELECT COUNT(*) FROM customer_keys WHERE wrapped NOT LIKE $1 ESCAPE '\\'";
         let pattern = format!(
             "{}_%",
             crm_platform::auth::escape_like(&self.keyring.current_prefix())
         );
-        let (count,): (i64,) = with_pool!(db, |pool| sqlx::query_as(SQL)
+        let (values,): (i64,) =
+            with_pool!(db, |pool| sqlx::query_as(VALUES).fetch_one(pool).await)?;
+        let (keys,): (i64,) = with_pool!(db, |pool| sqlx::query_as(KEYS)
             .bind(&pattern)
             .fetch_one(pool)
             .await)?;
-        Ok(count as u64)
+        Ok((values + keys) as u64)
     }
 }
 

@@ -272,6 +272,113 @@ impl Keyring {
     }
 }
 
+/// Format tag of values sealed with a per-subject data key.
+const DATA_VERSION: &str = "d1";
+
+/// A random per-subject key (envelope encryption): the subject's values are sealed with it, and
+/// it is stored only wrapped by the keyring. Deleting the wrapped key makes every copy of the
+/// subject's values unreadable, backups included (crypto-shredding); rotating the keyring only
+/// re-wraps these keys.
+#[derive(Clone)]
+pub struct DataKey(Aes256Gcm);
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+impl Keyring {
+    /// A fresh data key and its wrapped form (encrypted with the current key, bound to
+    /// `owner`, e.g. "customer:<id>", so a wrapped key moved to another subject does not open).
+    pub fn new_data_key(&self, owner: &str) -> Result<(DataKey, String), CryptoError> {
+        let mut raw = Zeroizing::new([0u8; KEY_LEN]);
+        self.rng
+            .fill(raw.as_mut())
+            .map_err(|_| CryptoError::Random)?;
+        let encoded = Zeroizing::new(STANDARD.encode(raw.as_ref()));
+        let wrapped = self.encrypt(owner, &encoded)?;
+        let cipher = Aes256Gcm::new_from_slice(raw.as_ref()).map_err(|_| CryptoError::Encrypt)?;
+        Ok((DataKey(cipher), wrapped))
+    }
+
+    /// Opens a wrapped data key of `owner`.
+    pub fn unwrap_data_key(&self, owner: &str, wrapped: &str) -> Result<DataKey, CryptoError> {
+        let encoded = Zeroizing::new(self.decrypt(owner, wrapped)?);
+        let raw = Zeroizing::new(
+            STANDARD
+                .decode(encoded.as_bytes())
+                .map_err(|_| CryptoError::Malformed)?,
+        );
+        Aes256Gcm::new_from_slice(&raw)
+            .map(DataKey)
+            .map_err(|_| CryptoError::Malformed)
+    }
+}
+
+impl DataKey {
+    /// Seals `plaintext` with `aad` bound: "d1.<base64url-nopad(nonce || ciphertext+tag)>".
+    pub fn seal(
+        &self,
+        keyring: &Keyring,
+        aad: &str,
+        plaintext: &str,
+    ) -> Result<String, CryptoError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        keyring
+            .rng
+            .fill(&mut nonce)
+            .map_err(|_| CryptoError::Random)?;
+        let sealed = self
+            .0
+            .encrypt(
+                &Nonce::<Aes256Gcm>::from(nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        let payload = URL_SAFE_NO_PAD.encode([&nonce[..], &sealed].concat());
+        Ok(format!("{DATA_VERSION}.{payload}"))
+    }
+
+    /// Opens a value sealed by [`DataKey::seal`].
+    pub fn open(&self, aad: &str, stored: &str) -> Result<String, CryptoError> {
+        let payload = stored
+            .strip_prefix(DATA_VERSION)
+            .and_then(|r| r.strip_prefix('.'))
+            .ok_or(CryptoError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| CryptoError::Malformed)?;
+        if bytes.len() < NONCE_LEN + TAG_LEN {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, msg) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| CryptoError::Malformed)?;
+        let plain = self
+            .0
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)?;
+        String::from_utf8(plain).map_err(|e| {
+            drop(Zeroizing::new(e.into_bytes()));
+            CryptoError::Malformed
+        })
+    }
+
+    /// Whether a stored value was sealed with a data key (else with the keyring itself).
+    pub fn sealed(stored: &str) -> bool {
+        stored.starts_with("d1.")
+    }
+}
+
 /// Masks a value for display: always 12 '*' then the last 4 chars, so the
 /// mask does not reveal the length; 4 chars or fewer become "****" (showing
 /// the "last 4" would show everything). Counts chars, not bytes.
@@ -320,6 +427,28 @@ mod tests {
         let mut c = cfg();
         f(&mut c);
         Keyring::from_config(&c)
+    }
+
+    #[test]
+    fn data_keys_seal_their_owner_only_and_survive_rotation() {
+        let ring = Keyring::from_config(&cfg()).unwrap();
+        let (key, wrapped) = ring.new_data_key("customer:a").unwrap();
+        let sealed = key.seal(&ring, "national_id:a", NID).unwrap();
+        assert!(DataKey::sealed(&sealed) && !sealed.contains(NID));
+        let opened = ring.unwrap_data_key("customer:a", &wrapped).unwrap();
+        assert_eq!(opened.open("national_id:a", &sealed).unwrap(), NID);
+        // Bound to its owner and its field.
+        assert!(ring.unwrap_data_key("customer:b", &wrapped).is_err());
+        assert!(opened.open("bank_account:a", &sealed).is_err());
+        let (other, _) = ring.new_data_key("customer:a").unwrap();
+        assert!(other.open("national_id:a", &sealed).is_err(), "another key");
+        // Rotating the keyring re-wraps the key; the sealed values stay as they are.
+        let rotated = with(|c| c.current = "k2".into()).unwrap();
+        let rewrapped = rotated.rotate("customer:a", &wrapped).unwrap();
+        assert!(rewrapped.starts_with("v1.k2."));
+        let again = rotated.unwrap_data_key("customer:a", &rewrapped).unwrap();
+        assert_eq!(again.open("national_id:a", &sealed).unwrap(), NID);
+        assert_eq!(format!("{key:?}"), "DataKey(<redacted>)");
     }
 
     fn ring(current: &str) -> Keyring {

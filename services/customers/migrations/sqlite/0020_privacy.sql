@@ -21,3 +21,12 @@ CREATE TABLE privacy_answers (
     answered_at TEXT,
     PRIMARY KEY (request_id, service)
 );
+
+-- Each customer's data key (envelope encryption of its sensitive values), wrapped by the
+-- keyring's current key. Deleting it makes the customer's ciphertexts unreadable wherever copies
+-- of them are (crypto-shredding); a keyring rotation only re-wraps these keys.
+CREATE TABLE customer_keys (
+    customer_id BLOB PRIMARY KEY NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    wrapped     TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);

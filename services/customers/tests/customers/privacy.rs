@@ -215,7 +215,13 @@ async fn an_erasure_anonymizes_destroys_and_keeps_what_law_requires(db: Db) {
     assert!(
         receipt
             .iter()
-            .any(|a| a.starts_with("2 sensitive values destroyed")),
+            .any(|a| a.starts_with("2 per-customer data keys destroyed")),
+        "{receipt:?}"
+    );
+    assert!(
+        receipt
+            .iter()
+            .any(|a| a.starts_with("2 sensitive values deleted")),
         "{receipt:?}"
     );
     assert!(
@@ -264,6 +270,13 @@ async fn an_erasure_anonymizes_destroys_and_keeps_what_law_requires(db: Db) {
     .await
     .unwrap());
     assert_eq!(secrets, vec![(kept,)]);
+    let keys: Vec<(Uuid,)> = crm_platform::with_pool!(&db, |pool| sqlx::query_as(
+        "SELECT customer_id FROM customer_keys"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(keys, vec![(kept,)], "the erased customers' keys are gone");
     assert_eq!(
         crate::outbox_count(&db, "crm.customers.v1.privacy.erasure_requested").await,
         2

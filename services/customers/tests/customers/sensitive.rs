@@ -73,7 +73,10 @@ async fn values_are_masked_unless_permitted_and_unmasked_reads_are_audited(db: D
     let id = create_with_secrets(&c, &plain, "Secretive").await;
 
     for (ciphertext, index) in stored(&db).await {
-        assert!(ciphertext.starts_with("v1.k1."), "{ciphertext}");
+        assert!(
+            ciphertext.starts_with("d1."),
+            "sealed with the customer's key: {ciphertext}"
+        );
         assert!(!ciphertext.contains(ID) && !ciphertext.contains(ACCOUNT));
         assert!(!index.contains(ID) && !index.contains(ACCOUNT));
     }
@@ -162,13 +165,25 @@ async fn rotation_re_encrypts_every_value_under_the_current_key(db: Db) {
     config.current = "k2".into();
     let both = Keyring::from_config(&config).unwrap();
     let c = Customers::new(Store::new(db.clone())).with_keyring(both);
-    assert_eq!(c.vault().stale(&db).await.unwrap(), 14);
+    // Values are sealed with each customer's data key: rotation re-wraps the 7 keys only.
+    assert_eq!(c.vault().stale(&db).await.unwrap(), 7);
     // Batches of 3 rows: several rounds, each its own transaction.
-    assert_eq!(c.vault().rotate(&db, 3).await.unwrap(), 14);
+    assert_eq!(c.vault().rotate(&db, 3).await.unwrap(), 7);
     assert_eq!(c.vault().stale(&db).await.unwrap(), 0);
     assert_eq!(c.vault().rotate(&db, 3).await.unwrap(), 0, "nothing left");
+    let wrapped: Vec<(String,)> = with_pool!(&db, |pool| sqlx::query_as(
+        "SELECT wrapped FROM customer_keys"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    assert_eq!(wrapped.len(), 7);
+    assert!(
+        wrapped.iter().all(|(w,)| w.starts_with("v1.k2.")),
+        "{wrapped:?}"
+    );
     for (ciphertext, _) in stored(&db).await {
-        assert!(ciphertext.starts_with("v1.k2."), "{ciphertext}");
+        assert!(ciphertext.starts_with("d1."), "{ciphertext}");
     }
     // The old key can go: every value still reads, and the blind index still finds them.
     config.keys.remove("k1");
@@ -194,4 +209,29 @@ async fn rotation_re_encrypts_every_value_under_the_current_key(db: Db) {
     .unwrap()
     });
     assert!(c.sensitive_values(&me, &[ids[1]]).await.is_err());
+    // A value from before data keys (sealed with the keyring itself) still reads, and the
+    // next rotation seals it with its customer's key.
+    let legacy = c
+        .vault()
+        .keyring()
+        .encrypt(&format!("national_id:{}", ids[2]), ID)
+        .unwrap();
+    with_pool!(&db, |pool| {
+        sqlx::query(
+        "UPDATE customer_secrets SET ciphertext = $1 WHERE customer_id = $2 AND field = 'national_id'"
+    )
+    .bind(&legacy)
+    .bind(ids[2])
+    .execute(pool)
+    .await
+    .map(drop)
+    .unwrap()
+    });
+    let read = c.vault().read(&db, &[ids[2]]).await.unwrap();
+    assert_eq!(read[&ids[2]].get("national_id"), Some(ID));
+    assert_eq!(c.vault().stale(&db).await.unwrap(), 1);
+    assert_eq!(c.vault().rotate(&db, 3).await.unwrap(), 1);
+    assert_eq!(c.vault().stale(&db).await.unwrap(), 0);
+    let read = c.vault().read(&db, &[ids[2]]).await.unwrap();
+    assert_eq!(read[&ids[2]].get("national_id"), Some(ID));
 }
