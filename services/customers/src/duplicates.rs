@@ -191,6 +191,20 @@ pub fn key_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<
     (s, w)
 }
 
+/// The hashed keys that pin a customer down by an identifier (email, phone, or name initials
+/// with a birth date or postal code): what a bulk check looks up. A name alone never makes a
+/// likely duplicate, and common names' keys hold thousands of customers.
+pub fn identifying_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> Vec<i64> {
+    let mut out: Vec<i64> = crm_dedup::blocking_keys(&record_of(row), cfg)
+        .iter()
+        .filter(|k| ["e:", "p:", "b:", "a:"].iter().any(|p| k.starts_with(p)))
+        .map(|k| hash(k))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Replaces a customer's keys in `tx` (after an insert or a change of its identifying fields).
 pub async fn write_keys(
     tx: &mut Tx,

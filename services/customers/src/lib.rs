@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod domain;
 pub mod duplicates;
+pub mod erasure;
 pub mod error;
 pub mod events;
 pub mod history;
@@ -28,6 +29,7 @@ pub mod sensitive;
 pub mod service;
 pub mod sharing;
 pub mod store;
+pub mod survivorship;
 pub mod transactions;
 
 use crm_platform::{

@@ -5,6 +5,7 @@ pub mod export;
 pub mod fields;
 pub mod import;
 pub mod report;
+mod rows;
 
 use crate::{error::Error, service::Customers};
 use chrono::{DateTime, Utc};
