@@ -4,7 +4,38 @@ use crate::{
     openapi::{Body, RouteDoc},
     rest::Clients,
 };
-use axum::routing::MethodRouter;
+use axum::{
+    extract::{Path, Query, State},
+    http::HeaderMap,
+    response::Response,
+    routing::{MethodRouter, get},
+};
+use std::collections::HashMap;
+
+async fn export_pairs(
+    State(c): State<Clients>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    use crm_proto::crm::customers::v1::{ExportDuplicatePairsRequest, FileFormat};
+    let format = match q.get("format").map(|f| f.to_uppercase()).as_deref() {
+        None | Some("CSV") => FileFormat::Csv,
+        Some("XLSX") => FileFormat::Xlsx,
+        Some(_) => return crate::rest::bad_request("format", "must be CSV or XLSX"),
+    };
+    let message = ExportDuplicatePairsRequest {
+        parent: format!("duplicateScans/{id}"),
+        format: format as i32,
+    };
+    crate::bulk_rest::download(
+        c.duplicates
+            .clone()
+            .export_duplicate_pairs(crate::rest::request(&headers, message))
+            .await,
+    )
+    .await
+}
 
 const fn doc(
     method: &'static str,
@@ -137,6 +168,17 @@ pub fn routes() -> Vec<(RouteDoc, MethodRouter<Clients>)> {
             ),
             "customers",
             call!(duplicates.review_duplicate_pair),
+        ),
+        (
+            doc(
+                "get",
+                "/api/v1/duplicateScans/{id}/export",
+                "ExportDuplicatePairs",
+                "crm.customers.v1.ExportDuplicatePairsRequest",
+                Body::None,
+                "crm.customers.v1.FileChunk",
+            ),
+            get(export_pairs),
         ),
     ]
 }

@@ -97,6 +97,24 @@ async fn an_import_is_uploaded_followed_reported_and_exported_over_rest() {
         assert_eq!(rows[1][col("external_id")], "0099");
         assert_eq!(rows[1][col("notes")], "2/4");
         assert_eq!(rows[1][col("phone")], "+8613900002222");
+        // The export is in the security audit log, counted for the large-export alert.
+        let mut audited = serde_json::Value::Null;
+        for _ in 0..50 {
+            let r = http
+                .call(
+                    "GET",
+                    "/api/v1/securityEvents?filter=type%20%3D%20DATA_EXPORTED",
+                    None,
+                )
+                .await;
+            audited = r.json["securityEvents"][0].clone();
+            if !audited.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(audited["details"]["rows"], "1", "{audited}");
+        assert_eq!(audited["details"]["resource"], "customers");
         suite.stop().await;
     }
 }

@@ -325,6 +325,20 @@ async fn duplicates_are_reported_blocked_merged_and_unmerged_over_rest() {
             )
             .await;
         assert!(pairs.json.get("pairs").is_none(), "{}", pairs.text);
+        let (status, _, file) = http
+            .raw(
+                "GET",
+                &format!("/api/v1/{scan}/export?format=CSV"),
+                "text/plain",
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let file = String::from_utf8(file.to_vec()).unwrap();
+        assert!(
+            file.contains("NOT_DUPLICATE") && file.contains("Wang Fang"),
+            "{file}"
+        );
         suite.stop().await;
     }
 }

@@ -93,7 +93,7 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(unique.len(), operations.len(), "operation ids are unique");
     assert_eq!(
         operations.len(),
-        36 + 9 + 7 + 5 + 29 + 7,
+        36 + 10 + 7 + 5 + 29 + 7,
         "every customers, duplicates, bulk, privacy, identity and events REST route is documented"
     );
     let customer = &doc.json["components"]["schemas"]["crm.customers.v1.Customer"];

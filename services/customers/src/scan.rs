@@ -537,3 +537,70 @@ impl Customers {
 pub fn scan_name(id: Uuid) -> String {
     format!("duplicateScans/{id}")
 }
+
+impl Customers {
+    /// A scan's pairs (those the caller reaches) written to a file, in listing order.
+    pub async fn export_pairs(
+        &self,
+        principal: &Principal,
+        scan: Uuid,
+        xlsx: bool,
+    ) -> Result<crate::bulk::report::FileOut, Error> {
+        use crate::bulk::report::{CSV, FileOut, Sink, XLSX, temp_path};
+        use crm_tabular::Cell;
+        let ext = if xlsx { "xlsx" } else { "csv" };
+        let path = temp_path("duplicate-pairs", ext);
+        let mut sink = Sink::create(xlsx, &path)?;
+        sink.sheet(
+            "Pairs",
+            &[
+                "cluster",
+                "customer_a",
+                "display_name_a",
+                "customer_b",
+                "display_name_b",
+                "score",
+                "level",
+                "reasons",
+                "decision",
+                "decided_by",
+            ],
+        )?;
+        let (mut after, mut rows) = (0, 0u64);
+        loop {
+            let page = self
+                .list_pairs(principal, scan, None, false, 1000, after)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            for p in &page {
+                let (a, b) = (
+                    crate::domain::name_of(p.customer_a),
+                    crate::domain::name_of(p.customer_b),
+                );
+                let score = format!("{:.4}", p.score);
+                let reasons = p.reasons.join("; ");
+                sink.row(&[
+                    Cell::Integer(p.cluster),
+                    Cell::Text(&a),
+                    Cell::Text(&p.names.0),
+                    Cell::Text(&b),
+                    Cell::Text(&p.names.1),
+                    Cell::Decimal(&score),
+                    Cell::Text(&p.level),
+                    Cell::Text(&reasons),
+                    Cell::Text(p.decision.as_deref().unwrap_or_default()),
+                    Cell::Text(p.decided_by.as_deref().unwrap_or_default()),
+                ])?;
+                rows += 1;
+            }
+        }
+        sink.finish(path.clone()).await?;
+        Ok(FileOut {
+            path,
+            file_name: format!("{}-pairs.{ext}", scan_name(scan).replace('/', "-")),
+            content_type: if xlsx { XLSX } else { CSV },
+            rows,
+        })
+    }
+}

@@ -422,4 +422,18 @@ impl DuplicateService for DuplicateApi {
             .await?;
         Ok(Response::new(pair_proto(&pair)))
     }
+
+    type ExportDuplicatePairsStream = super::bulk::FileStream;
+
+    async fn export_duplicate_pairs(
+        &self,
+        req: Request<crm_proto::crm::customers::v1::ExportDuplicatePairsRequest>,
+    ) -> Result<Response<Self::ExportDuplicatePairsStream>, Status> {
+        let principal = auth::principal(&req)?;
+        let r = req.into_inner();
+        let scan = parse_scan_name(&r.parent, "parent")?;
+        let xlsx = r.format == crm_proto::crm::customers::v1::FileFormat::Xlsx as i32;
+        let out = self.customers.export_pairs(&principal, scan, xlsx).await?;
+        Ok(Response::new(super::bulk::file_stream(out)))
+    }
 }

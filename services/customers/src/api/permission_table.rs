@@ -231,4 +231,8 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         "/crm.customers.v1.PrivacyService/DownloadPrivacyArchive",
         permissions::CUSTOMERS_PRIVACY_MANAGE,
     ),
+    (
+        "/crm.customers.v1.DuplicateService/ExportDuplicatePairs",
+        permissions::CUSTOMERS_CUSTOMER_MERGE,
+    ),
 ];

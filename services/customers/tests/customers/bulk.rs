@@ -16,7 +16,47 @@ use std::path::PathBuf;
 crm_platform::backend_tests!(MIGRATIONS;
     a_gbk_csv_imports_with_per_row_results_and_no_value_changed,
     an_xlsx_export_reimports_unchanged,
+    a_cancelled_import_stops_after_its_batch,
 );
+
+async fn a_cancelled_import_stops_after_its_batch(db: Db) {
+    let c = Customers::new(Store::new(db.clone()));
+    let sys = Principal::system();
+    let mut text = String::from("name,kind\n");
+    for i in 0..2500 {
+        text.push_str(&format!("Customer {i},PERSON\n"));
+    }
+    let path = write("many.csv", text.as_bytes());
+    let options = ImportOptions {
+        file_name: "many.csv".into(),
+        policy: "ALLOW".into(),
+        ..Default::default()
+    };
+    let job = c.new_import(&sys, &options).await.unwrap();
+    c.cancel_import(&sys, job.id).await.unwrap();
+    let done = c.run_import(&sys, job.id, options, path).await.unwrap();
+    assert_eq!(done.state, "CANCELLED");
+    assert_eq!(
+        done.rows_done, 1000,
+        "the batch in progress is finished, then it stops"
+    );
+    let (stored, _) = c
+        .list(
+            &sys,
+            &ListParams {
+                page_size: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1000);
+    let again = c.cancel_import(&sys, job.id).await;
+    assert!(matches!(
+        again,
+        Err(crm_customers::error::Error::FailedPrecondition(_))
+    ));
+}
 
 fn write(name: &str, bytes: &[u8]) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::now_v7()));

@@ -142,6 +142,16 @@ async fn a_scan_clusters_duplicates_and_remembers_reviews(db: Db) {
         .unwrap();
     assert_eq!(page.len() + rest.len(), pairs.len());
 
+    // The pairs as a file, in listing order.
+    let out = c.export_pairs(&ann, scan.id, false).await.unwrap();
+    let text = std::fs::read_to_string(&out.path).unwrap();
+    std::fs::remove_file(&out.path).unwrap();
+    assert_eq!(out.rows as usize, pairs.len());
+    assert!(
+        text.contains("same phone") && text.contains("display_name_a"),
+        "{text}"
+    );
+
     // Bob may not read Ann's scan.
     assert!(matches!(
         c.get_scan(&bob, scan.id).await,
