@@ -195,15 +195,15 @@ impl Customers {
         for id in ids {
             let merges = with_tx!(tx, |conn| {
                 sqlx::query(
-                "UPDATE customer_merges SET undo = '{\"before\":[],\"moved\":{},\"demoted\":[],\"kept_apart\":[]}', \
-                 undo_deadline = $1 WHERE survivor_id = $2 OR merged_ids LIKE $3"
-            )
-            .bind(now)
-            .bind(*id)
-            .bind(format!("%{id}%"))
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected())
+                    "UPDATE customer_merges SET undo = '{}', \
+                 undo_deadline = $1 WHERE survivor_id = $2 OR merged_ids LIKE $3",
+                )
+                .bind(now)
+                .bind(*id)
+                .bind(format!("%{id}%"))
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected())
             })?;
             if merges > 0 {
                 step(merges, "merges closed (their undo data erased)");

@@ -3,7 +3,8 @@
 //! stops buying becomes AT_RISK, then CHURNED — and RFM recency moves tiers, so purchases are
 //! not the only trigger. The job walks the customers with purchases in batches, one
 //! transaction per batch, the cursor kept in the timer's payload: a crash resumes where the
-//! last committed batch ended.
+//! last committed batch ended. When the day's walk is done, customers merged longer ago than
+//! the undo period are purged (`purge_expired_merges`).
 use crate::{classification::ClassificationConfig, transactions};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crm_platform::{
@@ -71,9 +72,63 @@ impl Jobs {
         }
         Ok(match (full, last) {
             (true, Some(last)) => Fired::Continue(now, last.as_bytes().to_vec()),
-            _ => Fired::Continue(next_run(now), Vec::new()),
+            _ => {
+                purge_expired_merges(tx, now).await?;
+                Fired::Continue(next_run(now), Vec::new())
+            }
         })
     }
+}
+
+/// Merges this many at most are purged per run (the next day takes the rest).
+const PURGE_BATCH: i64 = 1000;
+
+/// Deletes the customers merged by merges whose undo period has ended (kept until then only so
+/// an undo could restore them), with what stayed apart from their survivor, and drops the
+/// merges' undo data. The merges stay on record. Returns the customers deleted.
+pub async fn purge_expired_merges(tx: &mut Tx, now: DateTime<Utc>) -> Result<u64, DbError> {
+    use crm_platform::with_tx;
+    let merges: Vec<(Uuid, String)> = with_tx!(tx, |conn| {
+        sqlx::query_as(
+        "SELECT id, merged_ids FROM customer_merges WHERE state = 'MERGED' AND undo_deadline < $1 \
+         AND undo <> '{}' ORDER BY undo_deadline LIMIT $2"
+    )
+    .bind(now)
+    .bind(PURGE_BATCH)
+    .fetch_all(&mut *conn)
+    .await
+    })?;
+    let mut deleted = 0;
+    for (merge, merged_ids) in merges {
+        let ids: Vec<Uuid> = serde_json::from_str(&merged_ids).unwrap_or_default();
+        for id in ids {
+            let n = with_tx!(tx, |conn| sqlx::query(
+                "DELETE FROM customers WHERE id = $1 AND merged_into IS NOT NULL"
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+            if n > 0 {
+                crate::history::record(tx, "system", id, "DELETED", &[]).await?;
+            }
+            deleted += n;
+        }
+        with_tx!(tx, |conn| sqlx::query(
+            "UPDATE customer_merges SET undo = '{}' WHERE id = $1"
+        )
+        .bind(merge)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    if deleted > 0 {
+        tracing::info!(
+            customers = deleted,
+            "merged customers purged after their undo period"
+        );
+    }
+    Ok(deleted)
 }
 
 impl TimerHandler for Jobs {

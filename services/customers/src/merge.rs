@@ -78,8 +78,10 @@ pub struct MergeRequest {
     pub etag: Option<i64>,
 }
 
-/// What undo needs and what the merge did (stored as JSON with the merge).
+/// What undo needs and what the merge did (stored as JSON with the merge; `{}` once the merge
+/// can no longer be undone and its undo data is gone).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Details {
     /// The survivor's fields the merge changed, with their values before.
     pub before: Vec<Change>,

@@ -443,4 +443,37 @@ async fn merges_are_checked_and_bounded_in_scope_and_time(db: Db) {
         "{late:?}"
     );
     assert!(matches!(c.get(&ann, a2).await, Err(Error::NotFound(_))));
+
+    // The daily job then deletes the merged customer for good; the merge stays on record.
+    let count = |db: Db| async move {
+        crm_platform::with_pool!(&db, |pool| sqlx::query_as::<_, (i64,)>(
+            "SELECT COUNT(*) FROM customers WHERE id = $1"
+        )
+        .bind(a2)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+        .0
+    };
+    assert_eq!(
+        count(db.clone()).await,
+        1,
+        "kept, hidden, while undo was possible"
+    );
+    let mut tx = db.begin().await.unwrap();
+    let purged = crm_customers::jobs::purge_expired_merges(&mut tx, crm_platform::db::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(count(db.clone()).await, 0);
+    let kept = c.get_merge(&ann, merge.id).await.unwrap();
+    assert_eq!(kept.state, "MERGED");
+    assert_eq!(kept.merged_ids, vec![a2]);
+    let mut tx = db.begin().await.unwrap();
+    let again = crm_customers::jobs::purge_expired_merges(&mut tx, crm_platform::db::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again, 0, "each merge is purged once");
 }
