@@ -313,6 +313,11 @@ impl Customers {
     ) -> Result<Vec<Outcome>, Error> {
         let started = std::time::Instant::now();
         let mut outcomes = Vec::with_capacity(batch.len());
+        // What the caller may change, once per batch (matched rows are updated).
+        let reach = match options.match_key {
+            MatchKey::None => None,
+            _ => Some(self.reach(principal, true).await?),
+        };
         let mut creates: Vec<(Row, CustomerRow)> = Vec::new();
         for row in batch {
             let row = match row {
@@ -337,13 +342,13 @@ impl Customers {
                     continue;
                 }
             };
-            if options.match_key != MatchKey::None
-                && self
-                    .matching(principal, options.match_key, &new)
-                    .await?
-                    .is_some()
+            if let Some(reach) = &reach
+                && let Some(existing) = self.matching(reach, options.match_key, &new).await?
             {
-                outcomes.push(self.import_one(principal, options, plan, row).await?);
+                outcomes.push(
+                    self.update_row(principal, options, plan, row, new, existing)
+                        .await?,
+                );
                 continue;
             }
             let mut draft = crate::service::draft(principal, &new);
@@ -355,10 +360,7 @@ impl Customers {
             ) {
                 Ok(values) => draft.custom_fields = values,
                 Err(v) => {
-                    let f = v.into_iter().next();
-                    let (field, error) = f.map_or((String::new(), "is invalid".into()), |f| {
-                        (plan.header_of(&f.field), f.description)
-                    });
+                    let (field, error) = plan.first_violation(v);
                     outcomes.push(Outcome::failed(&row, &field, error));
                     continue;
                 }
@@ -380,15 +382,12 @@ impl Customers {
         let mut created = Vec::new();
         for ((row, draft), check) in creates.into_iter().zip(checks) {
             let first = check.candidates.first().map(|c| c.id);
-            let outcome = Outcome {
-                row_number: row.number as i64,
-                outcome: "CREATED",
-                customer: (!options.dry_run).then_some(draft.id),
-                candidate: first,
-                field: String::new(),
-                error: String::new(),
-                cells: row.cells.clone(),
-            };
+            let outcome = Outcome::done(
+                &row,
+                "CREATED",
+                (!options.dry_run).then_some(draft.id),
+                first,
+            );
             if policy == Policy::Block && check.blocks() {
                 outcomes.push(Outcome {
                     outcome: "SKIPPED_DUPLICATE",
@@ -416,7 +415,7 @@ impl Customers {
             Err(Error::Db(e)) if e.is_unique("external") => {
                 outcomes.retain(|o| o.outcome != "CREATED" || o.customer.is_none());
                 for row in kept {
-                    outcomes.push(self.import_one(principal, options, plan, row).await?);
+                    outcomes.push(self.create_one(principal, options, plan, row).await?);
                 }
                 Ok(sorted(outcomes))
             }
@@ -424,8 +423,37 @@ impl Customers {
         }
     }
 
-    /// Checks and writes one row.
-    async fn import_one(
+    /// Updates the customer a row matched (only the mapped fields).
+    async fn update_row(
+        &self,
+        principal: &Principal,
+        options: &ImportOptions,
+        plan: &Plan,
+        row: Row,
+        new: NewCustomer,
+        existing: Uuid,
+    ) -> Result<Outcome, Error> {
+        if options.dry_run {
+            return Ok(Outcome::done(&row, "UPDATED", Some(existing), None));
+        }
+        let changes = Changes::from_new(new, Some(&plan.fields));
+        Ok(
+            match self.update(principal, existing, None, changes).await {
+                Ok(updated) => Outcome::done(&row, "UPDATED", Some(updated.id), None),
+                Err(Error::InvalidArgument(v)) => {
+                    let (field, error) = plan.first_violation(v);
+                    Outcome::failed(&row, &field, error)
+                }
+                Err(e @ (Error::AlreadyExists(_) | Error::PermissionDenied(_))) => {
+                    Outcome::failed(&row, "", e.to_string())
+                }
+                Err(e) => return Err(e),
+            },
+        )
+    }
+
+    /// Creates one row's customer on its own (when its batch could not be inserted whole).
+    async fn create_one(
         &self,
         principal: &Principal,
         options: &ImportOptions,
@@ -436,79 +464,28 @@ impl Customers {
             Ok(new) => new,
             Err((field, error)) => return Ok(Outcome::failed(&row, &field, error)),
         };
-        let done = |outcome, customer, candidate| Outcome {
-            row_number: row.number as i64,
-            outcome,
-            customer,
-            candidate,
-            field: String::new(),
-            error: String::new(),
-            cells: row.cells.clone(),
-        };
-        if let Some(existing) = self.matching(principal, options.match_key, &new).await? {
-            if options.dry_run {
-                return Ok(done("UPDATED", Some(existing), None));
-            }
-            let changes = Changes::from_new(new, Some(&plan.fields));
-            return Ok(
-                match self.update(principal, existing, None, changes).await {
-                    Ok(row) => done("UPDATED", Some(row.id), None),
-                    Err(Error::InvalidArgument(v)) => {
-                        let f = v.into_iter().next();
-                        let (field, error) = f.map_or((String::new(), "is invalid".into()), |f| {
-                            (plan.header_of(&f.field), f.description)
-                        });
-                        Outcome::failed(&row, &field, error)
-                    }
-                    Err(e @ (Error::AlreadyExists(_) | Error::PermissionDenied(_))) => {
-                        Outcome::failed(&row, "", e.to_string())
-                    }
-                    Err(e) => return Err(e),
-                },
-            );
-        }
-        let policy = options.policy();
-        if options.dry_run {
-            let check = match policy {
-                Policy::Allow => Default::default(),
-                _ => {
-                    let draft = crate::service::draft(principal, &new);
-                    self.check_duplicates(principal, &draft).await?
-                }
-            };
-            let first = check.candidates.first().map(|c| c.id);
-            return Ok(if policy == Policy::Block && check.blocks() {
-                Outcome {
-                    error: skip_reason(&check),
-                    ..done("SKIPPED_DUPLICATE", None, first)
-                }
-            } else {
-                done("CREATED", None, first)
-            });
-        }
         match self
-            .create_checked(principal, new, policy, None, |_, _| Vec::new())
+            .create_checked(principal, new, options.policy(), None, |_, _| Vec::new())
             .await
         {
-            Ok((Created::New(row_), candidates)) => Ok(done(
+            Ok((Created::New(created), candidates)) => Ok(Outcome::done(
+                &row,
                 "CREATED",
-                Some(row_.id),
+                Some(created.id),
                 candidates.first().map(|c| c.id),
             )),
             Ok((Created::Replayed(_), _)) => Ok(Outcome::failed(&row, "", "replayed")),
             Err(Error::Duplicate(check)) => Ok(Outcome {
                 error: skip_reason(&check),
-                ..done(
+                ..Outcome::done(
+                    &row,
                     "SKIPPED_DUPLICATE",
                     None,
                     check.candidates.first().map(|c| c.id),
                 )
             }),
             Err(Error::InvalidArgument(v)) => {
-                let f = v.into_iter().next();
-                let (field, error) = f.map_or((String::new(), "is invalid".into()), |f| {
-                    (plan.header_of(&f.field), f.description)
-                });
+                let (field, error) = plan.first_violation(v);
                 Ok(Outcome::failed(&row, &field, error))
             }
             Err(e @ Error::AlreadyExists(_)) => Ok(Outcome::failed(&row, "", e.to_string())),
@@ -519,17 +496,16 @@ impl Customers {
     /// The customer in the caller's reach a row updates, by the match key.
     async fn matching(
         &self,
-        principal: &Principal,
+        reach: &crate::access::Reach,
         key: MatchKey,
         new: &NewCustomer,
     ) -> Result<Option<Uuid>, Error> {
-        let reach = self.reach(principal, true).await?;
         let found = match key {
             MatchKey::None => None,
             MatchKey::ExternalId => match (&new.profile.source, &new.profile.external_id) {
                 (Some(source), Some(external)) => self
                     .store
-                    .by_external_id(source, external, &reach)
+                    .by_external_id(source, external, reach)
                     .await?
                     .map(|r| r.id),
                 _ => None,
@@ -542,7 +518,7 @@ impl Customers {
                 match value {
                     None => None,
                     Some(v) => {
-                        let mut buf = crate::store::Store::list_query(&reach);
+                        let mut buf = crate::store::Store::list_query(reach);
                         buf.push(&format!(" AND {column} = "));
                         buf.push_bind(crm_platform::sql::SqlValue::Text(v));
                         buf.push(" ORDER BY created_at LIMIT 1");

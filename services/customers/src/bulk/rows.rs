@@ -163,6 +163,24 @@ pub(super) struct Outcome {
 }
 
 impl Outcome {
+    /// A row that was written (or, in a dry run, would be).
+    pub(super) fn done(
+        row: &Row,
+        outcome: &'static str,
+        customer: Option<Uuid>,
+        candidate: Option<Uuid>,
+    ) -> Outcome {
+        Outcome {
+            row_number: row.number as i64,
+            outcome,
+            customer,
+            candidate,
+            field: String::new(),
+            error: String::new(),
+            cells: row.cells.clone(),
+        }
+    }
+
     pub(super) fn failed(row: &Row, field: &str, error: impl Into<String>) -> Outcome {
         Outcome {
             row_number: row.number as i64,
@@ -192,6 +210,18 @@ pub(super) struct Plan {
 }
 
 impl Plan {
+    /// The first bad field of a refused write, as (its column header, why).
+    pub(super) fn first_violation(
+        &self,
+        v: Vec<crm_platform::error::FieldViolation>,
+    ) -> (String, String) {
+        v.into_iter()
+            .next()
+            .map_or((String::new(), "is invalid".into()), |f| {
+                (self.header_of(&f.field), f.description)
+            })
+    }
+
     pub(super) fn header_of(&self, field: &str) -> String {
         let field = field.strip_prefix("customer.").unwrap_or(field);
         self.headers
