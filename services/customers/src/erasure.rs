@@ -12,11 +12,11 @@ use uuid::Uuid;
 /// Ids per IN list.
 const CHUNK: usize = 500;
 
-/// Runs `sql` + "(ids)" for every chunk of ids in `tx`; returns the rows affected.
-async fn each_chunk(tx: &mut Tx, sql: &str, ids: &[Uuid]) -> Result<u64, DbError> {
+/// Runs `head` + "(ids)" for every chunk of ids in `tx`; returns the rows affected.
+async fn each_chunk(tx: &mut Tx, head: &SqlBuf, ids: &[Uuid]) -> Result<u64, DbError> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        let mut buf = SqlBuf::new(sql);
+        let mut buf = head.clone();
         buf.push("(");
         push_ids(&mut buf, chunk);
         buf.push(")");
@@ -30,6 +30,28 @@ async fn each_chunk(tx: &mut Tx, sql: &str, ids: &[Uuid]) -> Result<u64, DbError
         .map(|r| r.rows_affected()))?;
     }
     Ok(n)
+}
+
+/// The customers by id in `tx` (the events tell their erased state).
+async fn rows_in(tx: &mut Tx, ids: &[Uuid]) -> Result<Vec<crate::store::CustomerRow>, DbError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut buf = SqlBuf::new(format!(
+            "SELECT {} FROM customers WHERE id IN (",
+            crate::store::COLUMNS
+        ));
+        push_ids(&mut buf, chunk);
+        buf.push(")");
+        let SqlBuf { sql, binds } = buf;
+        let rows: Vec<crate::store::CustomerRow> = with_tx!(tx, |conn| db::bind_values(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+            &binds
+        )
+        .fetch_all(&mut *conn)
+        .await)?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// Redacts the values (not the field names) of the audit trail of these customers.
@@ -85,113 +107,76 @@ impl Customers {
         let now = db::now();
         let mut tx = self.store.db().begin().await?;
         let mut actions = Vec::new();
-        let mut step = |n: u64, what: &str| actions.push(format!("{n} {what}"));
-        let keys = each_chunk(
-            &mut tx,
-            "DELETE FROM customer_keys WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(
-            keys,
-            "per-customer data keys destroyed (crypto-shredding: every copy of their sensitive values, backups included, is unreadable)",
+        let mut profile = SqlBuf::new(
+            "UPDATE customers SET display_name = 'Erased customer', email = NULL, phone = NULL, \
+             legal_name = NULL, region = NULL, birth_date = NULL, preferred_language = NULL, notes = NULL, \
+             external_id = NULL, source = NULL, tags = '[]', custom_fields = '{}', secrets = NULL, \
+             search_doc = '', version = version + 1, updated_at = ",
         );
-        let sensitive = each_chunk(
-            &mut tx,
-            "DELETE FROM customer_secrets WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(
-            sensitive,
-            "sensitive values deleted (ciphertexts and blind indexes)",
-        );
-        let profile = {
-            let mut n = 0;
-            for chunk in ids.chunks(CHUNK) {
-                let mut buf = SqlBuf::new(
-                    "UPDATE customers SET display_name = 'Erased customer', email = NULL, phone = NULL, \
-                     legal_name = NULL, region = NULL, birth_date = NULL, preferred_language = NULL, notes = NULL, \
-                     external_id = NULL, source = NULL, tags = '[]', custom_fields = '{}', secrets = NULL, \
-                     search_doc = '', version = version + 1, updated_at = ",
-                );
-                buf.push_bind(SqlValue::Timestamp(now));
-                buf.push(" WHERE id IN (");
-                push_ids(&mut buf, chunk);
-                buf.push(")");
-                let SqlBuf { sql, binds } = buf;
-                n += with_tx!(tx, |conn| db::bind_args(
-                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-                    &binds
-                )
-                .execute(&mut *conn)
-                .await
-                .map(|r| r.rows_affected()))?;
-            }
-            n
-        };
-        step(
-            profile,
-            "profiles anonymized (name, email, phone, legal name, region, birth date, language, notes, external id, tags, custom fields)",
-        );
-        let n = each_chunk(
-            &mut tx,
-            "DELETE FROM contact_points WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "contact points deleted");
-        let n = each_chunk(&mut tx, "DELETE FROM contacts WHERE customer_id IN ", ids).await?;
-        step(n, "contacts deleted");
-        let n = each_chunk(
-            &mut tx,
-            "DELETE FROM customer_shares WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "shares deleted");
-        let n = each_chunk(
-            &mut tx,
-            "DELETE FROM customer_match_keys WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "duplicate keys deleted");
-        let n = each_chunk(
-            &mut tx,
-            "UPDATE interactions SET subject = '[erased]', body = '', participants = '[]', outcome = '' WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "interactions redacted (type, time and duration kept)");
-        let n = each_chunk(
-            &mut tx,
-            "UPDATE reminders SET note = '' WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "reminders redacted");
-        let n = each_chunk(
-            &mut tx,
-            "UPDATE consents SET evidence = '' WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "consent decisions kept as proof, evidence erased");
+        profile.push_bind(SqlValue::Timestamp(now));
+        profile.push(" WHERE id IN ");
+        // Each step and what the receipt says of it, in order.
+        let steps: [(SqlBuf, &str); 11] = [
+            (
+                SqlBuf::new("DELETE FROM customer_keys WHERE customer_id IN "),
+                "per-customer data keys destroyed (crypto-shredding: every copy of their sensitive values, backups included, is unreadable)",
+            ),
+            (
+                SqlBuf::new("DELETE FROM customer_secrets WHERE customer_id IN "),
+                "sensitive values deleted (ciphertexts and blind indexes)",
+            ),
+            (
+                profile,
+                "profiles anonymized (name, email, phone, legal name, region, birth date, language, notes, external id, tags, custom fields)",
+            ),
+            (
+                SqlBuf::new("DELETE FROM contact_points WHERE customer_id IN "),
+                "contact points deleted",
+            ),
+            (
+                SqlBuf::new("DELETE FROM contacts WHERE customer_id IN "),
+                "contacts deleted",
+            ),
+            (
+                SqlBuf::new("DELETE FROM customer_shares WHERE customer_id IN "),
+                "shares deleted",
+            ),
+            (
+                SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id IN "),
+                "duplicate keys deleted",
+            ),
+            (
+                SqlBuf::new(
+                    "UPDATE interactions SET subject = '[erased]', body = '', participants = '[]', outcome = '' \
+                     WHERE customer_id IN ",
+                ),
+                "interactions redacted (type, time and duration kept)",
+            ),
+            (
+                SqlBuf::new("UPDATE reminders SET note = '' WHERE customer_id IN "),
+                "reminders redacted",
+            ),
+            (
+                SqlBuf::new("UPDATE consents SET evidence = '' WHERE customer_id IN "),
+                "consent decisions kept as proof, evidence erased",
+            ),
+            (
+                SqlBuf::new("UPDATE customer_import_rows SET cells = '[]' WHERE customer_id IN "),
+                "import report rows erased",
+            ),
+        ];
+        for (head, what) in &steps {
+            let n = each_chunk(&mut tx, head, ids).await?;
+            actions.push(format!("{n} {what}"));
+        }
         let kept = self.count_transactions(&mut tx, ids).await?;
-        step(
-            kept,
-            "transactions kept for accounting (amounts, dates), anonymized with the customer",
-        );
+        actions.push(format!(
+            "{kept} transactions kept for accounting (amounts, dates), anonymized with the customer"
+        ));
         let n = redact_history(&mut tx, ids).await?;
-        step(n, "audit entries redacted (fields kept, values erased)");
-        let n = each_chunk(
-            &mut tx,
-            "UPDATE customer_import_rows SET cells = '[]' WHERE customer_id IN ",
-            ids,
-        )
-        .await?;
-        step(n, "import report rows erased");
+        actions.push(format!(
+            "{n} audit entries redacted (fields kept, values erased)"
+        ));
         for id in ids {
             let merges = with_tx!(tx, |conn| {
                 sqlx::query(
@@ -206,25 +191,16 @@ impl Customers {
                 .map(|r| r.rows_affected())
             })?;
             if merges > 0 {
-                step(merges, "merges closed (their undo data erased)");
+                actions.push(format!("{merges} merges closed (their undo data erased)"));
             }
             crate::history::record(&mut tx, &principal.actor(), *id, "ERASED", &[]).await?;
         }
-        let mut buf = SqlBuf::new(format!(
-            "SELECT {} FROM customers WHERE id IN (",
-            crate::store::COLUMNS
-        ));
-        push_ids(&mut buf, &ids[..ids.len().min(CHUNK)]);
-        buf.push(")");
-        tx.commit().await?;
-        // Readers of the change stream replace what they cached.
-        let rows = self.store.fetch(buf).await?;
-        let mut tx = self.store.db().begin().await?;
-        for row in &rows {
+        // Readers of the change stream replace what they cached, in the erasure's transaction.
+        for row in rows_in(&mut tx, ids).await? {
             tx.emit(&events::changed(
                 principal,
                 events::UPDATED,
-                row,
+                &row,
                 vec!["erased".into()],
             ))
             .await?;
