@@ -132,7 +132,8 @@ pub(crate) async fn download(
     response
 }
 
-fn format_of(q: &HashMap<String, String>) -> Result<i32, Box<Response>> {
+/// The `format` query parameter of a download: CSV (default) or XLSX.
+pub(crate) fn format_of(q: &HashMap<String, String>) -> Result<i32, Box<Response>> {
     match q.get("format").map(|f| f.to_uppercase()).as_deref() {
         None | Some("CSV") => Ok(FileFormat::Csv as i32),
         Some("XLSX") => Ok(FileFormat::Xlsx as i32),

@@ -18,15 +18,14 @@ async fn export_pairs(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    use crm_proto::crm::customers::v1::{ExportDuplicatePairsRequest, FileFormat};
-    let format = match q.get("format").map(|f| f.to_uppercase()).as_deref() {
-        None | Some("CSV") => FileFormat::Csv,
-        Some("XLSX") => FileFormat::Xlsx,
-        Some(_) => return crate::rest::bad_request("format", "must be CSV or XLSX"),
+    use crm_proto::crm::customers::v1::ExportDuplicatePairsRequest;
+    let format = match crate::bulk_rest::format_of(&q) {
+        Ok(f) => f,
+        Err(r) => return *r,
     };
     let message = ExportDuplicatePairsRequest {
         parent: format!("duplicateScans/{id}"),
-        format: format as i32,
+        format,
     };
     crate::bulk_rest::download(
         c.duplicates

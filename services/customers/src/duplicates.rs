@@ -144,15 +144,44 @@ impl Check {
     }
 }
 
-/// The matcher's view of a customer.
-pub fn record_of(row: &CustomerRow) -> crm_dedup::Record {
-    let kind = match row.kind.as_str() {
+/// A scored candidate: its id, display name, whether the caller reaches it, and the match.
+pub(crate) type Scored = (Uuid, String, bool, crm_dedup::Match);
+
+/// The check made of scored candidates: best first, those the caller reaches named (at most
+/// [`SHOWN`]), the likely duplicates among the others counted.
+pub(crate) fn check_of(mut scored: Vec<Scored>) -> Check {
+    scored.sort_by(|a, b| b.3.score.total_cmp(&a.3.score).then(a.0.cmp(&b.0)));
+    let mut check = Check::default();
+    for (id, display_name, shown, m) in scored {
+        let duplicate = m.level == crm_dedup::Level::Duplicate;
+        if !shown {
+            check.hidden_duplicates += usize::from(duplicate);
+        } else if check.candidates.len() < SHOWN {
+            check.candidates.push(Candidate {
+                id,
+                display_name,
+                score: m.score,
+                duplicate,
+                reasons: m.reasons.iter().map(ToString::to_string).collect(),
+            });
+        }
+    }
+    check
+}
+
+/// The matcher's kind of a stored kind.
+pub fn match_kind(kind: &str) -> crm_dedup::Kind {
+    match kind {
         "ORGANIZATION" => crm_dedup::Kind::Organization,
         _ => crm_dedup::Kind::Person,
-    };
+    }
+}
+
+/// The matcher's view of a customer.
+pub fn record_of(row: &CustomerRow) -> crm_dedup::Record {
     crm_dedup::Record {
         id: row.id.as_u128(),
-        kind,
+        kind: match_kind(&row.kind),
         name: row.display_name.clone(),
         legal_name: row.legal_name.clone(),
         emails: row.email.iter().cloned().collect(),
@@ -342,25 +371,12 @@ impl Customers {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
-        let mut check = Check::default();
-        for (other, m) in scored {
-            let duplicate = m.level == crm_dedup::Level::Duplicate;
-            if !visible.contains(&other.id) {
-                check.hidden_duplicates += usize::from(duplicate);
-                continue;
-            }
-            if check.candidates.len() < SHOWN {
-                check.candidates.push(Candidate {
-                    id: other.id,
-                    display_name: other.display_name,
-                    score: m.score,
-                    duplicate,
-                    reasons: m.reasons.iter().map(ToString::to_string).collect(),
-                });
-            }
-        }
-        Ok(check)
+        Ok(check_of(
+            scored
+                .into_iter()
+                .map(|(r, m)| (r.id, r.display_name, visible.contains(&r.id), m))
+                .collect(),
+        ))
     }
 }
 

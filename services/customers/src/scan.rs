@@ -150,11 +150,7 @@ async fn read_records(db: &Db, reach: &Reach) -> Result<Vec<crm_dedup::Record>, 
         {
             records.push(crm_dedup::Record {
                 id: id.as_u128(),
-                kind: if kind == "ORGANIZATION" {
-                    crm_dedup::Kind::Organization
-                } else {
-                    crm_dedup::Kind::Person
-                },
+                kind: crate::duplicates::match_kind(&kind),
                 name,
                 legal_name,
                 emails: email.into_iter().collect(),

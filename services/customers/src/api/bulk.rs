@@ -1,6 +1,9 @@
 //! `crm.customers.v1.BulkService`: imports (uploaded as a client stream, run as jobs) and
 //! exports (streamed back as file chunks).
-use super::once;
+use super::{
+    once,
+    pages::{after_id, after_position, page, page_size, parse_id},
+};
 use crate::{
     bulk::{
         ImportRow, RowResult,
@@ -96,15 +99,7 @@ pub(super) fn file_stream(out: FileOut) -> FileStream {
 }
 
 fn parse_import_name(name: &str, field: &str) -> Result<Uuid, Status> {
-    name.strip_prefix("customerImports/")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| {
-            Error::field(
-                field,
-                "must be an import resource name: customerImports/{uuid}",
-            )
-            .into()
-        })
+    parse_id(name, "customerImports", field)
 }
 
 /// The options as the use case takes them; bad ones name their field.
@@ -222,14 +217,6 @@ fn row_proto(r: &RowResult) -> ProtoRow {
     }
 }
 
-fn page_size(n: i32) -> Result<i64, Status> {
-    match n {
-        0 => Ok(50),
-        n if (1..=1000).contains(&n) => Ok(i64::from(n)),
-        _ => Err(Error::field("page_size", "must be between 0 and 1000").into()),
-    }
-}
-
 #[tonic::async_trait]
 impl BulkService for BulkApi {
     async fn upload_customer_import(
@@ -319,20 +306,12 @@ impl BulkService for BulkApi {
         let principal = auth::principal(&req)?;
         let r = req.into_inner();
         let size = page_size(r.page_size)?;
-        let before = (!r.page_token.is_empty())
-            .then(|| Uuid::parse_str(&r.page_token))
-            .transpose()
-            .map_err(|_| Status::from(Error::field("page_token", "is not a token of this list")))?;
-        let mut jobs = self
+        let before = after_id(&r.page_token)?;
+        let jobs = self
             .customers
             .list_imports(&principal, size + 1, before)
             .await?;
-        let next_page_token = if jobs.len() as i64 > size {
-            jobs.truncate(size as usize);
-            jobs.last().map(|j| j.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (jobs, next_page_token) = page(jobs, size, |j| j.id.to_string());
         Ok(Response::new(ListCustomerImportsResponse {
             imports: jobs.iter().map(import_proto).collect(),
             next_page_token,
@@ -362,24 +341,12 @@ impl BulkService for BulkApi {
             Ok(o) => Some(o.as_str_name()),
             Err(_) => return Err(Error::field("outcome", "is not a known outcome").into()),
         };
-        let after = match r.page_token.as_str() {
-            "" => 0,
-            t => t.parse::<i64>().map_err(|_| {
-                Status::from(Error::field("page_token", "is not a token of this list"))
-            })?,
-        };
-        let mut rows = self
+        let after = after_position(&r.page_token)?;
+        let rows = self
             .customers
             .list_import_rows(&principal, id, outcome, size + 1, after)
             .await?;
-        let next_page_token = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last()
-                .map(|r| r.row_number.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (rows, next_page_token) = page(rows, size, |r| r.row_number.to_string());
         Ok(Response::new(ListCustomerImportRowsResponse {
             rows: rows.iter().map(row_proto).collect(),
             next_page_token,

@@ -1,5 +1,10 @@
 //! `crm.customers.v1.DuplicateService`: duplicate checks, merges and their undo.
-use super::{convert::parse_new, once, parse_name};
+use super::{
+    convert::parse_new,
+    once,
+    pages::{after_id, after_position, page, page_size, parse_id},
+    parse_name,
+};
 use crate::{
     duplicates::{Candidate, Policy},
     error::Error,
@@ -145,20 +150,7 @@ fn pair_proto(p: &PairRow) -> DuplicatePair {
 }
 
 fn parse_scan_name(name: &str, field: &str) -> Result<Uuid, Status> {
-    name.strip_prefix("duplicateScans/")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| {
-            Error::field(field, "must be a scan resource name: duplicateScans/{uuid}").into()
-        })
-}
-
-/// Page size: 50 by default, at most 1000.
-fn page_size(n: i32) -> Result<i64, Status> {
-    match n {
-        0 => Ok(50),
-        n if (1..=1000).contains(&n) => Ok(i64::from(n)),
-        _ => Err(Error::field("page_size", "must be between 0 and 1000").into()),
-    }
+    parse_id(name, "duplicateScans", field)
 }
 
 async fn start_duplicate_scan(
@@ -171,15 +163,7 @@ async fn start_duplicate_scan(
 }
 
 fn parse_merge_name(name: &str) -> Result<Uuid, Status> {
-    name.strip_prefix("customerMerges/")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| {
-            Error::field(
-                "name",
-                "must be a merge resource name: customerMerges/{uuid}",
-            )
-            .into()
-        })
+    parse_id(name, "customerMerges", "name")
 }
 
 fn parse_rule(rule: i32, source: &str, field: &str) -> Result<Rule, Status> {
@@ -301,20 +285,12 @@ impl DuplicateService for DuplicateApi {
             .transpose()?;
         let size = page_size(r.page_size)?;
         // The token is the last merge of the previous page (merges are listed by id, newest first).
-        let before = (!r.page_token.is_empty())
-            .then(|| Uuid::parse_str(&r.page_token))
-            .transpose()
-            .map_err(|_| Status::from(Error::field("page_token", "is not a token of this list")))?;
-        let mut merges = self
+        let before = after_id(&r.page_token)?;
+        let merges = self
             .customers
             .list_merges(&principal, survivor, size + 1, before)
             .await?;
-        let next_page_token = if merges.len() as i64 > size {
-            merges.truncate(size as usize);
-            merges.last().map(|m| m.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (merges, next_page_token) = page(merges, size, |m| m.id.to_string());
         Ok(Response::new(ListCustomerMergesResponse {
             merges: merges.iter().map(merge_proto).collect(),
             next_page_token,
@@ -376,25 +352,12 @@ impl DuplicateService for DuplicateApi {
             Err(_) => return Err(Error::field("level", "is not a known level").into()),
         };
         // The token is the position of the last pair of the previous page.
-        let after = match r.page_token.as_str() {
-            "" => 0,
-            token => token.parse::<i64>().map_err(|_| {
-                Status::from(Error::field("page_token", "is not a token of this list"))
-            })?,
-        };
-        let mut pairs = self
+        let after = after_position(&r.page_token)?;
+        let pairs = self
             .customers
             .list_pairs(&principal, scan, level, r.undecided_only, size + 1, after)
             .await?;
-        let next_page_token = if pairs.len() as i64 > size {
-            pairs.truncate(size as usize);
-            pairs
-                .last()
-                .map(|p| p.position.to_string())
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (pairs, next_page_token) = page(pairs, size, |p| p.position.to_string());
         Ok(Response::new(ListDuplicatePairsResponse {
             pairs: pairs.iter().map(pair_proto).collect(),
             next_page_token,

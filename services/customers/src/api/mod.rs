@@ -9,6 +9,7 @@ mod duplicates;
 mod history;
 mod interactions;
 mod once;
+mod pages;
 mod permission_table;
 mod privacy;
 mod profile_fields;

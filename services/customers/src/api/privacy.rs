@@ -1,5 +1,10 @@
 //! `crm.customers.v1.PrivacyService`: data subjects' access and erasure requests.
-use super::{bulk::file_stream, once, parse_name};
+use super::{
+    bulk::file_stream,
+    once,
+    pages::{after_id, page, page_size, parse_id},
+    parse_name,
+};
 use crate::{
     error::Error,
     privacy::{PrivacyRow, Subject, privacy_name},
@@ -79,15 +84,7 @@ pub fn privacy_proto(r: &PrivacyRow) -> PrivacyRequest {
 }
 
 fn parse_privacy_name(name: &str) -> Result<Uuid, Status> {
-    name.strip_prefix("privacyRequests/")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| {
-            Error::field(
-                "name",
-                "must be a privacy request name: privacyRequests/{uuid}",
-            )
-            .into()
-        })
+    parse_id(name, "privacyRequests", "name")
 }
 
 async fn create(
@@ -160,25 +157,13 @@ impl PrivacyService for PrivacyApi {
     ) -> Result<Response<ListPrivacyRequestsResponse>, Status> {
         let principal = auth::principal(&req)?;
         let r = req.into_inner();
-        let size = match r.page_size {
-            0 => 50,
-            n if (1..=1000).contains(&n) => i64::from(n),
-            _ => return Err(Error::field("page_size", "must be between 0 and 1000").into()),
-        };
-        let before = (!r.page_token.is_empty())
-            .then(|| Uuid::parse_str(&r.page_token))
-            .transpose()
-            .map_err(|_| Status::from(Error::field("page_token", "is not a token of this list")))?;
-        let mut rows = self
+        let size = page_size(r.page_size)?;
+        let before = after_id(&r.page_token)?;
+        let rows = self
             .customers
             .list_privacy_requests(&principal, size + 1, before)
             .await?;
-        let next_page_token = if rows.len() as i64 > size {
-            rows.truncate(size as usize);
-            rows.last().map(|r| r.id.to_string()).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (rows, next_page_token) = page(rows, size, |r| r.id.to_string());
         Ok(Response::new(ListPrivacyRequestsResponse {
             privacy_requests: rows.iter().map(privacy_proto).collect(),
             next_page_token,

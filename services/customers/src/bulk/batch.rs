@@ -5,7 +5,7 @@
 //! `Customers::create_checked`, at a fraction of the round trips.
 use crate::{
     access::Reach,
-    duplicates::{Candidate, Check, key_hashes, record_of},
+    duplicates::{Check, key_hashes, record_of},
     error::Error,
     events, history,
     service::Customers,
@@ -141,7 +141,7 @@ impl Customers {
         for (i, row) in rows.iter().enumerate() {
             let me = record_of(row);
             let mut seen = HashSet::new();
-            let mut scored: Vec<(Uuid, String, bool, crm_dedup::Match)> = Vec::new();
+            let mut scored: Vec<crate::duplicates::Scored> = Vec::new();
             for h in &keys[i] {
                 for id in by_key.get(h).into_iter().flatten() {
                     if seen.insert(*id)
@@ -160,22 +160,7 @@ impl Customers {
                     }
                 }
             }
-            scored.sort_by(|a, b| b.3.score.total_cmp(&a.3.score).then(a.0.cmp(&b.0)));
-            let mut check = Check::default();
-            for (id, display_name, shown, m) in scored {
-                let duplicate = m.level == crm_dedup::Level::Duplicate;
-                if !shown {
-                    check.hidden_duplicates += usize::from(duplicate);
-                } else if check.candidates.len() < 20 {
-                    check.candidates.push(Candidate {
-                        id,
-                        display_name,
-                        score: m.score,
-                        duplicate,
-                        reasons: m.reasons.iter().map(ToString::to_string).collect(),
-                    });
-                }
-            }
+            let check = crate::duplicates::check_of(scored);
             // A row that will be skipped is no candidate for the rows after it.
             if !(block && check.blocks()) {
                 for h in &keys[i] {

@@ -12,8 +12,6 @@ use crate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_platform::{auth::Principal, with_pool};
 use crm_tabular::Cell;
-use std::collections::HashMap;
-use uuid::Uuid;
 
 /// Customers at most in a one-sheet-per-customer workbook.
 pub const MAX_SHEETS: usize = 1000;
@@ -279,19 +277,4 @@ impl Customers {
         }
         Ok(())
     }
-}
-
-/// Rows of one customer keyed by field, for tests and the privacy archive.
-pub fn field_map(header: &[&str], cells: &[String]) -> HashMap<String, String> {
-    header
-        .iter()
-        .zip(cells)
-        .map(|(h, c)| ((*h).to_owned(), c.clone()))
-        .collect()
-}
-
-/// Silences the unused warning for ids in callers that only need names.
-pub fn id_of(name: &str) -> Option<Uuid> {
-    name.strip_prefix("customers/")
-        .and_then(|s| Uuid::parse_str(s).ok())
 }
