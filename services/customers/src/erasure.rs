@@ -21,7 +21,7 @@ async fn each_chunk(tx: &mut Tx, head: &SqlBuf, ids: &[Uuid]) -> Result<u64, DbE
         push_ids(&mut buf, chunk);
         buf.push(")");
         let SqlBuf { sql, binds } = buf;
-        n += with_tx!(tx, |conn| db::bind_args(
+        n += with_tx!(tx, |conn| db::bind_values(
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
             &binds
         )

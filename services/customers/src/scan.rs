@@ -235,7 +235,7 @@ async fn write_pairs(db: &Db, scan: Uuid, pairs: &[PairRow]) -> Result<(), DbErr
             buf.push(")");
         }
         let SqlBuf { sql, binds } = buf;
-        with_tx!(tx, |conn| db::bind_args(
+        with_tx!(tx, |conn| db::bind_values(
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
             &binds
         )

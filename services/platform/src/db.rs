@@ -370,44 +370,32 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Binds filter/paging values to a query, for either backend.
-pub fn bind_values<'q, DB, O>(
-    mut query: sqlx::query::QueryAs<'q, DB, O, <DB as Database>::Arguments>,
-    values: &'q [SqlValue],
-) -> sqlx::query::QueryAs<'q, DB, O, <DB as Database>::Arguments>
-where
-    DB: Database,
-    &'q str: Encode<'q, DB> + Type<DB>,
-    i64: Encode<'q, DB> + Type<DB>,
-    f64: Encode<'q, DB> + Type<DB>,
-    bool: Encode<'q, DB> + Type<DB>,
-    chrono::DateTime<chrono::Utc>: Encode<'q, DB> + Type<DB>,
-    uuid::Uuid: Encode<'q, DB> + Type<DB>,
-    Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    Option<uuid::Uuid>: Encode<'q, DB> + Type<DB>,
-{
-    for value in values {
-        query = match value {
-            SqlValue::Text(v) => query.bind(v.as_str()),
-            SqlValue::Int(v) => query.bind(*v),
-            SqlValue::Float(v) => query.bind(*v),
-            SqlValue::Bool(v) => query.bind(*v),
-            SqlValue::Timestamp(v) => query.bind(*v),
-            SqlValue::Uuid(v) => query.bind(*v),
-            SqlValue::NullText => query.bind(None::<&str>),
-            SqlValue::NullUuid => query.bind(None::<uuid::Uuid>),
-        };
-    }
-    query
+/// What both kinds of statement bind, so one match on [`SqlValue`] serves both.
+pub trait Bind<'q, DB: Database>: Sized {
+    /// Binds the next placeholder.
+    fn bind_one<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self;
 }
 
-/// [`bind_values`] for a statement without rows to read (batched inserts, updates).
-pub fn bind_args<'q, DB>(
-    mut query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments>,
-    values: &'q [SqlValue],
-) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments>
+impl<'q, DB: Database> Bind<'q, DB> for sqlx::query::Query<'q, DB, <DB as Database>::Arguments> {
+    fn bind_one<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, DB: Database, O> Bind<'q, DB>
+    for sqlx::query::QueryAs<'q, DB, O, <DB as Database>::Arguments>
+{
+    fn bind_one<T: 'q + Encode<'q, DB> + Type<DB>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Binds `values` (filter, paging, batched rows) to a statement's placeholders in order, for
+/// either backend and either kind of statement (`sqlx::query_as` or `sqlx::query`).
+pub fn bind_values<'q, DB, Q>(mut query: Q, values: &'q [SqlValue]) -> Q
 where
     DB: Database,
+    Q: Bind<'q, DB>,
     &'q str: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
     f64: Encode<'q, DB> + Type<DB>,
@@ -419,14 +407,14 @@ where
 {
     for value in values {
         query = match value {
-            SqlValue::Text(v) => query.bind(v.as_str()),
-            SqlValue::Int(v) => query.bind(*v),
-            SqlValue::Float(v) => query.bind(*v),
-            SqlValue::Bool(v) => query.bind(*v),
-            SqlValue::Timestamp(v) => query.bind(*v),
-            SqlValue::Uuid(v) => query.bind(*v),
-            SqlValue::NullText => query.bind(None::<&str>),
-            SqlValue::NullUuid => query.bind(None::<uuid::Uuid>),
+            SqlValue::Text(v) => query.bind_one(v.as_str()),
+            SqlValue::Int(v) => query.bind_one(*v),
+            SqlValue::Float(v) => query.bind_one(*v),
+            SqlValue::Bool(v) => query.bind_one(*v),
+            SqlValue::Timestamp(v) => query.bind_one(*v),
+            SqlValue::Uuid(v) => query.bind_one(*v),
+            SqlValue::NullText => query.bind_one(None::<&str>),
+            SqlValue::NullUuid => query.bind_one(None::<uuid::Uuid>),
         };
     }
     query

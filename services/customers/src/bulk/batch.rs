@@ -49,7 +49,7 @@ where
             buf.push(")");
         }
         let SqlBuf { sql, binds } = buf;
-        with_tx!(tx, |conn| db::bind_args(
+        with_tx!(tx, |conn| db::bind_values(
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
             &binds
         )

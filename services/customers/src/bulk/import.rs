@@ -562,7 +562,7 @@ impl Customers {
             }
             buf.push(" ON CONFLICT (import_id, row_number) DO NOTHING");
             let crm_platform::sql::SqlBuf { sql, binds } = buf;
-            with_tx!(tx, |conn| db::bind_args(
+            with_tx!(tx, |conn| db::bind_values(
                 sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
                 &binds
             )
