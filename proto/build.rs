@@ -17,6 +17,7 @@ fn protos(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=crm");
+    println!("cargo:rerun-if-changed=google");
     let mut files = Vec::new();
     protos(Path::new("crm"), &mut files)?;
     files.sort();
