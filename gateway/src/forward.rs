@@ -37,23 +37,16 @@ impl Upstreams {
     }
 }
 
-fn is_grpc(req: &Request) -> bool {
+/// Whether a request is a gRPC call (by its content type).
+pub fn is_grpc(req: &Request) -> bool {
     req.headers()
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
-/// The gateway's fallback: forwards gRPC calls for `crm.*` services; anything else is unknown.
-pub async fn fallback(upstreams: Arc<Upstreams>, req: Request) -> Response {
-    if !is_grpc(&req) {
-        let status = tonic::Status::not_found(format!(
-            "no route for {} {}",
-            req.method(),
-            req.uri().path()
-        ));
-        return crm_platform::error::http_response(&status);
-    }
+/// Forwards a gRPC call for a `crm.*` service to the service that owns it.
+pub async fn forward(upstreams: Arc<Upstreams>, req: Request) -> Response {
     let Some(channel) = upstreams.for_path(req.uri().path()) else {
         let status =
             tonic::Status::unimplemented(format!("unknown service in {}", req.uri().path()));

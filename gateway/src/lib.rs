@@ -5,22 +5,13 @@
 //! It depends on no service crate: services are reached through their generated clients at
 //! configured addresses. Authentication arrives with the identity service, in the standard
 //! stack's auth layer (`crm_platform::auth`), so handlers here stay unchanged.
-pub mod auth;
-pub mod bulk_rest;
-pub mod customers_rest;
-pub mod duplicates_rest;
-pub mod events_rest;
 pub mod forward;
-pub mod identity_rest;
-pub mod mirror;
 pub mod openapi;
-pub mod privacy_rest;
 pub mod rest;
+pub mod streams;
+pub mod transcode;
 
-use axum::{
-    Json, Router,
-    routing::{get, post},
-};
+use axum::{Json, Router, routing::get};
 use crm_platform::{
     auth::{AuthPolicy, Authenticator},
     grpc::{GrpcRoutes, Security},
@@ -73,17 +64,24 @@ impl Default for UpstreamsConfig {
     }
 }
 
+/// Paths of the gateway served without a token.
+pub const PUBLIC: &[&str] = &[
+    "/api/openapi.json",
+    "/.well-known/jwks.json",
+    "/api/v1/auth/*",
+    "/crm.identity.v1.AuthService/*",
+];
+
+/// The REST routes of every `crm.*` service, from the annotations in the embedded descriptors.
+pub fn api() -> anyhow::Result<transcode::Api> {
+    transcode::Api::from_descriptor_set(crm_proto::FILE_DESCRIPTOR_SET, "crm.")
+        .map_err(|e| anyhow::anyhow!("rest routes: {e}"))
+}
+
 /// The OpenAPI document of the REST API.
 pub fn openapi_document() -> anyhow::Result<serde_json::Value> {
-    let unused = crm_platform::grpc::lazy_channel("http://127.0.0.1:1")?;
-    let (_, docs) = rest::router(rest::Clients::new(unused.clone(), unused.clone(), unused));
-    openapi::document(
-        "CRM REST API",
-        env!("CARGO_PKG_VERSION"),
-        crm_proto::FILE_DESCRIPTOR_SET,
-        &docs,
-    )
-    .map_err(|e| anyhow::anyhow!("openapi: {e}"))
+    openapi::document("CRM REST API", env!("CARGO_PKG_VERSION"), &api()?, PUBLIC)
+        .map_err(|e| anyhow::anyhow!("openapi: {e}"))
 }
 
 /// The gateway's full router: REST, gRPC forwarding, health, reflection, OpenAPI, behind the
@@ -95,35 +93,32 @@ pub async fn build(
     authenticator: Arc<Authenticator>,
     shutdown: Shutdown,
 ) -> anyhow::Result<Router> {
-    let customers = crm_platform::grpc::lazy_channel(&config.upstreams.customers)?;
-    let identity = crm_platform::grpc::lazy_channel(&config.upstreams.identity)?;
     let mut upstreams = forward::Upstreams::default();
-    upstreams.insert("customers", customers.clone());
-    upstreams.insert("identity", identity.clone());
-    let events = crm_platform::grpc::lazy_channel(&config.upstreams.events)?;
-    upstreams.insert("events", events.clone());
+    upstreams.insert(
+        "customers",
+        crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
+    );
+    upstreams.insert(
+        "identity",
+        crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
+    );
+    upstreams.insert(
+        "events",
+        crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
+    );
     let upstreams = Arc::new(upstreams);
-
-    let clients = rest::Clients::new(customers, identity, events).with_shutdown(shutdown);
-    let (rest, docs) = rest::router(clients.clone());
-    let document = openapi::document(
-        "CRM REST API",
-        env!("CARGO_PKG_VERSION"),
-        crm_proto::FILE_DESCRIPTOR_SET,
-        &docs,
-    )
-    .map_err(|e| anyhow::anyhow!("openapi: {e}"))?;
+    let api = Arc::new(api()?);
+    let document = openapi::document("CRM REST API", env!("CARGO_PKG_VERSION"), &api, PUBLIC)
+        .map_err(|e| anyhow::anyhow!("openapi: {e}"))?;
     let document = Arc::new(document);
-    let sign_in = Router::new()
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/refresh", post(auth::refresh))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/auth/token", post(auth::token))
-        .route("/.well-known/jwks.json", get(auth::jwks))
-        .with_state(clients);
+    let rest = rest::Rest {
+        api,
+        upstreams: upstreams.clone(),
+        shutdown,
+    };
 
     // Health and reflection of the whole CRM API are answered here; every other gRPC call
-    // falls through to the forwarder.
+    // falls through to the forwarder, every other HTTP request to the REST transcoder.
     let reflected = crm_platform::grpc::service_names(crm_proto::FILE_DESCRIPTOR_SET, "crm.")?;
     let grpc = GrpcRoutes::new(crm_proto::FILE_DESCRIPTOR_SET)
         .reflect_also(reflected)
@@ -131,21 +126,28 @@ pub async fn build(
         .await?;
 
     let router = grpc
-        .merge(rest)
-        .merge(sign_in)
         .route(
             "/api/openapi.json",
             get(move || std::future::ready(Json(document.as_ref().clone()))),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
-        .fallback(move |req| forward::fallback(upstreams.clone(), req))
+        .fallback(move |req: axum::extract::Request| {
+            let (upstreams, rest) = (upstreams.clone(), rest.clone());
+            async move {
+                if forward::is_grpc(&req) {
+                    forward::forward(upstreams, req).await
+                } else {
+                    rest::handle(rest, req).await
+                }
+            }
+        })
         // The edge states who the peer is; services use it for audit and IP allow-lists.
         .layer(axum::middleware::map_request(forwarded_for));
     let security = Security {
         policy: AuthPolicy {
             authenticator,
-            public: auth::PUBLIC,
+            public: PUBLIC,
         },
         permissions: None,
     };

@@ -1,379 +1,133 @@
-//! OpenAPI 3.1 document for the REST gateway, generated from protobuf descriptors: the router
-//! and this document share one `RouteDoc` table and the schemas come from the services' own
-//! descriptors, so the contract cannot drift. Schemas follow the canonical proto3 JSON mapping
-//! because that is what the gateway emits and accepts.
-
+//! The OpenAPI 3.1 document of the REST API, generated from the same descriptors and
+//! `google.api.http` routes the gateway serves, so the document cannot drift from the routes.
+//! Schemas follow the proto3 JSON mapping the gateway reads and writes; `field_behavior`
+//! becomes `required` (request bodies and parameters) and `readOnly`; comments become
+//! descriptions; errors are AIP-193 bodies; `links` chain a create to the methods on what it
+//! created, so a stateful fuzzer can follow them.
+//!
+//! Each message has up to three schemas: `pkg.Msg` as responses carry it (nothing required:
+//! proto3 JSON leaves out default values), `pkg.Msg.input` as request bodies carry it (its
+//! REQUIRED fields required), and `pkg.Msg.update` for update requests, where fields the body
+//! leaves out are left alone (AIP-134).
+use crate::transcode::{Api, Body, Route, template::Template};
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor,
+    Value as Reflect,
+};
+use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap};
 
-use prost::Message as _;
-use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorSet};
-use serde_json::{Map, Value, json};
+/// `google.api.FieldBehavior` values the document uses.
+const REQUIRED: i32 = 2;
+const OUTPUT_ONLY: i32 = 3;
+const IMMUTABLE: i32 = 5;
+const IDENTIFIER: i32 = 8;
 
-/// Where the REST request body comes from (mirrors google.api.http `body`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body {
-    /// No body; every non-path field is a query parameter.
-    None,
-    /// `body: "*"`: the whole request message is the JSON body.
-    Whole,
-    /// `body: "customer"`: the JSON body is that field's message; other fields go to the query.
-    Field(&'static str),
+/// Which form of a message a schema describes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Output,
+    Input,
+    Update,
 }
 
-/// One REST route of the gateway. The gateway builds its axum router from the same table, so the
-/// document cannot drift from the routes.
-pub struct RouteDoc {
-    /// "get" | "post" | "put" | "patch" | "delete".
-    pub method: &'static str,
-    /// OpenAPI style: "/api/v1/customers/{customer}".
-    pub path: &'static str,
-    /// Unique operation id; also used to find the rpc's comment ("CreateCustomer").
-    pub operation_id: &'static str,
-    /// Fully-qualified request message, e.g. "crm.customers.v1.CreateCustomerRequest".
-    pub request: &'static str,
-    pub body: Body,
-    /// Fully-qualified response message, e.g. "google.protobuf.Empty".
-    pub response: &'static str,
-    pub tag: &'static str,
-}
-
-/// Builds the OpenAPI 3.1 document. `descriptor_set` is an encoded `FileDescriptorSet` compiled
-/// with imports (so every referenced type resolves) and source info (for the descriptions).
-pub fn document(
-    title: &str,
-    version: &str,
-    descriptor_set: &[u8],
-    routes: &[RouteDoc],
-) -> Result<Value, String> {
-    let set = FileDescriptorSet::decode(descriptor_set)
-        .map_err(|e| format!("invalid FileDescriptorSet: {e}"))?;
-    let index = Index::new(&set);
-    let mut schemas = Map::new();
-    let mut paths = Map::new();
-    let mut op_ids = BTreeSet::new();
-    for r in routes {
-        let context = format!("route {} {} ({})", r.method, r.path, r.operation_id);
-        let op = index.operation(r, &mut schemas);
-        let op = op.map_err(|e| format!("{context}: {e}"))?;
-        let item = paths.entry(r.path).or_insert_with(|| json!({}));
-        // Both would silently shadow a route in generated clients, so refuse them.
-        if item.get(r.method).is_some() || !op_ids.insert(r.operation_id) {
-            return Err(format!("{context}: duplicate route or operation_id"));
+impl Mode {
+    fn suffix(self) -> &'static str {
+        match self {
+            Mode::Output => "",
+            Mode::Input => ".input",
+            Mode::Update => ".update",
         }
-        item[r.method] = op;
     }
-    // AIP-193 error body, as the gateway renders a failed gRPC status.
-    let error = json!({ "type": "object", "required": ["error"], "properties": { "error": {
-        "type": "object", "properties": {
-            "code": { "type": "integer", "format": "int32", "description": "HTTP status code." },
-            "status": { "type": "string", "description": "gRPC status name, e.g. NOT_FOUND." },
-            "message": { "type": "string", "description": "Developer-facing message." },
-            "details": { "type": "array", "items": { "type": "object" } },
-        },
-    }}});
-    schemas.insert("Error".into(), error);
-    let tags: BTreeSet<&str> = routes.iter().map(|r| r.tag).collect();
+}
+
+/// Builds the document. `public` are the path patterns served without a token.
+pub fn document(title: &str, version: &str, api: &Api, public: &[&str]) -> Result<Value, String> {
+    let mut g = Generator {
+        docs: Docs::default(),
+        schemas: Map::new(),
+        behavior: api.pool.get_extension_by_name("google.api.field_behavior"),
+    };
+    let mut paths = Map::new();
+    let mut ids = BTreeSet::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut tags = BTreeSet::new();
+    for route in &api.routes {
+        // A method's additional bindings get numbered operation ids.
+        let n = seen.entry(route.method.full_name().to_owned()).or_default();
+        *n += 1;
+        let id = match *n {
+            1 => route.method.name().to_owned(),
+            n => format!("{}{n}", route.method.name()),
+        };
+        let mut op = g.operation(route, &id)?;
+        if is_public(&route.template.openapi_path(), public) {
+            op["security"] = json!([]);
+        }
+        let method = route.http_method.as_str().to_ascii_lowercase();
+        let item = paths
+            .entry(route.template.openapi_path())
+            .or_insert_with(|| json!({}));
+        if item.get(&method).is_some() || !ids.insert(id.clone()) {
+            return Err(format!("{method} {}: duplicate route", route.template_text));
+        }
+        tags.insert(route.method.parent_service().name().to_owned());
+        item[method] = op;
+    }
+    add_links(api, &mut paths);
+    g.schemas.insert("Error".into(), error_schema());
     Ok(json!({
         "openapi": "3.1.0",
         "info": { "title": title, "version": version },
         "tags": tags.iter().map(|t| json!({ "name": t })).collect::<Vec<_>>(),
+        "security": [{ "bearer": [] }],
         "paths": paths,
-        "components": { "schemas": schemas },
+        "components": {
+            "schemas": g.schemas,
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+        },
     }))
 }
 
-/// `components.schemas` under construction.
-type Schemas = Map<String, Value>;
-
-/// Comments by `SourceCodeInfo` path: descriptor field numbers and indices, from the file down.
-type ByPath<'p> = HashMap<&'p [i32], String>;
-
-/// Every message and enum of the set by full name (no leading dot), plus their comments.
-#[derive(Default)]
-struct Index<'a> {
-    messages: HashMap<String, &'a DescriptorProto>,
-    enums: HashMap<String, &'a EnumDescriptorProto>,
-    /// Keyed by full name ("pkg.Msg", "pkg.Msg.field", "pkg.Enum.VALUE") or `rpc_key`, so lookups
-    /// need no descriptor paths once the index is built.
-    docs: HashMap<String, String>,
-}
-
-impl<'a> Index<'a> {
-    fn new(set: &'a FileDescriptorSet) -> Self {
-        let mut ix = Index::default();
-        for file in &set.file {
-            let mut by_path = ByPath::new();
-            for l in file.source_code_info.iter().flat_map(|i| &i.location) {
-                let text = l.leading_comments.as_ref().or(l.trailing_comments.as_ref());
-                if let Some(text) = text.and_then(|t| clean(t)) {
-                    by_path.insert(&l.path, text);
-                }
-            }
-            // FileDescriptorProto.service = 6 and ServiceDescriptorProto.method = 2; see walk().
-            let (msgs, enums) = (&file.message_type, &file.enum_type);
-            ix.walk(&by_path, file.package(), &[], msgs, enums);
-            for (s, service) in file.service.iter().enumerate() {
-                for (m, method) in service.method.iter().enumerate() {
-                    let key = rpc_key(method.name(), undot(method.input_type()));
-                    ix.note(&by_path, &[6, s as i32, 2, m as i32], key);
-                }
-            }
-        }
-        ix
-    }
-
-    fn walk(
-        &mut self,
-        by_path: &ByPath,
-        scope: &str,
-        path: &[i32],
-        msgs: &'a [DescriptorProto],
-        enums: &'a [EnumDescriptorProto],
-    ) {
-        // SourceCodeInfo numbers: FileDescriptorProto.message_type = 4 and enum_type = 5, but
-        // DescriptorProto.nested_type = 3 and enum_type = 4; fields and enum values are 2.
-        let (msg_tag, enum_tag) = if path.is_empty() { (4, 5) } else { (3, 4) };
-        for (i, m) in msgs.iter().enumerate() {
-            let (name, path) = (qualify(scope, m.name()), child(path, msg_tag, i));
-            for (k, f) in m.field.iter().enumerate() {
-                self.note(by_path, &child(&path, 2, k), format!("{name}.{}", f.name()));
-            }
-            self.walk(by_path, &name, &path, &m.nested_type, &m.enum_type);
-            self.note(by_path, &path, name.clone());
-            self.messages.insert(name, m);
-        }
-        for (i, e) in enums.iter().enumerate() {
-            let (name, path) = (qualify(scope, e.name()), child(path, enum_tag, i));
-            for (k, v) in e.value.iter().enumerate() {
-                self.note(by_path, &child(&path, 2, k), format!("{name}.{}", v.name()));
-            }
-            self.note(by_path, &path, name.clone());
-            self.enums.insert(name, e);
-        }
-    }
-
-    fn note(&mut self, by_path: &ByPath, path: &[i32], key: String) {
-        if let Some(doc) = by_path.get(path) {
-            self.docs.insert(key, doc.clone());
-        }
-    }
-
-    fn doc(&self, key: &str) -> Option<String> {
-        self.docs.get(key).cloned()
-    }
-
-    // Operations and schemas below; `out` collects the `components.schemas` they reference.
-    fn operation(&self, r: &RouteDoc, out: &mut Schemas) -> Result<Value, String> {
-        if !matches!(r.method, "get" | "post" | "put" | "patch" | "delete") {
-            return Err(format!("unsupported method `{}`", r.method));
-        }
-        let unknown = || format!("unknown message `{}`", r.request);
-        let req = self.messages.get(r.request).ok_or_else(unknown)?;
-        let mut params = Vec::new();
-        let mut bound = BTreeSet::new();
-        for name in path_params(r.path)? {
-            let mut p = json!({ "name": name, "in": "path", "required": true });
-            p["schema"] = json!({ "type": "string" });
-            if name == RESOURCE_ID {
-                // `{id}` is the last segment of the resource name ("customers/{id}"): the REST
-                // path carries the id, the gateway puts the full name into the request.
-                bound.insert("name");
-                describe(&mut p, Some(RESOURCE_ID_DOC.to_owned()));
-            } else {
-                let missing = || format!("`{{{name}}}` is not a field of `{}`", r.request);
-                let f = find_field(req, name).ok_or_else(missing)?;
-                bound.insert(f.name());
-                describe(&mut p, self.doc(&format!("{}.{}", r.request, f.name())));
-            }
-            params.push(p);
-        }
-        let body = match r.body {
-            Body::None => None,
-            Body::Whole => Some(self.type_ref(r.request, out)?),
-            Body::Field(name) => {
-                let f = find_field(req, name)
-                    .filter(|f| f.r#type() == Type::Message && f.label() != Label::Repeated)
-                    .ok_or_else(|| format!("body `{name}` is not a singular message field"))?;
-                bound.insert(f.name());
-                Some(self.type_ref(undot(f.type_name()), out)?)
-            }
-        };
-        // google.api.http: fields bound to neither path nor body travel in the query string.
-        // Only fields with a flat JSON form fit there; nested messages and maps are left out.
-        let query = req.field.iter().filter(|f| !bound.contains(f.name()));
-        for f in query.filter(|f| !matches!(r.body, Body::Whole) && query_capable(f)) {
-            let mut p = json!({ "name": f.json_name(), "in": "query" });
-            p["schema"] = self.field_schema(f, out)?;
-            describe(&mut p, self.doc(&format!("{}.{}", r.request, f.name())));
-            params.push(p);
-        }
-        let content = |schema| json!({ "application/json": { "schema": schema } });
-        let ok = content(self.type_ref(r.response, out)?);
-        let error = content(json!({ "$ref": "#/components/schemas/Error" }));
-        let ok_doc = self.doc(r.response).unwrap_or_else(|| "OK".into());
-        let mut op = json!({
-            "operationId": r.operation_id,
-            "tags": [r.tag],
-            "parameters": params,
-            "responses": {
-                "200": { "description": ok_doc, "content": ok },
-                "default": { "description": "Error", "content": error },
-            },
-        });
-        describe(&mut op, self.doc(&rpc_key(r.operation_id, r.request)));
-        if let Some(schema) = body {
-            op["requestBody"] = json!({ "required": true, "content": content(schema) });
-        }
-        Ok(op)
-    }
-
-    /// Inline schema for well-known types; `$ref` for everything else, emitting the component on
-    /// first use so `components` holds exactly the reachable types.
-    fn type_ref(&self, name: &str, out: &mut Schemas) -> Result<Value, String> {
-        if let Some(schema) = well_known(name) {
-            return Ok(schema);
-        }
-        if !out.contains_key(name) {
-            // Placeholder first: recursive messages would otherwise recurse forever.
-            out.insert(name.into(), Value::Null);
-            let schema = self.component(name, out)?;
-            out.insert(name.into(), schema);
-        }
-        Ok(json!({ "$ref": format!("#/components/schemas/{name}") }))
-    }
-
-    fn component(&self, name: &str, out: &mut Schemas) -> Result<Value, String> {
-        if let Some(e) = self.enums.get(name) {
-            let names: Vec<&str> = e.value.iter().map(|v| v.name()).collect();
-            // `enum` cannot carry per-value comments, and clients need them: list them in prose.
-            let values = names.iter().filter_map(|v| {
-                let doc = self.doc(&format!("{name}.{v}"))?;
-                Some(format!("- `{v}`: {doc}"))
-            });
-            let text: Vec<String> = self.doc(name).into_iter().chain(values).collect();
-            let mut schema = json!({ "type": "string", "enum": names });
-            describe(&mut schema, Some(text.join("\n")).filter(|t| !t.is_empty()));
-            return Ok(schema);
-        }
-        let unknown = || format!("unknown message or enum `{name}`");
-        let m = self.messages.get(name).ok_or_else(unknown)?;
-        let mut props = Map::new();
-        for f in &m.field {
-            let mut schema = self.field_schema(f, out)?;
-            let mut doc = self.doc(&format!("{name}.{}", f.name()));
-            // A real oneof has no JSON shape of its own, so the exclusivity only shows in prose.
-            // `proto3_optional` fields sit in synthetic oneofs and stay plain properties.
-            if let Some(o) = f.oneof_index.filter(|_| !f.proto3_optional()) {
-                let oneof = m.oneof_decl.get(o as usize).map_or("", |o| o.name());
-                let note = format!("Member of oneof `{oneof}`: set at most one of its fields.");
-                doc = Some(doc.map_or(note.clone(), |d| format!("{d}\n\n{note}")));
-            }
-            describe(&mut schema, doc);
-            props.insert(f.json_name().into(), schema);
-        }
-        let mut schema = json!({ "type": "object", "properties": props });
-        describe(&mut schema, self.doc(name));
-        Ok(schema)
-    }
-
-    fn field_schema(&self, f: &FieldDescriptorProto, out: &mut Schemas) -> Result<Value, String> {
-        if f.label() != Label::Repeated {
-            return self.single_schema(f, out);
-        }
-        // Maps arrive as repeated synthetic `*Entry` messages; JSON renders them as objects,
-        // and the entry message itself never appears in the document.
-        if let Some(entry) = self.messages.get(undot(f.type_name()))
-            && entry.options.as_ref().is_some_and(|o| o.map_entry())
-        {
-            let value = entry.field.iter().find(|v| v.number() == 2);
-            let value = self.single_schema(value.ok_or("map entry without value")?, out)?;
-            return Ok(json!({ "type": "object", "additionalProperties": value }));
-        }
-        Ok(json!({ "type": "array", "items": self.single_schema(f, out)? }))
-    }
-
-    fn single_schema(&self, f: &FieldDescriptorProto, out: &mut Schemas) -> Result<Value, String> {
-        Ok(match f.r#type() {
-            Type::String => json!({ "type": "string" }),
-            Type::Bool => json!({ "type": "boolean" }),
-            Type::Int32 | Type::Uint32 | Type::Sint32 | Type::Fixed32 | Type::Sfixed32 => {
-                json!({ "type": "integer", "format": "int32" })
-            }
-            // proto3 JSON writes 64-bit integers as strings: JavaScript numbers lose precision.
-            Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64 => {
-                json!({ "type": "string", "format": "int64" })
-            }
-            Type::Float => json!({ "type": "number", "format": "float" }),
-            Type::Double => json!({ "type": "number", "format": "double" }),
-            Type::Bytes => json!({ "type": "string", "format": "byte" }),
-            Type::Enum | Type::Message | Type::Group => self.type_ref(undot(f.type_name()), out)?,
-        })
-    }
-}
-
-/// proto3 JSON forms of google.protobuf types, which do not look like their messages.
-fn well_known(name: &str) -> Option<Value> {
-    // Wrappers exist to distinguish "unset" from the default, which JSON expresses as null.
-    let nullable = |t: &str, format: &str| match format {
-        "" => json!({ "type": [t, "null"] }),
-        _ => json!({ "type": [t, "null"], "format": format }),
-    };
-    Some(match name.strip_prefix("google.protobuf.")? {
-        "Timestamp" => json!({ "type": "string", "format": "date-time" }),
-        "Duration" => json!({ "type": "string", "description": "Seconds, e.g. \"3.5s\"." }),
-        "FieldMask" => json!({ "type": "string", "description": "Comma-separated field paths." }),
-        "Empty" => json!({ "type": "object" }),
-        "Struct" => json!({ "type": "object", "additionalProperties": true }),
-        "Value" => json!({}),
-        "ListValue" => json!({ "type": "array", "items": {} }),
-        "NullValue" => json!({ "type": "null" }),
-        "Any" => json!({ "type": "object", "required": ["@type"], "additionalProperties": true,
-            "properties": { "@type": { "type": "string" } } }),
-        "StringValue" => nullable("string", ""),
-        "BytesValue" => nullable("string", "byte"),
-        "BoolValue" => nullable("boolean", ""),
-        "Int32Value" | "UInt32Value" => nullable("integer", "int32"),
-        "Int64Value" | "UInt64Value" => nullable("string", "int64"),
-        "FloatValue" => nullable("number", "float"),
-        "DoubleValue" => nullable("number", "double"),
-        _ => return None,
+fn is_public(path: &str, public: &[&str]) -> bool {
+    public.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path == *p,
     })
 }
 
-/// Whether the field has a flat JSON form that a query string can carry: scalars, enums,
-/// repeated scalars, and well-known types rendered as scalars (Timestamp, FieldMask, wrappers).
-fn query_capable(f: &FieldDescriptorProto) -> bool {
-    if !matches!(f.r#type(), Type::Message | Type::Group) {
-        return true;
-    }
-    let schema = well_known(undot(f.type_name())).unwrap_or_default();
-    match &schema["type"] {
-        Value::String(t) => t != "object" && t != "array",
-        other => other.is_array(), // nullable wrappers: ["string", "null"]
-    }
+/// AIP-193 error body, as the gateway renders a failed gRPC status.
+fn error_schema() -> Value {
+    json!({ "type": "object", "required": ["error"], "properties": { "error": {
+        "type": "object", "properties": {
+            "code": { "type": "integer", "format": "int32", "description": "HTTP status code." },
+            "status": { "type": "string", "description": "gRPC status name, e.g. NOT_FOUND." },
+            "message": { "type": "string", "description": "Developer-facing message." },
+            "details": { "type": "array", "items": { "type": "object" },
+                "description": "google.rpc details: ErrorInfo (reason), BadRequest (field violations)." },
+        },
+    }}, "description": "An error (AIP-193)." })
 }
 
-/// The path parameter that stands for a resource id (the last segment of its `name`).
-const RESOURCE_ID: &str = "id";
-const RESOURCE_ID_DOC: &str = "The resource id (UUID): the last segment of its resource name.";
-
-fn path_params(path: &str) -> Result<Vec<&str>, String> {
-    let bad = || format!("malformed `{{...}}` in path `{path}`");
-    let name: fn(&str) -> Option<&str> = |s| Some(s.split_once('}')?.0).filter(|n| !n.is_empty());
-    let names = path.split('{').skip(1).map(|s| name(s).ok_or_else(bad));
-    names.collect()
+/// Source comments, by file and descriptor path.
+#[derive(Default)]
+struct Docs {
+    files: HashMap<String, HashMap<Vec<i32>, String>>,
 }
 
-/// Routes may name fields as in the .proto (`update_mask`) or as in JSON (`updateMask`).
-fn find_field<'d>(m: &'d DescriptorProto, name: &str) -> Option<&'d FieldDescriptorProto> {
-    let matches = |f: &&FieldDescriptorProto| f.name() == name || f.json_name() == name;
-    m.field.iter().find(matches)
-}
-
-fn describe(target: &mut Value, doc: Option<String>) {
-    if let (Some(doc), Some(obj)) = (doc, target.as_object_mut()) {
-        obj.insert("description".into(), doc.into());
+impl Docs {
+    fn get(&mut self, file: &FileDescriptor, path: &[i32]) -> Option<String> {
+        let comments = self.files.entry(file.name().to_owned()).or_insert_with(|| {
+            let info = file.file_descriptor_proto().source_code_info.as_ref();
+            let locations = info.into_iter().flat_map(|i| &i.location);
+            locations
+                .filter_map(|l| {
+                    let text = l.leading_comments.as_ref().or(l.trailing_comments.as_ref())?;
+                    Some((l.path.clone(), clean(text)?))
+                })
+                .collect()
+        });
+        comments.get(path).cloned()
     }
 }
 
@@ -387,23 +141,444 @@ fn clean(text: &str) -> Option<String> {
     (!joined.is_empty()).then_some(joined)
 }
 
-/// Routes find their rpc by name and input type: names alone may repeat across services.
-fn rpc_key(method: &str, input: &str) -> String {
-    format!("rpc {input} {method}")
+fn describe(target: &mut Value, doc: Option<String>) {
+    if let (Some(doc), Some(obj)) = (doc, target.as_object_mut()) {
+        obj.insert("description".into(), doc.into());
+    }
 }
 
-fn child(path: &[i32], tag: i32, index: usize) -> Vec<i32> {
-    [path, &[tag, index as i32]].concat()
+struct Generator {
+    docs: Docs,
+    schemas: Map<String, Value>,
+    behavior: Option<prost_reflect::ExtensionDescriptor>,
 }
 
-/// Full proto name; the trim covers files without a package (proto names never start with '.').
-fn qualify(scope: &str, name: &str) -> String {
-    format!("{scope}.{name}").trim_start_matches('.').to_owned()
+impl Generator {
+    fn behaviors(&self, f: &FieldDescriptor) -> Vec<i32> {
+        let Some(ext) = &self.behavior else {
+            return Vec::new();
+        };
+        let options: DynamicMessage = f.options();
+        if !options.has_extension(ext) {
+            return Vec::new();
+        }
+        match options.get_extension(ext).as_ref() {
+            Reflect::List(values) => values.iter().filter_map(Reflect::as_enum_number).collect(),
+            Reflect::EnumNumber(n) => vec![*n],
+            _ => Vec::new(),
+        }
+    }
+
+    fn has(&self, f: &FieldDescriptor, behavior: i32) -> bool {
+        self.behaviors(f).contains(&behavior)
+    }
+
+    fn method_doc(&mut self, m: &MethodDescriptor) -> Option<String> {
+        let file = m.parent_file();
+        self.docs.get(&file, m.path())
+    }
+
+    fn operation(&mut self, route: &Route, id: &str) -> Result<Value, String> {
+        let input = route.method.input();
+        let mut params = self.path_params(route);
+        let mut bound: Vec<FieldDescriptor> = route.variables.iter().map(|v| v[0].clone()).collect();
+        let update = input.get_field_by_name("update_mask").is_some();
+        let body = match &route.body {
+            Body::None => None,
+            Body::Whole => Some(self.whole_body(&input, &bound)),
+            Body::Field(f) => {
+                bound.push(f.clone());
+                let mode = if update { Mode::Update } else { Mode::Input };
+                match f.kind() {
+                    Kind::Message(m) => Some(self.type_ref(&m, mode)),
+                    _ => None,
+                }
+            }
+        };
+        if !matches!(route.body, Body::Whole) {
+            for f in input.fields().filter(|f| !bound.contains(f)) {
+                if let Some(mut p) = self.query_param(&input, &f) {
+                    describe(&mut p, self.field_doc(&f));
+                    params.push(p);
+                }
+            }
+        }
+        let mut op = json!({
+            "operationId": id,
+            "tags": [route.method.parent_service().name()],
+            "parameters": params,
+            "responses": {
+                "200": self.ok_response(route),
+                "default": { "description": "An error (AIP-193).", "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+            },
+        });
+        describe(&mut op, self.method_doc(&route.method));
+        if let Some(schema) = body {
+            let content = if route.is_client_streaming() {
+                self.multipart(&input)
+            } else {
+                json!({ "application/json": { "schema": schema } })
+            };
+            op["requestBody"] = json!({ "required": true, "content": content });
+        }
+        Ok(op)
+    }
+
+    /// Path parameters: one per wildcard, resource ids as UUIDs.
+    fn path_params(&mut self, route: &Route) -> Vec<Value> {
+        let names = route.template.param_names();
+        let mut out = Vec::new();
+        for (v, fields) in route.template.variables.iter().zip(&route.variables) {
+            let (prefix, wilds) = route.template.variable_shape(v);
+            for w in wilds {
+                let name = names.get(w).cloned().unwrap_or_else(|| "id".into());
+                // Resource ids are UUIDs; a variable that is not a resource name takes any text.
+                let schema = if prefix.is_empty() {
+                    json!({ "type": "string" })
+                } else {
+                    json!({ "type": "string", "format": "uuid" })
+                };
+                let mut p = json!({ "name": name, "in": "path", "required": true, "schema": schema });
+                let field = fields.last().map(|f| self.field_doc(f)).unwrap_or_default();
+                let doc = match prefix.is_empty() {
+                    true => field,
+                    false => Some(format!(
+                        "The id of the resource `{prefix}{{id}}` ({}).",
+                        crate::transcode::path_of(fields)
+                    )),
+                };
+                describe(&mut p, doc);
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// `body: "*"`: the request message minus the fields the path sets, inline.
+    fn whole_body(&mut self, input: &MessageDescriptor, bound: &[FieldDescriptor]) -> Value {
+        let mut schema = self.object(input, Mode::Input, bound);
+        describe(&mut schema, self.message_doc(input));
+        schema
+    }
+
+    /// A query parameter for a field with a flat form (scalars, enums, repeated scalars,
+    /// well-known types written as strings); other fields travel only in bodies.
+    fn query_param(&mut self, msg: &MessageDescriptor, f: &FieldDescriptor) -> Option<Value> {
+        if f.is_map() {
+            return None;
+        }
+        let single = match f.kind() {
+            Kind::Message(m) => {
+                let wkt = well_known(&m)?;
+                if wkt["type"] == "object" || wkt["type"] == "array" {
+                    return None;
+                }
+                if m.full_name() == "google.protobuf.FieldMask" {
+                    self.mask_schema(msg).unwrap_or(wkt)
+                } else {
+                    wkt
+                }
+            }
+            _ => self.scalar(f, Mode::Input),
+        };
+        let schema = match f.is_list() {
+            true => json!({ "type": "array", "items": single }),
+            false => single,
+        };
+        let mut p = json!({ "name": f.json_name(), "in": "query", "schema": schema });
+        if self.has(f, REQUIRED) {
+            p["required"] = json!(true);
+        }
+        Some(p)
+    }
+
+    /// An update mask names fields of the request's resource that can change: a pattern of
+    /// those names, so a fuzzer sends masks the server takes.
+    fn mask_schema(&self, request: &MessageDescriptor) -> Option<Value> {
+        let resource = request.fields().find_map(|f| match f.kind() {
+            Kind::Message(m) if m.fields().any(|n| self.has(&n, IDENTIFIER)) => Some(m),
+            _ => None,
+        })?;
+        let names: Vec<String> = resource
+            .fields()
+            .filter(|f| {
+                ![OUTPUT_ONLY, IMMUTABLE, IDENTIFIER]
+                    .iter()
+                    .any(|b| self.has(f, *b))
+                    && f.name() != "etag"
+            })
+            .flat_map(|f| [f.json_name().to_owned(), f.name().to_owned()])
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let one = format!("({})", names.join("|"));
+        Some(json!({
+            "type": "string",
+            "pattern": format!("^{one}(,{one})*$"),
+            "description": "Comma-separated fields to change; empty: the fields in the body.",
+        }))
+    }
+
+    fn ok_response(&mut self, route: &Route) -> Value {
+        let output = route.method.output();
+        let doc = self.message_doc(&output).unwrap_or_else(|| "OK".into());
+        if route.method.is_server_streaming() {
+            let bytes = output.fields().any(|f| f.kind() == Kind::Bytes && !f.is_list());
+            let content = if bytes && output.full_name() != "crm.events.v1.WatchEventsResponse" {
+                let file = json!({ "schema": { "type": "string", "format": "binary" } });
+                json!({
+                    "text/csv": file, "application/zip": file, "application/octet-stream": file,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": file,
+                })
+            } else {
+                json!({ "text/event-stream": { "schema": { "type": "string" } } })
+            };
+            return json!({ "description": doc, "content": content });
+        }
+        let schema = match &route.response_body {
+            Some(f) => match f.kind() {
+                Kind::Message(m) => self.type_ref(&m, Mode::Output),
+                _ => json!({}),
+            },
+            None => self.type_ref(&output, Mode::Output),
+        };
+        json!({ "description": doc, "content": { "application/json": { "schema": schema } } })
+    }
+
+    /// A client-streaming upload as a multipart form: the first message as JSON, then the file.
+    fn multipart(&mut self, input: &MessageDescriptor) -> Value {
+        let first = input
+            .oneofs()
+            .next()
+            .and_then(|o| o.fields().find(|f| matches!(f.kind(), Kind::Message(_))));
+        let mut props = Map::new();
+        if let Some(f) = first
+            && let Kind::Message(m) = f.kind()
+        {
+            let schema = self.type_ref(&m, Mode::Input);
+            props.insert(f.name().to_owned(), schema);
+        }
+        props.insert("file".into(), json!({ "type": "string", "format": "binary" }));
+        json!({ "multipart/form-data": {
+            "schema": { "type": "object", "required": ["file"], "properties": props },
+            "encoding": { "options": { "contentType": "application/json" } },
+        }})
+    }
+
+    fn message_doc(&mut self, m: &MessageDescriptor) -> Option<String> {
+        self.docs.get(&m.parent_file(), m.path())
+    }
+
+    fn field_doc(&mut self, f: &FieldDescriptor) -> Option<String> {
+        self.docs.get(&f.parent_file(), f.path())
+    }
+
+    /// A `$ref` to the message's component in `mode` (emitted on first use), or the inline
+    /// schema of a well-known type.
+    fn type_ref(&mut self, m: &MessageDescriptor, mode: Mode) -> Value {
+        if let Some(schema) = well_known(m) {
+            return schema;
+        }
+        let key = format!("{}{}", m.full_name(), mode.suffix());
+        if !self.schemas.contains_key(&key) {
+            // Placeholder first: recursive messages would otherwise recurse forever.
+            self.schemas.insert(key.clone(), Value::Null);
+            let mut schema = self.object(m, mode, &[]);
+            describe(&mut schema, self.message_doc(m));
+            self.schemas.insert(key.clone(), schema);
+        }
+        json!({ "$ref": format!("#/components/schemas/{key}") })
+    }
+
+    /// The object schema of a message; `skip` fields are left out (the path sets them).
+    fn object(&mut self, m: &MessageDescriptor, mode: Mode, skip: &[FieldDescriptor]) -> Value {
+        let mut props = Map::new();
+        let mut required = Vec::new();
+        let updating = m.get_field_by_name("update_mask").is_some();
+        for f in m.fields().filter(|f| !skip.contains(f)) {
+            // A request that updates takes its resource as an update: what it leaves out stays.
+            let field_mode = match (mode, f.kind()) {
+                (Mode::Input, Kind::Message(_)) if updating => Mode::Update,
+                (Mode::Update, _) => Mode::Input,
+                (mode, _) => mode,
+            };
+            let mut schema = self.field_schema(m, &f, field_mode);
+            let mut doc = self.field_doc(&f);
+            if let Some(o) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
+                let note = format!("Member of oneof `{}`: set at most one of its fields.", o.name());
+                doc = Some(doc.map_or(note.clone(), |d| format!("{d}\n\n{note}")));
+            }
+            describe(&mut schema, doc);
+            if mode != Mode::Output && self.has(&f, OUTPUT_ONLY) {
+                schema["readOnly"] = json!(true);
+            }
+            if mode == Mode::Input && self.has(&f, REQUIRED) {
+                required.push(f.json_name().to_owned());
+            }
+            props.insert(f.json_name().to_owned(), schema);
+        }
+        let mut schema = json!({ "type": "object", "properties": props });
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        schema
+    }
+
+    fn field_schema(&mut self, owner: &MessageDescriptor, f: &FieldDescriptor, mode: Mode) -> Value {
+        if f.is_map() {
+            let Kind::Message(entry) = f.kind() else {
+                return json!({ "type": "object" });
+            };
+            let value = entry.map_entry_value_field();
+            let value = self.single(owner, &value, mode);
+            return json!({ "type": "object", "additionalProperties": value });
+        }
+        let single = self.single(owner, f, mode);
+        match f.is_list() {
+            true => json!({ "type": "array", "items": single }),
+            false => single,
+        }
+    }
+
+    fn single(&mut self, owner: &MessageDescriptor, f: &FieldDescriptor, mode: Mode) -> Value {
+        match f.kind() {
+            Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" && mode != Mode::Output => {
+                self.mask_schema(owner).unwrap_or_else(|| self.type_ref(&m, mode))
+            }
+            Kind::Message(m) => self.type_ref(&m, mode),
+            _ => self.scalar(f, mode),
+        }
+    }
+
+    fn scalar(&mut self, f: &FieldDescriptor, mode: Mode) -> Value {
+        let int = |min: i64, max: i64, format: &str| {
+            json!({ "type": "integer", "format": format, "minimum": min, "maximum": max })
+        };
+        match f.kind() {
+            Kind::String => json!({ "type": "string" }),
+            Kind::Bool => json!({ "type": "boolean" }),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                int(i32::MIN.into(), i32::MAX.into(), "int32")
+            }
+            Kind::Uint32 | Kind::Fixed32 => int(0, u32::MAX.into(), "uint32"),
+            // proto3 JSON writes 64-bit integers as strings: JavaScript numbers lose precision.
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                json!({ "type": "string", "format": "int64", "pattern": "^-?[0-9]{1,18}$" })
+            }
+            Kind::Uint64 | Kind::Fixed64 => {
+                json!({ "type": "string", "format": "uint64", "pattern": "^[0-9]{1,19}$" })
+            }
+            Kind::Float => json!({ "type": "number", "format": "float" }),
+            Kind::Double => json!({ "type": "number", "format": "double" }),
+            Kind::Bytes => json!({ "type": "string", "format": "byte", "contentEncoding": "base64",
+                "pattern": "^[A-Za-z0-9+/]*={0,2}$" }),
+            Kind::Enum(e) => {
+                // A required enum's zero value means "unset", which the server refuses.
+                let skip_zero = mode == Mode::Input && self.has(f, REQUIRED);
+                let values: Vec<String> = e
+                    .values()
+                    .filter(|v| !(skip_zero && v.number() == 0))
+                    .map(|v| v.name().to_owned())
+                    .collect();
+                let docs: Vec<String> = e
+                    .values()
+                    .filter_map(|v| {
+                        let doc = self.docs.get(&e.parent_file(), v.path())?;
+                        Some(format!("- `{}`: {doc}", v.name()))
+                    })
+                    .collect();
+                let mut schema = json!({ "type": "string", "enum": values });
+                let head = self.docs.get(&e.parent_file(), e.path());
+                let text: Vec<String> = head.into_iter().chain(docs).collect();
+                describe(&mut schema, Some(text.join("\n")).filter(|t| !t.is_empty()));
+                schema
+            }
+            Kind::Message(_) => json!({}),
+        }
+    }
 }
 
-/// Descriptor type references are fully qualified with a leading dot; route names are not.
-fn undot(name: &str) -> &str {
-    name.strip_prefix('.').unwrap_or(name)
+/// proto3 JSON forms of google.protobuf types, which do not look like their messages.
+fn well_known(m: &MessageDescriptor) -> Option<Value> {
+    // Wrappers exist to distinguish "unset" from the default, which JSON expresses as null.
+    let nullable = |t: &str, format: &str| match format {
+        "" => json!({ "type": [t, "null"] }),
+        _ => json!({ "type": [t, "null"], "format": format }),
+    };
+    Some(match m.full_name().strip_prefix("google.protobuf.")? {
+        "Timestamp" => json!({ "type": "string", "format": "date-time" }),
+        "Duration" => json!({ "type": "string", "pattern": "^-?[0-9]{1,11}(\\.[0-9]{1,9})?s$",
+            "description": "Seconds with an `s`, e.g. \"3.5s\"." }),
+        "FieldMask" => json!({ "type": "string", "description": "Comma-separated field paths." }),
+        "Empty" => json!({ "type": "object" }),
+        "Struct" => json!({ "type": "object", "additionalProperties": true }),
+        "Value" => json!({}),
+        "ListValue" => json!({ "type": "array", "items": {} }),
+        "Any" => json!({ "type": "object", "required": ["@type"], "additionalProperties": true,
+            "properties": { "@type": { "type": "string" } } }),
+        "StringValue" => nullable("string", ""),
+        "BytesValue" => nullable("string", "byte"),
+        "BoolValue" => nullable("boolean", ""),
+        "Int32Value" | "UInt32Value" => nullable("integer", "int32"),
+        "Int64Value" | "UInt64Value" => nullable("string", "int64"),
+        "FloatValue" => nullable("number", "float"),
+        "DoubleValue" => nullable("number", "double"),
+        _ => return None,
+    })
+}
+
+/// Links from each create (a POST on a collection, answering a resource with an `id`) to the
+/// operations on the created resource (`{collection}/{id}...`), fed by the response's `id`.
+fn add_links(api: &Api, paths: &mut Map<String, Value>) {
+    let mut creates = Vec::new();
+    for route in &api.routes {
+        let output = route.method.output();
+        let has_id = output.get_field_by_name("id").is_some();
+        if route.http_method == http::Method::POST
+            && route.template.variables.is_empty()
+            && route.template.verb.is_none()
+            && has_id
+        {
+            creates.push(route.template.openapi_path());
+        }
+    }
+    let targets: Vec<(String, String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let ops = item.as_object().cloned().unwrap_or_default();
+            ops.into_iter().filter_map(move |(method, op)| {
+                let id = op["operationId"].as_str()?.to_owned();
+                Some((path.clone(), method, id))
+            })
+        })
+        .collect();
+    for create in creates {
+        let mut links = Map::new();
+        for (path, _, id) in &targets {
+            let on_created = path
+                .strip_prefix(&create)
+                .and_then(|rest| rest.strip_prefix("/{id}"))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'));
+            if on_created {
+                links.insert(
+                    id.clone(),
+                    json!({ "operationId": id, "parameters": { "id": "$response.body#/id" } }),
+                );
+            }
+        }
+        if links.is_empty() {
+            continue;
+        }
+        if let Some(op) = paths.get_mut(&create).and_then(|i| i.get_mut("post")) {
+            op["responses"]["200"]["links"] = Value::Object(links);
+        }
+    }
+}
+
+/// Parses a template for tests and tools that want the OpenAPI form of a path.
+pub fn openapi_path(template: &str) -> Result<String, String> {
+    Ok(Template::parse(template)?.openapi_path())
 }
 
 #[cfg(test)]
