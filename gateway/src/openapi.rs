@@ -404,6 +404,10 @@ impl Generator {
                 (mode, _) => mode,
             };
             let mut schema = self.field_schema(m, &f, field_mode);
+            if mode != Mode::Output {
+                // proto3 JSON reads null as "unset".
+                schema = nullable(schema);
+            }
             let mut doc = self.field_doc(&f);
             if let Some(o) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
                 let note = format!("Member of oneof `{}`: set at most one of its fields.", o.name());
@@ -497,6 +501,25 @@ impl Generator {
             Kind::Message(_) => json!({}),
         }
     }
+}
+
+/// `schema` or null.
+fn nullable(mut schema: Value) -> Value {
+    if schema.get("$ref").is_some() || schema.get("type").is_none() {
+        return json!({ "anyOf": [schema, { "type": "null" }] });
+    }
+    match schema["type"].clone() {
+        Value::String(t) => schema["type"] = json!([t, "null"]),
+        Value::Array(mut ts) if !ts.contains(&json!("null")) => {
+            ts.push(json!("null"));
+            schema["type"] = Value::Array(ts);
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
+    schema
 }
 
 /// proto3 JSON forms of google.protobuf types, which do not look like their messages.

@@ -97,6 +97,21 @@ pub async fn handle(rest: Rest, req: Request) -> Response {
             return http_response(&status);
         }
     };
+    let label = format!("{} {}", parts.method, route.template.openapi_path());
+    let mut response = serve(&rest, route, &values, parts, body).await;
+    response
+        .extensions_mut()
+        .insert(crm_platform::middleware::RouteLabel(label));
+    response
+}
+
+async fn serve(
+    rest: &Rest,
+    route: &Route,
+    values: &[String],
+    parts: http::request::Parts,
+    body: axum::body::Body,
+) -> Response {
     let Some(channel) = rest.upstreams.get(&route.upstream).cloned() else {
         return http_response(&tonic::Status::unimplemented("no upstream for this route"));
     };
@@ -116,7 +131,7 @@ pub async fn handle(rest: Rest, req: Request) -> Response {
     if !body.is_empty() && !is_json(&parts.headers) {
         return unsupported_media_type();
     }
-    let message = match route.request(&values, parts.uri.query(), &body, &parts.headers) {
+    let message = match route.request(values, parts.uri.query(), &body, &parts.headers) {
         Ok(m) => m,
         Err(e) => return field_error(e),
     };

@@ -6,6 +6,7 @@
 mod auth_flows;
 mod bench;
 mod bulk;
+mod custom_methods;
 mod customer_access;
 mod duplicates;
 mod events;

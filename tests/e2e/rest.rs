@@ -103,7 +103,7 @@ async fn bad_requests_name_the_field() {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
-    assert_eq!(violated_fields(&r.json), ["customer"]);
+    assert_eq!(violated_fields(&r.json), ["customer.kind"]);
 
     let r = http
         .call("GET", "/api/v1/customers?filter=secret%20%3D%201", None)

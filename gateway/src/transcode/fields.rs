@@ -148,6 +148,17 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
             if !m.full_name().starts_with("google.protobuf.") {
                 return Err("is a message: send it in the JSON body".to_owned());
             }
+            if m.full_name() == "google.protobuf.FieldMask" {
+                // Paths as JSON names (`displayName`) or proto names (`display_name`).
+                let paths = raw
+                    .split(',')
+                    .map(|p| Value::String(to_snake(p.trim())))
+                    .filter(|p| p.as_str() != Some(""))
+                    .collect();
+                let mut mask = DynamicMessage::new(m.clone());
+                mask.set_field_by_name("paths", Value::List(paths));
+                return Ok(Value::Message(mask));
+            }
             let json = serde_json::Value::String(raw.to_owned());
             let message = DynamicMessage::deserialize(m.clone(), json)
                 .or_else(|_| DynamicMessage::deserialize(m.clone(), number_or_bool(raw)))
@@ -155,6 +166,20 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
             Value::Message(message)
         }
     })
+}
+
+/// `displayName` → `display_name`; proto names pass unchanged.
+fn to_snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Wrappers of numbers and booleans read JSON numbers and booleans, not strings.

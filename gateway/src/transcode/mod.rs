@@ -445,7 +445,14 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
     let serde_json::Value::Object(map) = json else {
         return;
     };
-    map.retain(|key, _| field_named(desc, key).is_some());
+    // proto3 JSON: null is the field's default, i.e. unset (except for a Value, where it is
+    // the null value).
+    map.retain(|key, value| {
+        field_named(desc, key).is_some_and(|f| {
+            !value.is_null()
+                || matches!(f.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.Value")
+        })
+    });
     for (key, value) in map.iter_mut() {
         let Some(field) = field_named(desc, key) else {
             continue;
@@ -453,6 +460,21 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
         let Kind::Message(inner) = field.kind() else {
             continue;
         };
+        // Masks were read as {"paths": [...]} before the canonical "a,b" string: keep taking it.
+        // Proto names (`display_name`) are taken too, as the query string takes them.
+        if inner.full_name() == "google.protobuf.FieldMask" {
+            let paths: Vec<String> = match value {
+                serde_json::Value::String(s) => s.split(',').map(to_camel).collect(),
+                _ => match value.get("paths") {
+                    Some(serde_json::Value::Array(paths)) => {
+                        paths.iter().filter_map(|p| p.as_str()).map(to_camel).collect()
+                    }
+                    _ => continue,
+                },
+            };
+            *value = serde_json::Value::String(paths.join(","));
+            continue;
+        }
         if field.is_map() {
             let value_desc = inner.map_entry_value_field();
             if let (Kind::Message(m), serde_json::Value::Object(entries)) =
@@ -466,6 +488,23 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
             prune(&inner, value);
         }
     }
+}
+
+/// `display_name` → `displayName`, dotted paths step by step; JSON names pass unchanged.
+fn to_camel(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.trim().chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The proto path of a JSON path (`customer.lifecycleStage` → `customer.lifecycle_stage`),

@@ -154,11 +154,7 @@ pub struct Phone(String);
 impl Phone {
     /// Parses a phone number.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let compact: String = raw
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-            .collect();
+        let compact = without_separators(raw);
         let digits = if let Some(rest) = compact.strip_prefix('+') {
             rest.to_owned()
         } else if let Some(rest) = compact.strip_prefix("00") {
@@ -183,6 +179,49 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A phone number as written, without the separators people put between its digits.
+fn without_separators(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect()
+}
+
+/// Filter literals of phone fields. `phone = "…"` and `!=` take a number in any format a write
+/// takes, read in the configured default region, so they compare with the stored E.164 form.
+pub fn phone_literal(raw: &str) -> Result<String, String> {
+    Phone::parse(raw)
+        .map(|p| p.0)
+        .map_err(|reason| reason.to_owned())
+}
+
+/// `phone:"…"` looks for a run of digits in the stored E.164 number, so the literal is reduced
+/// to its digits (separators and a leading `+` dropped). A national trunk `0` is not removed:
+/// a fragment has no known position in the number, so "0013 8000" must stay "00138000".
+pub fn phone_fragment(raw: &str) -> Result<String, String> {
+    let compact = without_separators(raw);
+    let digits = compact.strip_prefix('+').unwrap_or(&compact);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err("must be digits of a phone number, e.g. phone:\"0013 8000\"".to_owned());
+    }
+    Ok(digits.to_owned())
+}
+
+/// Filter literals of email fields. `email = "…"` and `!=` take a whole address, normalised as
+/// a write would be (trimmed, domain lower-cased); anything else could never match. The local
+/// part keeps its case here and the filter compares it case-insensitively in SQL.
+pub fn email_literal(raw: &str) -> Result<String, String> {
+    Email::parse(raw)
+        .map(|e| e.0)
+        .map_err(|reason| reason.to_owned())
+}
+
+/// `email:"…"` takes any part of an address ("acme", "@acme.example"), trimmed; the substring
+/// match ignores case already.
+pub fn email_fragment(raw: &str) -> Result<String, String> {
+    Ok(raw.trim().to_owned())
 }
 
 /// Person or organisation. Stored as its API name.
@@ -289,6 +328,35 @@ mod tests {
         assert!(Phone::parse("+86 138 abc").is_err());
         assert!(Phone::parse("+1234").is_err());
         assert!(Phone::parse("+0123456789").is_err());
+    }
+
+    #[test]
+    fn filter_literals() {
+        for raw in [
+            "13800138000",
+            "+8613800138000",
+            "138-0013-8000",
+            "+86 138 0013 8000",
+        ] {
+            assert_eq!(phone_literal(raw), Ok("+8613800138000".into()), "{raw}");
+        }
+        assert!(phone_literal("abc").is_err());
+        assert!(phone_literal("").is_err());
+        assert_eq!(phone_fragment(" +86 138"), Ok("86138".into()));
+        assert_eq!(phone_fragment("(0013) 8000"), Ok("00138000".into()));
+        assert!(phone_fragment("abc").is_err());
+        assert!(
+            phone_fragment("+").is_err(),
+            "no digits would match everything"
+        );
+        assert!(phone_fragment("138x").is_err());
+        assert_eq!(
+            email_literal(" INFO@acme.EXAMPLE "),
+            Ok("INFO@acme.example".into())
+        );
+        assert!(email_literal("not an email").is_err());
+        assert!(email_literal("info@").is_err());
+        assert_eq!(email_fragment(" @Acme "), Ok("@Acme".into()));
     }
 
     #[test]

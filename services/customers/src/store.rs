@@ -4,7 +4,7 @@ use crate::{access::Reach, domain::Kind};
 use chrono::{DateTime, Utc};
 use crm_platform::{
     db::{Db, DbError, Migrations, Tx, bind_values},
-    filter::{FieldSpec, FieldType, Schema},
+    filter::{FieldSpec, FieldType, Normalizer, Schema},
     sql::{SqlBuf, SqlValue},
     with_pool, with_tx,
 };
@@ -14,6 +14,21 @@ use uuid::Uuid;
 pub static MIGRATIONS: Migrations = Migrations {
     postgres: sqlx::migrate!("migrations/postgres"),
     sqlite: sqlx::migrate!("migrations/sqlite"),
+};
+
+/// Phone filter literals: compared in E.164, as stored (see [`crate::domain::phone_literal`]).
+pub static PHONE_LITERALS: Normalizer = Normalizer {
+    exact: crate::domain::phone_literal,
+    partial: crate::domain::phone_fragment,
+    ignore_case: false,
+};
+
+/// Email filter literals: normalised as stored, compared ignoring case (the local part is
+/// stored as entered, but nobody expects `Info@…` and `info@…` to be different customers).
+pub static EMAIL_LITERALS: Normalizer = Normalizer {
+    exact: crate::domain::email_literal,
+    partial: crate::domain::email_fragment,
+    ignore_case: true,
 };
 
 /// Fields callers may filter and sort customers by, and their columns.
@@ -35,13 +50,13 @@ pub static SCHEMA: Schema = Schema {
         FieldSpec {
             name: "email",
             column: "email",
-            ty: FieldType::Text,
+            ty: FieldType::Normalized(&EMAIL_LITERALS),
             sortable: false,
         },
         FieldSpec {
             name: "phone",
             column: "phone",
-            ty: FieldType::Text,
+            ty: FieldType::Normalized(&PHONE_LITERALS),
             sortable: false,
         },
         FieldSpec {

@@ -35,6 +35,16 @@
 //! | timestamp | `=` `!=` `<` `<=` `>` `>=` `:*` | quoted RFC-3339 timestamp |
 //! | uuid | `=` `!=` `:*` | quoted UUID |
 //! | enum | `=` `!=` `:*` | one of the listed names, quoted or bare (case-sensitive) |
+//! | normalised text | as text | string or bare word, normalised (below) |
+//!
+//! **Normalised literals**: some text fields store values in a normal form (a phone number
+//! in E.164, an email with its domain lower-cased). For these ([`FieldType::Normalized`]) the
+//! literal of `=` and `!=` is brought into the same form before comparing, the way a write
+//! of that value would store it, so `phone = "138-0013-8000"` finds "+8613800138000"; a
+//! literal that has no such form is rejected naming the field. The literal of `:` goes
+//! through a looser rewrite that keeps partial values (for phones: the digits only, so
+//! `phone:"0013 8000"` finds "+8613800138000"). Ordering operators compare the literal as
+//! written. The service supplies the rewrites; this module knows no phones or emails.
 //!
 //! **Combining**: `AND`, `OR` and `NOT` (upper case), a `-` prefix as a
 //! shorthand for `NOT` (`-kind = PERSON`), and parentheses. Terms written next
@@ -73,7 +83,45 @@ pub enum FieldType {
     Uuid,
     /// A text column holding one of these names (bound as [`SqlValue::Text`]).
     Enum(&'static [&'static str]),
+    /// A text column holding values in a normal form; literals are rewritten into that form
+    /// before comparing (see [`Normalizer`]). Operators as for [`FieldType::Text`]. Not for
+    /// sortable fields: page cursors only carry the plain types.
+    Normalized(&'static Normalizer),
 }
+
+/// Rewrites a filter literal into the form a column stores, or says why it has none (e.g.
+/// "must be a phone number"); the reason is reported after the field's name.
+pub type Rewrite = fn(&str) -> Result<String, String>;
+
+/// How the literals compared with a [`FieldType::Normalized`] field are brought into the form
+/// its column stores, so a filter finds what a write of the same value would have stored.
+/// Domain-neutral: the service that owns the field supplies the rewrites.
+#[derive(Debug, Clone, Copy)]
+pub struct Normalizer {
+    /// For the literal of `=` and `!=`: the whole value in stored form (the write path's own
+    /// normalisation), so a literal that could never be stored is an error, not an empty page.
+    pub exact: Rewrite,
+    /// For the literal of `:` (substring): the text to look for. Must accept partial values,
+    /// so it is usually looser than `exact`; the match is case-insensitive in any case.
+    pub partial: Rewrite,
+    /// Whether `=` and `!=` ignore case, through `LOWER` on both sides as `:` does: for
+    /// columns that keep part of the value as entered (an email's local part). Both sides
+    /// are folded by the database so that each backend folds them alike.
+    pub ignore_case: bool,
+}
+
+impl PartialEq for Normalizer {
+    fn eq(&self, other: &Self) -> bool {
+        // By address: one function may have several, so equal normalisers can compare
+        // unequal, but equal addresses are surely the same rewrite; that is enough for
+        // comparing schemas, and `fn_addr_eq` says the comparison is meant.
+        std::ptr::fn_addr_eq(self.exact, other.exact)
+            && std::ptr::fn_addr_eq(self.partial, other.partial)
+            && self.ignore_case == other.ignore_case
+    }
+}
+
+impl Eq for Normalizer {}
 
 impl FieldType {
     fn name(self) -> &'static str {
@@ -85,12 +133,13 @@ impl FieldType {
             FieldType::Timestamp => "timestamp",
             FieldType::Uuid => "uuid",
             FieldType::Enum(_) => "enum",
+            FieldType::Normalized(_) => "text",
         }
     }
 
     fn expected(self) -> String {
         match self {
-            FieldType::Text => "a string".into(),
+            FieldType::Text | FieldType::Normalized(_) => "a string".into(),
             FieldType::Integer => "an integer".into(),
             FieldType::Float => "a number".into(),
             FieldType::Bool => "true or false".into(),
@@ -205,6 +254,8 @@ enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Compare(Column, Op, SqlValue),
+    /// Case-insensitive `=` or `!=` on text: `LOWER` on both sides.
+    CompareFolded(Column, Op, String),
     /// Case-insensitive substring: the LIKE pattern, already escaped.
     Contains(Column, String),
     /// Presence; `true` also requires text to be non-empty.
@@ -244,6 +295,7 @@ impl Expr {
                 | Expr::Not(_)
                 | Expr::Present(_, true)
                 | Expr::Compare(_, Op::Ne, _)
+                | Expr::CompareFolded(_, Op::Ne, _)
         )
     }
 }
@@ -293,6 +345,17 @@ fn emit(expr: &Expr, buf: &mut SqlBuf) {
             };
             buf.push(&format!("{col} {op} "));
             buf.push_bind(value.clone());
+        }
+        Expr::CompareFolded(col, op, text) => {
+            // Folded in SQL on both sides (not in Rust) so each backend folds the column and
+            // the literal the same way, as for `:`.
+            let (open, op, close) = match op {
+                Op::Ne => ("(", "<>", format!(" OR {col} IS NULL)")),
+                _ => ("", "=", String::new()),
+            };
+            buf.push(&format!("{open}LOWER({col}) {op} LOWER("));
+            buf.push_bind(SqlValue::Text(text.clone()));
+            buf.push(&format!("){close}"));
         }
         Expr::Contains(col, pattern) => {
             // LOWER on both sides so each backend folds case the same way for
@@ -488,11 +551,11 @@ fn restriction(field: &Resolved, op: Op, op_text: &str, value: &Token) -> Result
         }
         return Ok(Expr::Present(
             field.column.clone(),
-            field.ty == FieldType::Text,
+            matches!(field.ty, FieldType::Text | FieldType::Normalized(_)),
         ));
     }
     let allowed = match field.ty {
-        FieldType::Text => true,
+        FieldType::Text | FieldType::Normalized(_) => true,
         FieldType::Integer | FieldType::Float | FieldType::Timestamp => op != Op::Has,
         FieldType::Bool | FieldType::Uuid | FieldType::Enum(_) => matches!(op, Op::Eq | Op::Ne),
     };
@@ -507,12 +570,52 @@ fn restriction(field: &Resolved, op: Op, op_text: &str, value: &Token) -> Result
             field.ty.name()
         )));
     }
+    if let FieldType::Normalized(normalizer) = field.ty {
+        return normalized(field, normalizer, op, value);
+    }
     let bound = typed_value(field, value)?;
     Ok(match (op, bound) {
         (Op::Has, SqlValue::Text(text)) => {
             Expr::Contains(field.column.clone(), like_pattern(&text))
         }
         (op, bound) => Expr::Compare(field.column.clone(), op, bound),
+    })
+}
+
+/// A restriction on a [`FieldType::Normalized`] field: the literal rewritten for `=`, `!=`
+/// and `:`. Ordering operators take it as written: their literal is usually a partial bound
+/// (`phone >= "+86"`) that the exact rewrite would reject or change.
+fn normalized(
+    field: &Resolved,
+    normalizer: &Normalizer,
+    op: Op,
+    value: &Token,
+) -> Result<Expr, QueryError> {
+    let (Tok::Str(text) | Tok::Word(text)) = &value.tok else {
+        return Err(err(format!(
+            "invalid value {} for field {:?}: expected {}",
+            value.shown(),
+            field.name,
+            field.ty.expected()
+        )));
+    };
+    let rewrite = |f: Rewrite| {
+        f(text).map_err(|reason| {
+            err(format!(
+                "invalid value {} for field {:?}: {reason}",
+                value.shown(),
+                field.name
+            ))
+        })
+    };
+    let column = field.column.clone();
+    Ok(match op {
+        Op::Has => Expr::Contains(column, like_pattern(&rewrite(normalizer.partial)?)),
+        Op::Eq | Op::Ne if normalizer.ignore_case => {
+            Expr::CompareFolded(column, op, rewrite(normalizer.exact)?)
+        }
+        Op::Eq | Op::Ne => Expr::Compare(column, op, SqlValue::Text(rewrite(normalizer.exact)?)),
+        _ => Expr::Compare(column, op, SqlValue::Text(text.clone())),
     })
 }
 

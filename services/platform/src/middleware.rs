@@ -33,6 +33,11 @@ impl<S> Layer<S> for MetricsLayer {
     }
 }
 
+/// The route of a request, as a metrics label ("GET /api/v1/customers/{id}"), for handlers that
+/// route by themselves: put into the response's extensions.
+#[derive(Clone, Debug)]
+pub struct RouteLabel(pub String);
+
 /// See [`MetricsLayer`].
 #[derive(Clone)]
 pub struct Metrics<S> {
@@ -63,6 +68,11 @@ where
         let fut = self.inner.call(req);
         Box::pin(async move {
             let Ok(response) = fut.await;
+            // A handler that routes by itself (the gateway's REST transcoder) names the route.
+            let method = match response.extensions().get::<RouteLabel>() {
+                Some(label) => label.0.clone(),
+                None => method,
+            };
             let protocol = if grpc { "grpc" } else { "http" };
             let code = if grpc {
                 // Errors come back trailers-only (status in the headers); a success carries its

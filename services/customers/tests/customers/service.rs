@@ -1,7 +1,7 @@
 //! The use cases: listing with filters and pages, idempotent create, etags.
 use super::outbox;
 use crm_customers::{
-    domain::{DisplayName, Email, Kind},
+    domain::{DisplayName, Email, Kind, Phone},
     error::Error,
     service::{Changes, Created, Customers, Idempotency, ListParams, NewCustomer},
     store::{MIGRATIONS, Store},
@@ -16,6 +16,7 @@ use uuid::Uuid;
 crm_platform::backend_tests!(MIGRATIONS;
     pages_cover_every_row_once,
     order_and_filter,
+    filter_literals_are_normalized_like_their_field,
     page_token_is_bound_to_its_query,
     create_is_idempotent_by_request_id,
     stale_etag_is_rejected,
@@ -154,6 +155,90 @@ async fn order_and_filter(db: Db) {
     match c.list(&dev(), &params("", "", -1)).await {
         Err(Error::InvalidArgument(v)) => assert_eq!(v[0].field, "page_size"),
         other => panic!("expected invalid page_size, got {other:?}"),
+    }
+}
+
+/// Issue 13: `phone = "13800138000"` finds "+8613800138000", as search does; email ignores case.
+async fn filter_literals_are_normalized_like_their_field(db: Db) {
+    let c = Customers::new(Store::new(db));
+    for (name, email, phone) in [
+        ("Acme", Some("Info@Acme.example"), Some("+86 138 0013 8000")),
+        (
+            "Other",
+            Some("sales@other.example"),
+            Some("+86 139 0000 1111"),
+        ),
+        ("Unset", None, None),
+    ] {
+        let customer = NewCustomer {
+            email: email.map(|e| Email::parse(e).unwrap()),
+            phone: phone.map(|p| Phone::parse(p).unwrap()),
+            ..new(name, Kind::Organization)
+        };
+        c.create(&dev(), customer, None, |_| Vec::new())
+            .await
+            .unwrap();
+    }
+    let found = async |filter: &str| {
+        let (rows, _) = c
+            .list(&dev(), &params(filter, "display_name", 0))
+            .await
+            .unwrap_or_else(|e| panic!("{filter}: {e}"));
+        rows.into_iter().map(|r| r.display_name).collect::<Vec<_>>()
+    };
+    for (filter, names) in [
+        // The same number in every format a write accepts, national ones in the default region.
+        ("phone = \"13800138000\"", &["Acme"][..]),
+        ("phone = \"+8613800138000\"", &["Acme"]),
+        ("phone = \"138-0013-8000\"", &["Acme"]),
+        ("phone = '0086 (138) 0013 8000'", &["Acme"]),
+        ("phone = 13800138000", &["Acme"]),
+        ("phone = \"13800138001\"", &[]),
+        ("phone != \"138 0013 8000\"", &["Other", "Unset"]),
+        // Substrings compare digits only.
+        ("phone:\"0013 8000\"", &["Acme"]),
+        ("phone:\"+86\"", &["Acme", "Other"]),
+        ("email = \"INFO@acme.EXAMPLE\"", &["Acme"]),
+        ("email = \" info@acme.example \"", &["Acme"]),
+        ("email = \"sales@acme.example\"", &[]),
+        ("email != \"Info@ACME.example\"", &["Other", "Unset"]),
+        ("email:\"ACME\"", &["Acme"]),
+        (
+            "email:\"@\" AND NOT phone = \"+86 139 0000 1111\"",
+            &["Acme"],
+        ),
+    ] {
+        assert_eq!(found(filter).await, names, "{filter}");
+    }
+
+    for (filter, field) in [
+        ("phone = \"abc\"", "\"phone\""),
+        ("phone != \"12345\"", "\"phone\""),
+        ("phone:\"abc\"", "\"phone\""),
+        ("email = \"not an email\"", "\"email\""),
+        ("email = acme", "\"email\""),
+    ] {
+        let err = c
+            .list(&dev(), &params(filter, "", 0))
+            .await
+            .expect_err(filter);
+        match &err {
+            Error::InvalidArgument(v) => {
+                assert_eq!(v.len(), 1, "{filter}");
+                assert_eq!(v[0].field, "filter", "{filter}");
+                assert!(
+                    v[0].description.contains(field),
+                    "{filter}: {}",
+                    v[0].description
+                );
+            }
+            other => panic!("{filter}: expected invalid argument, got {other:?}"),
+        }
+        assert_eq!(
+            tonic::Status::from(err).code(),
+            tonic::Code::InvalidArgument,
+            "{filter}"
+        );
     }
 }
 

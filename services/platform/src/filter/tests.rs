@@ -513,3 +513,205 @@ fn caller_text_never_reaches_sql() {
     assert!(!sql.contains("DROP") && !sql.contains("1=1"), "{sql}");
     assert_eq!(binds.len(), 2);
 }
+
+/// Digits only, as a phone field might store them; no digits is no phone.
+fn digits(raw: &str) -> Result<String, String> {
+    let d: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if d.is_empty() || raw.chars().any(char::is_alphabetic) {
+        return Err("must be digits".into());
+    }
+    Ok(d)
+}
+
+fn needs_at(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.contains('@') {
+        Ok(s.to_owned())
+    } else {
+        Err("must be an email address".into())
+    }
+}
+
+fn trimmed(raw: &str) -> Result<String, String> {
+    Ok(raw.trim().to_owned())
+}
+
+static DIGITS: Normalizer = Normalizer {
+    exact: digits,
+    partial: digits,
+    ignore_case: false,
+};
+
+static MAIL: Normalizer = Normalizer {
+    exact: needs_at,
+    partial: trimmed,
+    ignore_case: true,
+};
+
+static NORMALIZED: Schema = Schema {
+    id_column: "id",
+    fields: &[
+        FieldSpec {
+            name: "phone",
+            column: "phone",
+            ty: FieldType::Normalized(&DIGITS),
+            sortable: false,
+        },
+        FieldSpec {
+            name: "mail",
+            column: "mail",
+            ty: FieldType::Normalized(&MAIL),
+            sortable: false,
+        },
+    ],
+};
+
+fn ok_normalized(filter: &str) -> (String, Vec<SqlValue>) {
+    let mut buf = SqlBuf::default();
+    assert_eq!(compile(filter, &NORMALIZED, &mut buf), Ok(true), "{filter}");
+    (buf.sql, buf.binds)
+}
+
+fn fail_normalized(filter: &str) -> String {
+    let mut buf = SqlBuf::new("x");
+    let e = compile(filter, &NORMALIZED, &mut buf).expect_err(filter);
+    assert_eq!(e.field, "filter");
+    assert_eq!(buf.sql, "x", "buf must be untouched on error");
+    assert!(buf.binds.is_empty());
+    e.message
+}
+
+#[test]
+fn normalized_equality_rewrites_the_literal() {
+    assert_eq!(
+        ok_normalized("phone = \"138-0013 8000\""),
+        ("(phone = $1)".into(), vec![text("13800138000")])
+    );
+    assert_eq!(
+        ok_normalized("phone = 13800138000"),
+        ("(phone = $1)".into(), vec![text("13800138000")])
+    );
+    assert_eq!(
+        ok_normalized("phone != '(0)12'"),
+        ("(phone <> $1 OR phone IS NULL)".into(), vec![text("012")])
+    );
+    assert_eq!(
+        ok_normalized("NOT phone = \"1 2\"").1,
+        vec![text("12")],
+        "under NOT too"
+    );
+}
+
+#[test]
+fn normalized_has_uses_the_partial_rewrite() {
+    assert_eq!(
+        ok_normalized("phone:\"(0013) 80\""),
+        (
+            format!("(LOWER(phone) LIKE LOWER($1) {LIKE})"),
+            vec![text("%001380%")]
+        )
+    );
+    // The partial rewrite's output is escaped like any substring.
+    assert_eq!(ok_normalized("mail:\" a_b% \"").1, vec![text(r"%a\_b\%%")]);
+    assert_eq!(
+        ok_normalized("mail:acme").1,
+        vec![text("%acme%")],
+        "a partial email is fine for :"
+    );
+    assert_eq!(
+        ok_normalized("phone:*").0,
+        "(phone IS NOT NULL AND phone <> '')",
+        "presence as for text"
+    );
+}
+
+#[test]
+fn normalized_ignore_case_folds_both_sides() {
+    assert_eq!(
+        ok_normalized("mail = \" Info@Acme.example \""),
+        (
+            "(LOWER(mail) = LOWER($1))".into(),
+            vec![text("Info@Acme.example")]
+        )
+    );
+    assert_eq!(
+        ok_normalized("mail != \"a@b.c\""),
+        (
+            "(LOWER(mail) <> LOWER($1) OR mail IS NULL)".into(),
+            vec![text("a@b.c")]
+        )
+    );
+    assert_eq!(
+        ok_normalized("mail = \"a@b.c\" OR phone = 1").0,
+        "(LOWER(mail) = LOWER($1) OR phone = $2)"
+    );
+}
+
+#[test]
+fn normalized_ordering_takes_the_literal_as_written() {
+    assert_eq!(
+        ok_normalized("phone >= \"+86\""),
+        ("(phone >= $1)".into(), vec![text("+86")])
+    );
+    assert_eq!(
+        ok_normalized("mail < M").1,
+        vec![text("M")],
+        "no rewrite, no folding"
+    );
+}
+
+#[test]
+fn normalized_bad_literals_name_the_field() {
+    for (filter, message) in [
+        (
+            "phone = \"abc\"",
+            "invalid value \"abc\" for field \"phone\": must be digits",
+        ),
+        (
+            "phone != abc",
+            "invalid value \"abc\" for field \"phone\": must be digits",
+        ),
+        (
+            "phone:'x1'",
+            "invalid value 'x1' for field \"phone\": must be digits",
+        ),
+        (
+            "mail = 'nobody'",
+            "invalid value 'nobody' for field \"mail\": must be an email address",
+        ),
+        (
+            "mail:x AND mail = y",
+            "invalid value \"y\" for field \"mail\": must be an email address",
+        ),
+    ] {
+        assert_eq!(fail_normalized(filter), message, "{filter}");
+    }
+    assert_eq!(
+        fail_normalized("phone = *"),
+        "\"*\" at offset 8 is only allowed in \"phone:*\""
+    );
+}
+
+#[test]
+fn dynamic_fields_may_be_normalized() {
+    let resolve = |name: &str| {
+        (name == "custom.tel").then(|| DynamicField {
+            column: "json_extract(c, '$.tel')".into(),
+            ty: FieldType::Normalized(&DIGITS),
+        })
+    };
+    let mut buf = SqlBuf::default();
+    assert_eq!(
+        compile_with("custom.tel = \"1-2\"", &SCHEMA, Some(&resolve), &mut buf),
+        Ok(true)
+    );
+    assert_eq!(buf.sql, "(json_extract(c, '$.tel') = $1)");
+    assert_eq!(buf.binds, vec![text("12")]);
+    let mut buf = SqlBuf::default();
+    let e =
+        compile_with("custom.tel = x", &SCHEMA, Some(&resolve), &mut buf).expect_err("not digits");
+    assert_eq!(
+        e.message,
+        "invalid value \"x\" for field \"custom.tel\": must be digits"
+    );
+}
