@@ -4,6 +4,8 @@ use crm::{Config, DevOptions};
 use crm_platform::server::Shutdown;
 use std::{net::SocketAddr, path::PathBuf, time::Instant};
 
+mod identity_cli;
+
 #[derive(Parser)]
 #[command(
     name = "crm",
@@ -48,6 +50,12 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: crm::events_cli::EventsCommand,
+    },
+    /// Identity service tools: recover a lost administrator (`crm identity reset-admin`; run on
+    /// the server, with access to the identity database).
+    Identity {
+        #[command(subcommand)]
+        command: identity_cli::IdentityCommand,
     },
     /// Customers service tools: re-encrypt sensitive fields after a key change.
     Customers {
@@ -99,6 +107,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Events { command } => {
             let config: Config = crm_platform::config::load()?;
             crm::events_cli::main(&config.bus, command).await
+        }
+        Command::Identity { command } => {
+            let config: Config = crm_platform::config::load()?;
+            identity_cli::main(&config.identity, command).await
         }
         Command::Customers { command } => {
             let config: Config = crm_platform::config::load()?;

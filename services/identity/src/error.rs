@@ -36,6 +36,13 @@ pub enum Error {
     /// The state does not allow it (a unit with children cannot be deleted).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The change would leave the organisation without an active user holding the
+    /// Administrator role; it names what was refused. Its own reason, so that a console can
+    /// tell the administrator what to do (give someone else the role first).
+    #[error(
+        "{0} would leave the organisation with no active administrator; give another active user the Administrator role first"
+    )]
+    LastAdministrator(String),
     /// A bug or broken data.
     #[error("internal error: {0}")]
     Internal(String),
@@ -71,7 +78,9 @@ impl ServiceError for Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::EtagMismatch(_) => ErrorKind::Aborted,
-            Error::FailedPrecondition(_) => ErrorKind::FailedPrecondition,
+            Error::FailedPrecondition(_) | Error::LastAdministrator(_) => {
+                ErrorKind::FailedPrecondition
+            }
             Error::Internal(_) => ErrorKind::Internal,
             Error::Db(db) => db.kind(),
         }
@@ -88,6 +97,7 @@ impl ServiceError for Error {
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
             Error::EtagMismatch(_) => "ETAG_MISMATCH",
             Error::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Error::LastAdministrator(_) => "LAST_ADMINISTRATOR",
             Error::Internal(_) => "INTERNAL",
             Error::Db(db) => db.reason(),
         }

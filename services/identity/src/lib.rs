@@ -4,6 +4,7 @@ pub mod api;
 pub mod error;
 pub mod keys;
 pub mod password;
+pub mod recovery;
 pub mod roles;
 pub mod service;
 pub mod store;
@@ -130,23 +131,19 @@ pub struct Bootstrap {
     pub generated_admin_password: Option<String>,
 }
 
-/// Creates what must exist: the built-in roles (every start), and on first start the root unit
-/// and the administrator `admin` (password from `admin_password`, else generated).
-pub async fn bootstrap(
-    identity: &Identity,
-    admin_password: Option<String>,
-) -> anyhow::Result<Bootstrap> {
+/// Creates the built-in roles that do not exist yet (every start; `reset_admin`).
+pub async fn ensure_built_in_roles(store: &Store) -> Result<(), error::Error> {
     let now = crm_platform::db::now();
+    let json = |e: serde_json::Error| error::Error::Internal(e.to_string());
     for role in roles::built_ins() {
         let scopes: std::collections::BTreeMap<_, _> = role.scopes.iter().cloned().collect();
-        identity
-            .store
+        store
             .ensure_role(&RoleRow {
                 id: role.id,
                 display_name: role.display_name.to_owned(),
                 description: role.description.to_owned(),
-                permissions: serde_json::to_string(&role.permissions)?,
-                scopes: serde_json::to_string(&scopes)?,
+                permissions: serde_json::to_string(&role.permissions).map_err(json)?,
+                scopes: serde_json::to_string(&scopes).map_err(json)?,
                 built_in: true,
                 version: 1,
                 created_at: now,
@@ -154,6 +151,45 @@ pub async fn bootstrap(
             })
             .await?;
     }
+    Ok(())
+}
+
+/// The root unit, created as the group "g" when the tree is empty (first start;
+/// `reset_admin` on a database no server has started on).
+pub async fn ensure_root(store: &Store) -> Result<store::UnitRow, error::Error> {
+    if let Some(root) = store.root_unit().await? {
+        return Ok(root);
+    }
+    let now = crm_platform::db::now();
+    let root = store::UnitRow {
+        id: uuid::Uuid::now_v7(),
+        code: "g".into(),
+        kind: "GROUP".into(),
+        parent_id: None,
+        path: "/g/".into(),
+        display_name: "Group".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.insert_unit(&root).await {
+        Ok(()) => Ok(root),
+        // Another process created it meanwhile (both start at once): use theirs.
+        Err(crm_platform::db::DbError::UniqueViolation { .. }) => store
+            .root_unit()
+            .await?
+            .ok_or_else(|| error::Error::Internal("the root unit vanished".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates what must exist: the built-in roles (every start), and on first start the root unit
+/// and the administrator `admin` (password from `admin_password`, else generated).
+pub async fn bootstrap(
+    identity: &Identity,
+    admin_password: Option<String>,
+) -> anyhow::Result<Bootstrap> {
+    ensure_built_in_roles(&identity.store).await?;
     if identity.store.any_user().await? {
         return Ok(Bootstrap {
             generated_admin_password: None,
@@ -164,21 +200,7 @@ pub async fn bootstrap(
         source_ip: String::new(),
         request_id: "bootstrap".into(),
     };
-    let root = match identity.store.root_unit().await? {
-        Some(root) => root,
-        None => {
-            let unit = service::directory::NewUnit {
-                code: "g".into(),
-                kind: "GROUP".into(),
-                parent: None,
-                display_name: "Group".into(),
-            };
-            identity
-                .create_unit(&system, unit)
-                .await
-                .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?
-        }
-    };
+    let root = ensure_root(&identity.store).await?;
     let (password, generated) = match admin_password.filter(|p| !p.is_empty()) {
         Some(p) => (p, None),
         None => {

@@ -337,6 +337,9 @@ impl Identity {
         if etag.is_some_and(|e| e != current.version) {
             return Err(Error::EtagMismatch(format!("roles/{id}")));
         }
+        // This also keeps the last-administrator rule for role edits: an administrator is a
+        // holder of the built-in Administrator role, which therefore can never be stripped, and
+        // editing any other role does not change who holds it.
         if current.built_in {
             return Err(Error::FailedPrecondition(
                 "built-in roles cannot be changed; create a role of your own".into(),
@@ -411,6 +414,8 @@ impl Identity {
         if etag.is_some_and(|e| e != current.version) {
             return Err(Error::EtagMismatch(format!("roles/{id}")));
         }
+        // Like in update_role, this is what keeps the Administrator role, and with it the last
+        // administrator, from being deleted (the store's DELETE refuses built-ins too).
         if current.built_in {
             return Err(Error::FailedPrecondition(
                 "built-in roles cannot be deleted".into(),

@@ -3,7 +3,7 @@ use super::{Caller, Identity};
 use crate::{
     error::Error,
     password,
-    store::{UnitRow, UserRow},
+    store::{Guarded, UnitRow, UserRow},
 };
 use crm_platform::auth::Principal;
 use uuid::Uuid;
@@ -205,13 +205,13 @@ impl Identity {
             return Err(Error::EtagMismatch(format!("users/{user}")));
         }
         self.check_grantable(caller, &roles).await?;
-        if !self
+        let written = self
             .store
             .set_roles(user, current.version, &roles, crm_platform::db::now())
-            .await?
-        {
-            return Err(Error::EtagMismatch(format!("users/{user}")));
-        }
+            .await?;
+        guarded(written, &format!("users/{user}"), || {
+            format!("taking the Administrator role from users/{user}")
+        })?;
         let names: Vec<String> = roles.iter().map(|r| format!("roles/{r}")).collect();
         self.audit(
             caller,
@@ -328,9 +328,10 @@ impl Identity {
             next.status = status;
         }
         next.updated_at = crm_platform::db::now();
-        if !self.store.update_user(&next, current.version).await? {
-            return Err(Error::EtagMismatch(format!("users/{id}")));
-        }
+        let written = self.store.update_user(&next, current.version).await?;
+        guarded(written, &format!("users/{id}"), || {
+            format!("setting users/{id} to {}", next.status)
+        })?;
         if next.status != current.status {
             if next.status == "DISABLED" {
                 self.store.revoke_user_sessions(id, next.updated_at).await?;
@@ -362,13 +363,10 @@ impl Identity {
                 "users cannot delete themselves".into(),
             ));
         }
-        if !self
-            .store
-            .delete_at_version("users", id, current.version)
-            .await?
-        {
-            return Err(Error::EtagMismatch(format!("users/{id}")));
-        }
+        let written = self.store.delete_user(id, current.version).await?;
+        guarded(written, &format!("users/{id}"), || {
+            format!("deleting users/{id}")
+        })?;
         self.audit(
             caller,
             "USER_STATUS_CHANGED",
@@ -499,6 +497,16 @@ impl Identity {
             return Err(Error::EtagMismatch(format!("units/{id}")));
         }
         self.get_unit(id).await
+    }
+}
+
+/// The error of a write under the last-administrator rule: `name` was stale, or `what` would
+/// have left no active administrator.
+fn guarded(written: Guarded, name: &str, what: impl FnOnce() -> String) -> Result<(), Error> {
+    match written {
+        Guarded::Done => Ok(()),
+        Guarded::Stale => Err(Error::EtagMismatch(name.to_owned())),
+        Guarded::LastAdministrator => Err(Error::LastAdministrator(what())),
     }
 }
 

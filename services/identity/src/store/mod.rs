@@ -1,12 +1,15 @@
 //! SQL of the identity service, one code path for PostgreSQL and SQLite. Rows and shared
 //! helpers here; the statements by area in `org`, `access` and `security`.
 mod access;
+mod guard;
 mod org;
 mod security;
 
+pub use guard::{Guarded, ResetBefore};
+
 use chrono::{DateTime, Utc};
 use crm_platform::{
-    db::{BeginWrite, Db, DbError, Migrations, fetch_all},
+    db::{BeginWrite, Db, DbError, Migrations, Tx, fetch_all},
     sql::{SqlBuf, SqlValue},
     with_pool, with_tx,
 };

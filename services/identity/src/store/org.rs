@@ -91,39 +91,9 @@ impl Store {
 
     /// Inserts a user with their roles, in one transaction.
     pub async fn insert_user(&self, u: &UserRow, roles: &[Uuid]) -> Result<(), DbError> {
-        let sql = format!(
-            "INSERT INTO users ({USER}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        );
-        with_pool!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(u.id)
-                .bind(&u.login_name)
-                .bind(&u.display_name)
-                .bind(&u.email)
-                .bind(&u.phone)
-                .bind(u.unit_id)
-                .bind(&u.status)
-                .bind(&u.password_hash)
-                .bind(u.password_change_required)
-                .bind(u.failed_login_count)
-                .bind(u.locked_until)
-                .bind(u.last_login_at)
-                .bind(u.version)
-                .bind(u.created_at)
-                .bind(u.updated_at)
-                .execute(&mut *tx)
-                .await?;
-            for role in roles {
-                sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
-                    .bind(u.id)
-                    .bind(*role)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, DbError>(())
-        })
+        let mut tx = self.db.begin().await?;
+        insert_user_in(&mut tx, u, roles).await?;
+        tx.commit().await
     }
 
     /// One user.
@@ -147,35 +117,39 @@ impl Store {
             .is_empty())
     }
 
-    /// Replaces a user's roles if the user is still at `version`; bumps the version.
+    /// Replaces a user's roles if the user is still at `version`; bumps the version. Refused
+    /// when it would leave no active administrator.
     pub async fn set_roles(
         &self,
         user: Uuid,
         version: i64,
         roles: &[Uuid],
         now: DateTime<Utc>,
-    ) -> Result<bool, DbError> {
-        with_pool!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
+    ) -> Result<Guarded, DbError> {
+        let (mut tx, before) = guard::begin(&self.db).await?;
+        let changed = with_tx!(tx, |conn| {
             let changed = sqlx::query("UPDATE users SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3")
-                .bind(now).bind(user).bind(version).execute(&mut *tx).await?.rows_affected();
-            if changed == 0 {
-                return Ok(false);
-            }
-            sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            for role in roles {
-                sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+                .bind(now).bind(user).bind(version).execute(&mut *conn).await?.rows_affected();
+            if changed == 1 {
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
                     .bind(user)
-                    .bind(*role)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
+                for role in roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+                        .bind(user)
+                        .bind(*role)
+                        .execute(&mut *conn)
+                        .await?;
+                }
             }
-            tx.commit().await?;
-            Ok::<_, DbError>(true)
-        })
+            changed == 1
+        });
+        if !changed {
+            tx.rollback().await?;
+            return Ok(Guarded::Stale);
+        }
+        guard::commit(tx, before).await
     }
 
     /// Records a login outcome: failed attempts so far, lock, last login.
@@ -218,10 +192,12 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces a user's profile fields if still at `version`; bumps the version.
-    pub async fn update_user(&self, u: &UserRow, version: i64) -> Result<bool, DbError> {
+    /// Replaces a user's profile fields and status if still at `version`; bumps the version.
+    /// Refused when it would leave no active administrator.
+    pub async fn update_user(&self, u: &UserRow, version: i64) -> Result<Guarded, DbError> {
         const SQL: &str = "UPDATE users SET display_name = $1, email = $2, phone = $3, unit_id = $4, status = $5, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8";
-        let n = with_pool!(&self.db, |pool| sqlx::query(SQL)
+        let (mut tx, before) = guard::begin(&self.db).await?;
+        let n = with_tx!(tx, |conn| sqlx::query(SQL)
             .bind(&u.display_name)
             .bind(&u.email)
             .bind(&u.phone)
@@ -230,10 +206,32 @@ impl Store {
             .bind(u.updated_at)
             .bind(u.id)
             .bind(version)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(Guarded::Stale);
+        }
+        guard::commit(tx, before).await
+    }
+
+    /// Deletes a user still at `version` (their roles and sessions go with them). Refused when
+    /// it would leave no active administrator.
+    pub async fn delete_user(&self, id: Uuid, version: i64) -> Result<Guarded, DbError> {
+        const SQL: &str = "DELETE FROM users WHERE id = $1 AND version = $2";
+        let (mut tx, before) = guard::begin(&self.db).await?;
+        let n = with_tx!(tx, |conn| sqlx::query(SQL)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(Guarded::Stale);
+        }
+        guard::commit(tx, before).await
     }
 
     /// Revokes every session of a user (disabled accounts).
@@ -252,4 +250,44 @@ impl Store {
             .map(|r| r.rows_affected()))?;
         Ok(())
     }
+}
+
+/// Inserts a user with their roles inside `tx` (a plain create, or the creation of an
+/// administrator by `reset_admin`).
+pub(super) async fn insert_user_in(
+    tx: &mut Tx,
+    u: &UserRow,
+    roles: &[Uuid],
+) -> Result<(), DbError> {
+    let sql = format!(
+        "INSERT INTO users ({USER}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    );
+    with_tx!(tx, |conn| {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(u.id)
+            .bind(&u.login_name)
+            .bind(&u.display_name)
+            .bind(&u.email)
+            .bind(&u.phone)
+            .bind(u.unit_id)
+            .bind(&u.status)
+            .bind(&u.password_hash)
+            .bind(u.password_change_required)
+            .bind(u.failed_login_count)
+            .bind(u.locked_until)
+            .bind(u.last_login_at)
+            .bind(u.version)
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .execute(&mut *conn)
+            .await?;
+        for role in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)")
+                .bind(u.id)
+                .bind(*role)
+                .execute(&mut *conn)
+                .await?;
+        }
+    });
+    Ok(())
 }

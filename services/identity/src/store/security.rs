@@ -1,24 +1,43 @@
 //! Security events and alerts.
 use super::*;
 
+fn insert_event_sql() -> String {
+    format!("INSERT INTO security_events ({EVENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+}
+
+/// The INSERT of one event, bound; one text for the pool and for a transaction.
+macro_rules! insert_event_query {
+    ($sql:expr, $e:expr) => {
+        sqlx::query(sqlx::AssertSqlSafe($sql))
+            .bind($e.id)
+            .bind(&$e.r#type)
+            .bind(&$e.actor)
+            .bind(&$e.target)
+            .bind($e.time)
+            .bind(&$e.source_ip)
+            .bind(&$e.request_id)
+            .bind(&$e.trace_id)
+            .bind(&$e.details)
+    };
+}
+
+/// Appends a security event inside `tx`, so that a change and its record commit together.
+pub(super) async fn insert_event_in(tx: &mut Tx, e: &EventRow) -> Result<(), DbError> {
+    let sql = insert_event_sql();
+    with_tx!(tx, |conn| insert_event_query!(sql, e)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 impl Store {
     // security events and alerts
 
     /// Appends a security event.
     pub async fn insert_event(&self, e: &EventRow) -> Result<(), DbError> {
-        let sql = format!(
-            "INSERT INTO security_events ({EVENT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        );
-        with_pool!(&self.db, |pool| sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(e.id)
-            .bind(&e.r#type)
-            .bind(&e.actor)
-            .bind(&e.target)
-            .bind(e.time)
-            .bind(&e.source_ip)
-            .bind(&e.request_id)
-            .bind(&e.trace_id)
-            .bind(&e.details)
+        let sql = insert_event_sql();
+        with_pool!(&self.db, |pool| insert_event_query!(sql, e)
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod auth;
 mod directory;
+mod guard;
 
 use crm_identity::service::{Caller, Identity};
 use crm_platform::{auth::Principal, db::Db, denylist::DenyList};
