@@ -289,6 +289,7 @@ impl Generator {
         let mut p = json!({ "name": f.json_name(), "in": "query", "schema": schema });
         if self.has(f, REQUIRED) {
             p["required"] = json!(true);
+            non_empty(&mut p["schema"]);
         }
         Some(p)
     }
@@ -404,7 +405,10 @@ impl Generator {
                 (mode, _) => mode,
             };
             let mut schema = self.field_schema(m, &f, field_mode);
-            if mode != Mode::Output {
+            let is_required = mode == Mode::Input && self.has(&f, REQUIRED);
+            if is_required {
+                non_empty(&mut schema);
+            } else if mode != Mode::Output {
                 // proto3 JSON reads null as "unset".
                 schema = nullable(schema);
             }
@@ -417,7 +421,7 @@ impl Generator {
             if mode != Mode::Output && self.has(&f, OUTPUT_ONLY) {
                 schema["readOnly"] = json!(true);
             }
-            if mode == Mode::Input && self.has(&f, REQUIRED) {
+            if is_required {
                 required.push(f.json_name().to_owned());
             }
             props.insert(f.json_name().to_owned(), schema);
@@ -459,6 +463,18 @@ impl Generator {
         let int = |min: i64, max: i64, format: &str| {
             json!({ "type": "integer", "format": format, "minimum": min, "maximum": max })
         };
+        // AIP-158: 0 is the default page; larger than the maximum is lowered to it.
+        if f.name() == "page_size" {
+            return json!({ "type": "integer", "format": "int32", "minimum": 0, "maximum": i32::MAX });
+        }
+        // A request's etag is a version number the service handed out; anything else is
+        // refused. (A resource's etag in a create body is ignored, so it takes any text.)
+        if f.name() == "etag"
+            && f.kind() == Kind::String
+            && f.parent_message().name().ends_with("Request")
+        {
+            return json!({ "type": "string", "pattern": "^[0-9]{0,18}$" });
+        }
         match f.kind() {
             Kind::String => json!({ "type": "string" }),
             Kind::Bool => json!({ "type": "boolean" }),
@@ -480,11 +496,19 @@ impl Generator {
             Kind::Enum(e) => {
                 // A required enum's zero value means "unset", which the server refuses.
                 let skip_zero = mode == Mode::Input && self.has(f, REQUIRED);
-                let values: Vec<String> = e
+                // proto3 JSON takes an enum by name or by number.
+                let kept: Vec<_> = e
                     .values()
                     .filter(|v| !(skip_zero && v.number() == 0))
-                    .map(|v| v.name().to_owned())
                     .collect();
+                let values: Vec<Value> = match mode {
+                    Mode::Output => kept.iter().map(|v| json!(v.name())).collect(),
+                    _ => kept
+                        .iter()
+                        .map(|v| json!(v.name()))
+                        .chain(kept.iter().map(|v| json!(v.number())))
+                        .collect(),
+                };
                 let docs: Vec<String> = e
                     .values()
                     .filter_map(|v| {
@@ -492,7 +516,10 @@ impl Generator {
                         Some(format!("- `{}`: {doc}", v.name()))
                     })
                     .collect();
-                let mut schema = json!({ "type": "string", "enum": values });
+                let mut schema = match mode {
+                    Mode::Output => json!({ "type": "string", "enum": values }),
+                    _ => json!({ "type": ["string", "integer"], "enum": values }),
+                };
                 let head = self.docs.get(&e.parent_file(), e.path());
                 let text: Vec<String> = head.into_iter().chain(docs).collect();
                 describe(&mut schema, Some(text.join("\n")).filter(|t| !t.is_empty()));
@@ -500,6 +527,26 @@ impl Generator {
             }
             Kind::Message(_) => json!({}),
         }
+    }
+}
+
+const TIMESTAMP: &str = "^(19[7-9][0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$";
+
+/// A required string or list is not empty: proto3 cannot tell empty from unset.
+fn non_empty(schema: &mut Value) {
+    let target = match schema.get_mut("anyOf") {
+        Some(Value::Array(options)) => match options.first_mut() {
+            Some(first) => first,
+            None => return,
+        },
+        _ => schema,
+    };
+    let kind = target["type"].clone();
+    let is = |t: &str| kind == json!(t) || kind.as_array().is_some_and(|a| a.contains(&json!(t)));
+    if is("string") && target.get("enum").is_none() && target.get("minLength").is_none() {
+        target["minLength"] = json!(1);
+    } else if is("array") {
+        target["minItems"] = json!(1);
     }
 }
 
@@ -530,7 +577,9 @@ fn well_known(m: &MessageDescriptor) -> Option<Value> {
         _ => json!({ "type": [t, "null"], "format": format }),
     };
     Some(match m.full_name().strip_prefix("google.protobuf.")? {
-        "Timestamp" => json!({ "type": "string", "format": "date-time" }),
+        // RFC 3339 with an upper-case T and Z or an offset, as the proto3 JSON mapping reads it;
+        // the pattern keeps to dates every month has (a fuzzer's "February 30" is no time).
+        "Timestamp" => json!({ "type": "string", "format": "date-time", "pattern": TIMESTAMP }),
         "Duration" => json!({ "type": "string", "pattern": "^-?[0-9]{1,11}(\\.[0-9]{1,9})?s$",
             "description": "Seconds with an `s`, e.g. \"3.5s\"." }),
         "FieldMask" => json!({ "type": "string", "description": "Comma-separated field paths." }),

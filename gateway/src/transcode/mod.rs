@@ -423,7 +423,7 @@ pub fn from_json(
     // Unknown fields are dropped first (a newer client may send what this version does not
     // know), so that the strict read below refuses only what is wrong: an enum name that does
     // not exist is an error, never a silently unset field.
-    prune(&desc, &mut json);
+    prune(&desc, &mut json, "").map_err(|e| FieldError::new(at(&e.field), e.description))?;
     let mut track = serde_path_to_error::Track::new();
     let parsed = DynamicMessage::deserialize_with_options(
         desc.clone(),
@@ -437,13 +437,14 @@ pub fn from_json(
 }
 
 /// Removes the keys of `json` that are not fields of `desc`, all the way down (not inside
-/// well-known types, whose JSON forms have keys of their own).
-fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
+/// well-known types, whose JSON forms have keys of their own), and refuses enum numbers the
+/// enum does not define (the proto3 JSON reader would keep them as unknown values).
+fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value, at: &str) -> Result<(), FieldError> {
     if desc.full_name().starts_with("google.protobuf.") {
-        return;
+        return Ok(());
     }
     let serde_json::Value::Object(map) = json else {
-        return;
+        return Ok(());
     };
     // proto3 JSON: null is the field's default, i.e. unset (except for a Value, where it is
     // the null value).
@@ -457,10 +458,26 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
         let Some(field) = field_named(desc, key) else {
             continue;
         };
-        let Kind::Message(inner) = field.kind() else {
-            continue;
+        let path = match at {
+            "" => field.name().to_owned(),
+            at => format!("{at}.{}", field.name()),
         };
-        // Masks were read as {"paths": [...]} before the canonical "a,b" string: keep taking it.
+        let inner = match field.kind() {
+            Kind::Enum(e) => {
+                let items = match value {
+                    serde_json::Value::Array(items) => items.iter().collect(),
+                    v => vec![&*v],
+                };
+                for n in items.iter().filter_map(|v| v.as_i64()) {
+                    if i32::try_from(n).ok().and_then(|n| e.get_value(n)).is_none() {
+                        return Err(FieldError::new(path, format!("{n} is not a value of {}", e.name())));
+                    }
+                }
+                continue;
+            }
+            Kind::Message(inner) => inner,
+            _ => continue,
+        };
         // Proto names (`display_name`) are taken too, as the query string takes them.
         if inner.full_name() == "google.protobuf.FieldMask" {
             let paths: Vec<String> = match value {
@@ -480,14 +497,19 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value) {
             if let (Kind::Message(m), serde_json::Value::Object(entries)) =
                 (value_desc.kind(), value)
             {
-                entries.values_mut().for_each(|v| prune(&m, v));
+                for v in entries.values_mut() {
+                    prune(&m, v, &path)?;
+                }
             }
         } else if let serde_json::Value::Array(items) = value {
-            items.iter_mut().for_each(|v| prune(&inner, v));
+            for (i, v) in items.iter_mut().enumerate() {
+                prune(&inner, v, &format!("{path}[{i}]"))?;
+            }
         } else {
-            prune(&inner, value);
+            prune(&inner, value, &path)?;
         }
     }
+    Ok(())
 }
 
 /// `display_name` → `displayName`, dotted paths step by step; JSON names pass unchanged.

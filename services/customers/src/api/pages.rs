@@ -5,12 +5,13 @@ use crate::error::Error;
 use tonic::Status;
 use uuid::Uuid;
 
-/// Page size: 50 by default, at most 1000.
+/// Page size: 50 by default; larger than 1000 is lowered to 1000 (AIP-158), as every other
+/// list does; negative is refused.
 pub(super) fn page_size(n: i32) -> Result<i64, Status> {
     match n {
         0 => Ok(50),
-        n if (1..=1000).contains(&n) => Ok(i64::from(n)),
-        _ => Err(Error::field("page_size", "must be between 0 and 1000").into()),
+        n if n > 0 => Ok(i64::from(n.min(1000))),
+        _ => Err(Error::field("page_size", "must not be negative").into()),
     }
 }
 

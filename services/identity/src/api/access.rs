@@ -201,8 +201,12 @@ impl AccessService for Access {
 
     async fn list_permissions(
         &self,
-        _req: Request<ListPermissionsRequest>,
+        req: Request<ListPermissionsRequest>,
     ) -> Result<Response<ListPermissionsResponse>, Status> {
+        // The catalogue is one short page; a negative size is still a mistake to report.
+        if req.get_ref().page_size < 0 {
+            return Err(Error::field("page_size", "must not be negative").into());
+        }
         let permissions = CATALOGUE
             .iter()
             .map(|p| Permission {
