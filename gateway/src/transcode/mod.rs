@@ -569,4 +569,4 @@ pub fn path_of(fields: &[FieldDescriptor]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
