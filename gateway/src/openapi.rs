@@ -122,7 +122,10 @@ impl Docs {
             let locations = info.into_iter().flat_map(|i| &i.location);
             locations
                 .filter_map(|l| {
-                    let text = l.leading_comments.as_ref().or(l.trailing_comments.as_ref())?;
+                    let text = l
+                        .leading_comments
+                        .as_ref()
+                        .or(l.trailing_comments.as_ref())?;
                     Some((l.path.clone(), clean(text)?))
                 })
                 .collect()
@@ -181,7 +184,8 @@ impl Generator {
     fn operation(&mut self, route: &Route, id: &str) -> Result<Value, String> {
         let input = route.method.input();
         let mut params = self.path_params(route);
-        let mut bound: Vec<FieldDescriptor> = route.variables.iter().map(|v| v[0].clone()).collect();
+        let mut bound: Vec<FieldDescriptor> =
+            route.variables.iter().map(|v| v[0].clone()).collect();
         let update = input.get_field_by_name("update_mask").is_some();
         let body = match &route.body {
             Body::None => None,
@@ -239,7 +243,8 @@ impl Generator {
                 } else {
                     json!({ "type": "string", "format": "uuid" })
                 };
-                let mut p = json!({ "name": name, "in": "path", "required": true, "schema": schema });
+                let mut p =
+                    json!({ "name": name, "in": "path", "required": true, "schema": schema });
                 let field = fields.last().map(|f| self.field_doc(f)).unwrap_or_default();
                 let doc = match prefix.is_empty() {
                     true => field,
@@ -325,7 +330,9 @@ impl Generator {
         let output = route.method.output();
         let doc = self.message_doc(&output).unwrap_or_else(|| "OK".into());
         if route.method.is_server_streaming() {
-            let bytes = output.fields().any(|f| f.kind() == Kind::Bytes && !f.is_list());
+            let bytes = output
+                .fields()
+                .any(|f| f.kind() == Kind::Bytes && !f.is_list());
             let content = if bytes && output.full_name() != "crm.events.v1.WatchEventsResponse" {
                 let file = json!({ "schema": { "type": "string", "format": "binary" } });
                 json!({
@@ -360,7 +367,10 @@ impl Generator {
             let schema = self.type_ref(&m, Mode::Input);
             props.insert(f.name().to_owned(), schema);
         }
-        props.insert("file".into(), json!({ "type": "string", "format": "binary" }));
+        props.insert(
+            "file".into(),
+            json!({ "type": "string", "format": "binary" }),
+        );
         json!({ "multipart/form-data": {
             "schema": { "type": "object", "required": ["file"], "properties": props },
             "encoding": { "options": { "contentType": "application/json" } },
@@ -414,7 +424,10 @@ impl Generator {
             }
             let mut doc = self.field_doc(&f);
             if let Some(o) = f.containing_oneof().filter(|o| !o.is_synthetic()) {
-                let note = format!("Member of oneof `{}`: set at most one of its fields.", o.name());
+                let note = format!(
+                    "Member of oneof `{}`: set at most one of its fields.",
+                    o.name()
+                );
                 doc = Some(doc.map_or(note.clone(), |d| format!("{d}\n\n{note}")));
             }
             describe(&mut schema, doc);
@@ -433,7 +446,12 @@ impl Generator {
         schema
     }
 
-    fn field_schema(&mut self, owner: &MessageDescriptor, f: &FieldDescriptor, mode: Mode) -> Value {
+    fn field_schema(
+        &mut self,
+        owner: &MessageDescriptor,
+        f: &FieldDescriptor,
+        mode: Mode,
+    ) -> Value {
         if f.is_map() {
             let Kind::Message(entry) = f.kind() else {
                 return json!({ "type": "object" });
@@ -451,8 +469,11 @@ impl Generator {
 
     fn single(&mut self, owner: &MessageDescriptor, f: &FieldDescriptor, mode: Mode) -> Value {
         match f.kind() {
-            Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" && mode != Mode::Output => {
-                self.mask_schema(owner).unwrap_or_else(|| self.type_ref(&m, mode))
+            Kind::Message(m)
+                if m.full_name() == "google.protobuf.FieldMask" && mode != Mode::Output =>
+            {
+                self.mask_schema(owner)
+                    .unwrap_or_else(|| self.type_ref(&m, mode))
             }
             Kind::Message(m) => self.type_ref(&m, mode),
             _ => self.scalar(f, mode),
@@ -460,9 +481,7 @@ impl Generator {
     }
 
     fn scalar(&mut self, f: &FieldDescriptor, mode: Mode) -> Value {
-        let int = |min: i64, max: i64, format: &str| {
-            json!({ "type": "integer", "format": format, "minimum": min, "maximum": max })
-        };
+        let int = |min: i64, max: i64, format: &str| json!({ "type": "integer", "format": format, "minimum": min, "maximum": max });
         // AIP-158: 0 is the default page; larger than the maximum is lowered to it.
         if f.name() == "page_size" {
             return json!({ "type": "integer", "format": "int32", "minimum": 0, "maximum": i32::MAX });
@@ -631,7 +650,9 @@ fn add_links(api: &Api, paths: &mut Map<String, Value>) {
             let on_created = path
                 .strip_prefix(&create)
                 .and_then(|rest| rest.strip_prefix("/{id}"))
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with(':'));
+                .is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('/') || rest.starts_with(':')
+                });
             if on_created {
                 links.insert(
                     id.clone(),

@@ -137,8 +137,7 @@ async fn serve(
     };
     let grpc_request = request(&parts.headers, Bytes::from(message.encode_to_vec()));
     if route.method.is_server_streaming() {
-        let result =
-            grpc::server_streaming(channel, route.grpc_path.clone(), grpc_request).await;
+        let result = grpc::server_streaming(channel, route.grpc_path.clone(), grpc_request).await;
         return match result {
             Ok(stream) => streams::render(route, stream.into_inner(), rest.shutdown.clone()).await,
             Err(status) => http_response(&status),
@@ -153,10 +152,18 @@ async fn serve(
 /// A body is read as JSON unless it says it is something else: clients that omit the header
 /// (curl -d sends form encoding) still work, but a declared XML or form body is refused.
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return true;
     };
-    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json"
         || media.ends_with("+json")
         || media == "application/x-www-form-urlencoded" // curl's default for -d
@@ -164,7 +171,8 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn unsupported_media_type() -> Response {
-    let status = tonic::Status::invalid_argument("body: must be JSON (content-type application/json)");
+    let status =
+        tonic::Status::invalid_argument("body: must be JSON (content-type application/json)");
     let mut response = http_response(&status);
     *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
     response
@@ -203,7 +211,10 @@ fn json_reply(route: &Route, bytes: Bytes) -> Response {
     };
     match serde_json::to_vec(&message) {
         Ok(json) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             json,
         )
             .into_response(),

@@ -24,7 +24,9 @@ use bytes::Bytes;
 use crm_platform::error::{http_response, json_body};
 use futures::StreamExt as _;
 use prost::Message as _;
-use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage, Value};
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage, Value,
+};
 use tonic::transport::Channel;
 
 /// The change stream's response type, rendered as CloudEvents.
@@ -45,7 +47,9 @@ fn upload_shape(desc: &MessageDescriptor) -> Option<(FieldDescriptor, FieldDescr
 pub async fn upload(channel: Channel, route: &Route, req: Request) -> Response {
     let input = route.method.input();
     let Some((first, chunk)) = upload_shape(&input) else {
-        return http_response(&tonic::Status::unimplemented("this stream has no REST form"));
+        return http_response(&tonic::Status::unimplemented(
+            "this stream has no REST form",
+        ));
     };
     let headers = req.headers().clone();
     let mut form = match Multipart::from_request(req, &()).await {
@@ -64,8 +68,7 @@ pub async fn upload(channel: Channel, route: &Route, req: Request) -> Response {
             Err(e) => return bad_request(first.name(), e.to_string()),
         },
         Ok(Some(field)) if field.name() == Some("file") => {
-            let what = format!("must be the first part, before \"file\"");
-            return bad_request(first.name(), what);
+            return bad_request(first.name(), "must be the first part, before \"file\"");
         }
         Ok(_) => return bad_request("file", "is required (a multipart part named \"file\")"),
         Err(e) => return bad_request("body", e.to_string()),
@@ -79,7 +82,10 @@ pub async fn upload(channel: Channel, route: &Route, req: Request) -> Response {
     if let (Some(name_field), Some(file_name)) = (
         options.descriptor().get_field_by_name("file_name"),
         field.file_name().map(str::to_owned),
-    ) && options.get_field(&name_field).as_str().is_some_and(str::is_empty)
+    ) && options
+        .get_field(&name_field)
+        .as_str()
+        .is_some_and(str::is_empty)
     {
         options.set_field(&name_field, Value::String(file_name));
     }
@@ -127,7 +133,10 @@ pub async fn upload(channel: Channel, route: &Route, req: Request) -> Response {
 fn json(desc: MessageDescriptor, bytes: Bytes) -> Response {
     match DynamicMessage::decode(desc, bytes).map(|m| serde_json::to_vec(&m)) {
         Ok(Ok(body)) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             body,
         )
             .into_response(),
@@ -213,32 +222,18 @@ async fn download(
 
 /// The change stream as Server-Sent Events: `id` is the cursor (browsers and SSE clients send
 /// it back as `Last-Event-ID` when they reconnect, so the stream resumes without gaps), `event`
-/// the event type, `data` the event as CloudEvents JSON. An error ends the stream with an
-/// `error` event.
+/// the event type, `data` the event as CloudEvents JSON.
 fn watch(stream: tonic::Streaming<Bytes>, shutdown: crm_platform::server::Shutdown) -> Response {
     use crm_proto::crm::events::v1::WatchEventsResponse;
-    // Ends at shutdown: an open stream would otherwise hold the gateway's drain forever.
-    let stream = stream.take_until(shutdown.wait());
-    let events = stream.map(|item| {
-        let item = item.and_then(|b| {
-            WatchEventsResponse::decode(b).map_err(|_| tonic::Status::internal("internal error"))
-        });
-        Ok::<_, std::convert::Infallible>(match item {
-            Ok(r) => {
-                let event = r.event.unwrap_or_default();
-                SseEvent::default()
-                    .id(r.cursor)
-                    .event(event.r#type.clone())
-                    .data(crm_platform::events::json::cloudevent(&event).to_string())
-            }
-            Err(status) => SseEvent::default()
-                .event("error")
-                .data(json_body(&status).to_string()),
-        })
-    });
-    Sse::new(events)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    sse(stream, shutdown, |bytes| {
+        let r = WatchEventsResponse::decode(bytes)
+            .map_err(|_| tonic::Status::internal("internal error"))?;
+        let event = r.event.unwrap_or_default();
+        Ok(SseEvent::default()
+            .id(r.cursor)
+            .event(event.r#type.clone())
+            .data(crm_platform::events::json::cloudevent(&event).to_string()))
+    })
 }
 
 /// Any other server stream: one `message` event of proto3 JSON per message.
@@ -247,19 +242,31 @@ fn sse_json(
     stream: tonic::Streaming<Bytes>,
     shutdown: crm_platform::server::Shutdown,
 ) -> Response {
+    sse(stream, shutdown, move |bytes| {
+        let m = DynamicMessage::decode(output.clone(), bytes)
+            .map_err(|_| tonic::Status::internal("internal error"))?;
+        let data =
+            serde_json::to_string(&m).map_err(|_| tonic::Status::internal("internal error"))?;
+        Ok(SseEvent::default().data(data))
+    })
+}
+
+/// A server stream as Server-Sent Events, one event per message; an error ends the stream with
+/// an `error` event. It ends at shutdown: an open stream would otherwise hold the gateway's
+/// drain forever.
+fn sse(
+    stream: tonic::Streaming<Bytes>,
+    shutdown: crm_platform::server::Shutdown,
+    event: impl Fn(Bytes) -> Result<SseEvent, tonic::Status> + Send + 'static,
+) -> Response {
     let stream = stream.take_until(shutdown.wait());
     let events = stream.map(move |item| {
-        let json = item.and_then(|b| {
-            let m = DynamicMessage::decode(output.clone(), b)
-                .map_err(|_| tonic::Status::internal("internal error"))?;
-            serde_json::to_string(&m).map_err(|_| tonic::Status::internal("internal error"))
-        });
-        Ok::<_, std::convert::Infallible>(match json {
-            Ok(data) => SseEvent::default().data(data),
-            Err(status) => SseEvent::default()
+        let e = item.and_then(&event).unwrap_or_else(|status| {
+            SseEvent::default()
                 .event("error")
-                .data(json_body(&status).to_string()),
-        })
+                .data(json_body(&status).to_string())
+        });
+        Ok::<_, std::convert::Infallible>(e)
     });
     Sse::new(events)
         .keep_alive(KeepAlive::default())

@@ -27,22 +27,40 @@ fn operations_paths_and_parameters() {
     let id = param(get, "id");
     assert_eq!(id["in"], "path");
     assert_eq!(id["schema"]["format"], "uuid");
-    assert_eq!(d["paths"]["/api/v1/widgets:import"]["post"]["operationId"], "CreateWidget2");
-    assert_eq!(d["paths"]["/api/v1/widgets:import"]["post"]["security"], json!([]));
-    assert!(d["paths"]["/api/v1/widgets"]["post"].get("security").is_none());
+    assert_eq!(
+        d["paths"]["/api/v1/widgets:import"]["post"]["operationId"],
+        "CreateWidget2"
+    );
+    assert_eq!(
+        d["paths"]["/api/v1/widgets:import"]["post"]["security"],
+        json!([])
+    );
+    assert!(
+        d["paths"]["/api/v1/widgets"]["post"]
+            .get("security")
+            .is_none()
+    );
 
     let list = &d["paths"]["/api/v1/widgets"]["get"];
     assert_eq!(param(list, "pageSize")["schema"]["minimum"], 0);
     let states = &param(list, "states")["schema"];
     assert_eq!(states["type"], "array");
-    assert!(states["items"]["enum"].as_array().unwrap().contains(&json!("ARCHIVED")));
+    assert!(
+        states["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ARCHIVED"))
+    );
     let names: Vec<&str> = list["parameters"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert!(!names.contains(&"near"), "messages are not query parameters");
+    assert!(
+        !names.contains(&"near"),
+        "messages are not query parameters"
+    );
 }
 
 #[test]
@@ -62,17 +80,25 @@ fn field_behaviour_becomes_required_and_read_only() {
     assert!(!states.contains(&json!("STATE_UNSPECIFIED")));
     assert!(states.contains(&json!(1)));
     // Optional fields take null (unset) on input.
-    assert_eq!(input["properties"]["weight"]["type"], json!(["number", "null"]));
+    assert_eq!(
+        input["properties"]["weight"]["type"],
+        json!(["number", "null"])
+    );
     // Responses require nothing: proto3 JSON leaves defaults out.
     let output = &schemas["demo.v1.Widget"];
     assert!(output.get("required").is_none());
     assert_eq!(output["properties"]["sizeBytes"]["type"], "string");
-    assert_eq!(output["properties"]["sizeBytes"]["pattern"], "^-?[0-9]{1,18}$");
+    assert_eq!(
+        output["properties"]["sizeBytes"]["pattern"],
+        "^-?[0-9]{1,18}$"
+    );
     // An update takes what it is sent: nothing required, and the mask names changeable fields.
     let patch = &d["paths"]["/api/v1/widgets/{id}"]["patch"];
     let update = &schemas["demo.v1.Widget.update"];
     assert!(update.get("required").is_none());
-    let mask = param(patch, "updateMask")["schema"]["pattern"].as_str().unwrap();
+    let mask = param(patch, "updateMask")["schema"]["pattern"]
+        .as_str()
+        .unwrap();
     assert!(mask.contains("sizeBytes") && !mask.contains("createTime") && !mask.contains("|name|"));
 }
 
@@ -81,7 +107,10 @@ fn creates_link_to_what_they_created_and_errors_are_aip_193() {
     let d = doc();
     let links = &d["paths"]["/api/v1/widgets"]["post"]["responses"]["200"]["links"];
     for op in ["GetWidget", "UpdateWidget", "DeleteWidget"] {
-        assert_eq!(links[op]["parameters"]["id"], "$response.body#/id", "{links}");
+        assert_eq!(
+            links[op]["parameters"]["id"], "$response.body#/id",
+            "{links}"
+        );
     }
     let error = &d["components"]["schemas"]["Error"];
     assert_eq!(error["required"], json!(["error"]));

@@ -217,7 +217,10 @@ mod tests {
             parse(&Kind::Int64, "9007199254740993"),
             Ok(Value::I64(9007199254740993))
         );
-        assert_eq!(parse(&Kind::Bytes, "AAE="), Ok(Value::Bytes(vec![0, 1].into())));
+        assert_eq!(
+            parse(&Kind::Bytes, "AAE="),
+            Ok(Value::Bytes(vec![0, 1].into()))
+        );
         assert!(matches!(parse(&Kind::Double, "NaN"), Ok(Value::F64(f)) if f.is_nan()));
         assert!(parse(&Kind::Double, "inf").is_err());
     }

@@ -94,9 +94,9 @@ impl Api {
             }
         }
         for (i, a) in routes.iter().enumerate() {
-            let clash = routes[..i].iter().find(|b| {
-                b.http_method == a.http_method && b.template_text == a.template_text
-            });
+            let clash = routes[..i]
+                .iter()
+                .find(|b| b.http_method == a.http_method && b.template_text == a.template_text);
             if let Some(b) = clash {
                 return Err(format!(
                     "{} and {} both bind {} {}",
@@ -187,7 +187,13 @@ fn flatten(rule: &DynamicMessage, out: &mut Vec<Rule>) {
         let path = custom.get_field_by_name("path");
         let kind = kind.as_deref().and_then(Value::as_str).unwrap_or_default();
         if let Ok(method) = Method::from_bytes(kind.as_bytes()) {
-            pattern = Some((method, path.as_deref().and_then(Value::as_str).unwrap_or_default().to_owned()));
+            pattern = Some((
+                method,
+                path.as_deref()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
         }
     }
     if let Some((method, template)) = pattern {
@@ -225,8 +231,9 @@ impl Route {
             "" => Body::None,
             "*" => Body::Whole,
             name => {
-                let field = field_named(&input, name)
-                    .ok_or_else(|| format!("body `{name}` is not a field of {}", input.full_name()))?;
+                let field = field_named(&input, name).ok_or_else(|| {
+                    format!("body `{name}` is not a field of {}", input.full_name())
+                })?;
                 if !matches!(field.kind(), Kind::Message(_)) || field.is_list() || field.is_map() {
                     return Err(format!("body `{name}` must be a singular message field"));
                 }
@@ -238,10 +245,15 @@ impl Route {
             name => {
                 let output = method.output();
                 let field = field_named(&output, name).ok_or_else(|| {
-                    format!("response_body `{name}` is not a field of {}", output.full_name())
+                    format!(
+                        "response_body `{name}` is not a field of {}",
+                        output.full_name()
+                    )
                 })?;
                 if !matches!(field.kind(), Kind::Message(_)) || field.is_list() || field.is_map() {
-                    return Err(format!("response_body `{name}` must be a singular message field"));
+                    return Err(format!(
+                        "response_body `{name}` must be a singular message field"
+                    ));
                 }
                 Some(field)
             }
@@ -418,7 +430,10 @@ pub fn from_json(
         }
     }
     let mut json: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        FieldError::new(at(""), format!("is not valid JSON: {}", clean_error(&e.to_string())))
+        FieldError::new(
+            at(""),
+            format!("is not valid JSON: {}", clean_error(&e.to_string())),
+        )
     })?;
     // Unknown fields are dropped first (a newer client may send what this version does not
     // know), so that the strict read below refuses only what is wrong: an enum name that does
@@ -439,7 +454,11 @@ pub fn from_json(
 /// Removes the keys of `json` that are not fields of `desc`, all the way down (not inside
 /// well-known types, whose JSON forms have keys of their own), and refuses enum numbers the
 /// enum does not define (the proto3 JSON reader would keep them as unknown values).
-fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value, at: &str) -> Result<(), FieldError> {
+fn prune(
+    desc: &MessageDescriptor,
+    json: &mut serde_json::Value,
+    at: &str,
+) -> Result<(), FieldError> {
     if desc.full_name().starts_with("google.protobuf.") {
         return Ok(());
     }
@@ -470,7 +489,10 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value, at: &str) -> Re
                 };
                 for n in items.iter().filter_map(|v| v.as_i64()) {
                     if i32::try_from(n).ok().and_then(|n| e.get_value(n)).is_none() {
-                        return Err(FieldError::new(path, format!("{n} is not a value of {}", e.name())));
+                        return Err(FieldError::new(
+                            path,
+                            format!("{n} is not a value of {}", e.name()),
+                        ));
                     }
                 }
                 continue;
@@ -483,9 +505,11 @@ fn prune(desc: &MessageDescriptor, json: &mut serde_json::Value, at: &str) -> Re
             let paths: Vec<String> = match value {
                 serde_json::Value::String(s) => s.split(',').map(to_camel).collect(),
                 _ => match value.get("paths") {
-                    Some(serde_json::Value::Array(paths)) => {
-                        paths.iter().filter_map(|p| p.as_str()).map(to_camel).collect()
-                    }
+                    Some(serde_json::Value::Array(paths)) => paths
+                        .iter()
+                        .filter_map(|p| p.as_str())
+                        .map(to_camel)
+                        .collect(),
                     _ => continue,
                 },
             };

@@ -121,12 +121,20 @@ fn bodies_are_strict_about_shape_and_types() {
     let (r, v) = route(&api, Method::POST, "/api/v1/widgets");
     let h = HeaderMap::new();
     let ok = r
-        .request(&v, Some("widgetId=w9"), br#"{"state": "ACTIVE", "sizeBytes": "12", "newer": 1}"#, &h)
+        .request(
+            &v,
+            Some("widgetId=w9"),
+            br#"{"state": "ACTIVE", "sizeBytes": "12", "newer": 1}"#,
+            &h,
+        )
         .unwrap();
     assert_eq!(text(&ok, "widget_id"), "w9");
     let widget = ok.get_field_by_name("widget").unwrap();
     let widget = widget.as_message().unwrap();
-    assert_eq!(widget.get_field_by_name("size_bytes").unwrap().as_i64(), Some(12));
+    assert_eq!(
+        widget.get_field_by_name("size_bytes").unwrap().as_i64(),
+        Some(12)
+    );
     for (body, field) in [
         (&b""[..], "widget"),
         (b"\0", "widget"),
@@ -139,12 +147,23 @@ fn bodies_are_strict_about_shape_and_types() {
         (b"{\"state\": \"ACTIVE\"} trailing", "widget"),
     ] {
         let err = r.request(&v, None, body, &h).unwrap_err();
-        assert_eq!(err.field, field, "{}: {}", String::from_utf8_lossy(body), err.description);
+        assert_eq!(
+            err.field,
+            field,
+            "{}: {}",
+            String::from_utf8_lossy(body),
+            err.description
+        );
     }
     // `body: "*"`: the whole request, and nothing from the query.
     let (r, v) = route(&api, Method::POST, "/api/v1/widgets:import");
     let m = r
-        .request(&v, Some("widgetId=ignored"), br#"{"widget": {"state": 1}, "widgetId": "w1"}"#, &h)
+        .request(
+            &v,
+            Some("widgetId=ignored"),
+            br#"{"widget": {"state": 1}, "widgetId": "w1"}"#,
+            &h,
+        )
         .unwrap();
     assert_eq!(text(&m, "widget_id"), "w1");
 }
@@ -170,7 +189,12 @@ fn patch_sets_the_name_from_the_path_and_masks_the_fields_sent() {
     assert_eq!(paths, ["location", "size_bytes"]);
     // An explicit mask wins, in either naming.
     let m = r
-        .request(&v, Some("updateMask=sizeBytes,tags"), body, &HeaderMap::new())
+        .request(
+            &v,
+            Some("updateMask=sizeBytes,tags"),
+            body,
+            &HeaderMap::new(),
+        )
         .unwrap();
     let mask = m.get_field_by_name("update_mask").unwrap();
     let mask = mask.as_message().unwrap();

@@ -38,7 +38,13 @@ pub(super) async fn begin(db: &Db) -> Result<(Tx, i64), DbError> {
 /// Commits a guarded change unless it took away the last active administrator. When there was
 /// none before (a database restored or edited by hand), the change cannot make things worse
 /// and goes through, so that ordinary work does not stop until someone repairs it.
-pub(super) async fn commit(mut tx: Tx, before: i64) -> Result<Guarded, DbError> {
+/// `written` says whether the change found its row at the expected version; when not, nothing
+/// is written and the answer is `Stale`.
+pub(super) async fn commit(mut tx: Tx, before: i64, written: bool) -> Result<Guarded, DbError> {
+    if !written {
+        tx.rollback().await?;
+        return Ok(Guarded::Stale);
+    }
     if before > 0 && active_administrators(&mut tx).await? == 0 {
         tx.rollback().await?;
         return Ok(Guarded::LastAdministrator);

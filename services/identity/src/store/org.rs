@@ -145,11 +145,7 @@ impl Store {
             }
             changed == 1
         });
-        if !changed {
-            tx.rollback().await?;
-            return Ok(Guarded::Stale);
-        }
-        guard::commit(tx, before).await
+        guard::commit(tx, before, changed).await
     }
 
     /// Records a login outcome: failed attempts so far, lock, last login.
@@ -209,11 +205,7 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(Guarded::Stale);
-        }
-        guard::commit(tx, before).await
+        guard::commit(tx, before, n == 1).await
     }
 
     /// Deletes a user still at `version` (their roles and sessions go with them). Refused when
@@ -227,11 +219,7 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(Guarded::Stale);
-        }
-        guard::commit(tx, before).await
+        guard::commit(tx, before, n == 1).await
     }
 
     /// Revokes every session of a user (disabled accounts).
