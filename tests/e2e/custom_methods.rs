@@ -97,8 +97,18 @@ async fn password_change_and_reset_take_the_passwords_from_the_body() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(login_status(&suite, "body-check", "first-password-2026").await.0, 401);
-    assert_eq!(login_status(&suite, "body-check", "second-password-2026").await.0, 200);
+    assert_eq!(
+        login_status(&suite, "body-check", "first-password-2026")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        login_status(&suite, "body-check", "second-password-2026")
+            .await
+            .0,
+        200
+    );
 
     let r = http
         .call(
@@ -159,7 +169,11 @@ async fn assign_roles_sets_the_roles_in_the_body_and_refuses_a_broken_body() {
             Some(json!({"roles": []})),
         )
         .await;
-    assert_eq!(r.json["error"]["status"], "FAILED_PRECONDITION", "{}", r.text);
+    assert_eq!(
+        r.json["error"]["status"], "FAILED_PRECONDITION",
+        "{}",
+        r.text
+    );
     let me = http.call("GET", "/api/v1/users/me", None).await;
     assert_eq!(me.json["roles"].as_array().unwrap().len(), 1);
     suite.stop().await;
@@ -218,7 +232,10 @@ async fn alert_acknowledgement_reads_the_etag() {
     assert_eq!(r.status, 200, "{}", r.text);
     let alerts = http.call("GET", "/api/v1/securityAlerts", None).await;
     let alert = alerts.json["securityAlerts"][0].clone();
-    let id = alert["name"].as_str().unwrap().trim_start_matches("securityAlerts/");
+    let id = alert["name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("securityAlerts/");
     let path = format!("/api/v1/securityAlerts/{id}/acknowledge");
     let stale = http.call("POST", &path, Some(json!({"etag": STALE}))).await;
     assert_eq!(stale.status, 409, "{}", stale.text);
