@@ -9,7 +9,7 @@
 //! proto3 JSON leaves out default values), `pkg.Msg.input` as request bodies carry it (its
 //! REQUIRED fields required), and `pkg.Msg.update` for update requests, where fields the body
 //! leaves out are left alone (AIP-134).
-use crate::transcode::{Api, Body, Route, template::Template};
+use crate::transcode::{Api, Body, Route};
 use prost_reflect::{
     DynamicMessage, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor,
     Value as Reflect,
@@ -61,12 +61,12 @@ pub fn document(title: &str, version: &str, api: &Api, public: &[&str]) -> Resul
             n => format!("{}{n}", route.method.name()),
         };
         let mut op = g.operation(route, &id)?;
-        if is_public(&route.template.openapi_path(), public) {
+        if is_public(&route.openapi_path.clone(), public) {
             op["security"] = json!([]);
         }
         let method = route.http_method.as_str().to_ascii_lowercase();
         let item = paths
-            .entry(route.template.openapi_path())
+            .entry(route.openapi_path.clone())
             .or_insert_with(|| json!({}));
         if item.get(&method).is_some() || !ids.insert(id.clone()) {
             return Err(format!("{method} {}: duplicate route", route.template_text));
@@ -631,7 +631,7 @@ fn add_links(api: &Api, paths: &mut Map<String, Value>) {
             && route.template.verb.is_none()
             && has_id
         {
-            creates.push(route.template.openapi_path());
+            creates.push(route.openapi_path.clone());
         }
     }
     let targets: Vec<(String, String, String)> = paths
@@ -667,11 +667,6 @@ fn add_links(api: &Api, paths: &mut Map<String, Value>) {
             op["responses"]["200"]["links"] = Value::Object(links);
         }
     }
-}
-
-/// Parses a template for tests and tools that want the OpenAPI form of a path.
-pub fn openapi_path(template: &str) -> Result<String, String> {
-    Ok(Template::parse(template)?.openapi_path())
 }
 
 #[cfg(test)]

@@ -97,7 +97,7 @@ pub async fn handle(rest: Rest, req: Request) -> Response {
             return http_response(&status);
         }
     };
-    let label = format!("{} {}", parts.method, route.template.openapi_path());
+    let label = format!("{} {}", parts.method, route.openapi_path);
     let mut response = serve(&rest, route, &values, parts, body).await;
     response
         .extensions_mut()

@@ -35,6 +35,10 @@ pub struct Route {
     pub template_text: String,
     /// The parsed template.
     pub template: Template,
+    /// The template's OpenAPI path, also the route's metrics label.
+    pub openapi_path: String,
+    /// Literal segments of the template: the more, the more specific the route.
+    literals: usize,
     /// The request fields each template variable sets.
     pub variables: Vec<Vec<FieldDescriptor>>,
     /// Where the body goes.
@@ -125,14 +129,8 @@ impl Api {
                 }
                 continue;
             }
-            let literals = route
-                .template
-                .segments
-                .iter()
-                .filter(|s| matches!(s, template::Segment::Literal(_)))
-                .count();
-            if best.as_ref().is_none_or(|(_, _, l)| literals > *l) {
-                best = Some((route, values, literals));
+            if best.as_ref().is_none_or(|(_, _, l)| route.literals > *l) {
+                best = Some((route, values, route.literals));
             }
         }
         match best {
@@ -269,9 +267,16 @@ impl Route {
             .nth(1)
             .unwrap_or_default()
             .to_owned();
+        let literals = template
+            .segments
+            .iter()
+            .filter(|s| matches!(s, template::Segment::Literal(_)))
+            .count();
         Ok(Route {
             http_method: rule.method.clone(),
             template_text: rule.template.clone(),
+            openapi_path: template.openapi_path(),
+            literals,
             template,
             variables,
             body,
