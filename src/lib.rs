@@ -528,6 +528,8 @@ pub async fn start_dev(options: DevOptions) -> anyhow::Result<DevStack> {
             identity: format!("http://{identity_addr}"),
             events: format!("http://{events_addr}"),
         },
+        // The UI's session keys are random per process in dev: a restart signs users out.
+        ..Default::default()
     };
     let gateway = crm_gateway::build(&gateway_config, auth, shutdown.clone()).await?;
     let (gateway_addr, listener) = bind(options.listen).await?;

@@ -31,6 +31,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Addresses of the services, e.g. `http://customers:50051`.
     pub upstreams: UpstreamsConfig,
+    /// The end users' web UI (`[gateway.web]`).
+    pub web: crm_web::Config,
 }
 
 /// Where each service listens.
@@ -50,6 +52,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             upstreams: UpstreamsConfig::default(),
+            web: crm_web::Config::default(),
         }
     }
 }
@@ -64,8 +67,17 @@ impl Default for UpstreamsConfig {
     }
 }
 
-/// Paths of the gateway served without a token.
+/// Paths of the gateway served without a token. The web UI's pages authenticate with their
+/// session cookie instead (see `crm_web`).
 pub const PUBLIC: &[&str] = &[
+    "/",
+    "/login",
+    "/logout",
+    "/lang",
+    "/settings*",
+    "/customers*",
+    "/admin/*",
+    "/assets/*",
     "/api/openapi.json",
     "/.well-known/jwks.json",
     "/api/v1/auth/*",
@@ -106,6 +118,14 @@ pub async fn build(
         "events",
         crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
     );
+    let web = crm_web::Web::new(
+        &config.web,
+        crm_web::Upstreams {
+            identity: crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
+            customers: crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
+        },
+        authenticator.clone(),
+    )?;
     let upstreams = Arc::new(upstreams);
     let api = Arc::new(api()?);
     let document = openapi::document("CRM REST API", env!("CARGO_PKG_VERSION"), &api, PUBLIC)
@@ -126,6 +146,7 @@ pub async fn build(
         .await?;
 
     let router = grpc
+        .merge(crm_web::router(web))
         .route(
             "/api/openapi.json",
             get(move || std::future::ready(Json(document.as_ref().clone()))),

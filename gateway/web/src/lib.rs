@@ -1,0 +1,141 @@
+//! The end users' web UI, served by the gateway at `/`.
+//!
+//! Pages are rendered on the server (askama templates) and updated in place with htmx. The UI
+//! is a client of the services like any other: every call goes over gRPC with the signed-in
+//! user's own access token, so it sees exactly what the user may see, nothing more.
+//!
+//! - [`session`]: the sealed session cookie and CSRF tokens.
+//! - [`guard`]: security headers, CSRF checks and the session middleware.
+//! - [`i18n`]: catalogs (en, zh-CN) and locale-aware formatting.
+//! - [`assets`]: embedded static files with content-hashed URLs.
+//! - `pages`: one module per area; a later service adds its own module and its "my day" card
+//!   (see [`pages::myday::Card`]).
+pub mod assets;
+pub mod guard;
+pub mod i18n;
+pub mod pages;
+pub mod session;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use crm_platform::{
+    auth::{Authenticator, Principal},
+    crypto::{CryptoConfig, Keyring},
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tonic::transport::Channel;
+
+/// Configuration of the UI (`[gateway.web]`, `CRM_GATEWAY__WEB__*`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Keys sealing the session cookie (same shape as the customers service's field keys:
+    /// `keys`, `current`, `index_key`). Empty: random keys per process, so sessions end when
+    /// the process restarts and are not shared between replicas (fine for `crm dev`; set them in
+    /// production).
+    pub session: CryptoConfig,
+    /// Mark cookies `Secure`: set it when the UI is served over TLS (at the ingress).
+    pub secure_cookies: bool,
+}
+
+/// The channels to the services the UI calls.
+#[derive(Clone, Debug)]
+pub struct Upstreams {
+    /// The identity service.
+    pub identity: Channel,
+    /// The customers service.
+    pub customers: Channel,
+}
+
+/// Shared state of the UI.
+#[derive(Clone)]
+pub struct Web {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    upstreams: Upstreams,
+    authenticator: Arc<Authenticator>,
+    sealer: session::Sealer,
+}
+
+impl Web {
+    /// The UI's state. Fails when the configured session keys are invalid or a catalog is broken.
+    pub fn new(config: &Config, upstreams: Upstreams, authenticator: Arc<Authenticator>) -> anyhow::Result<Web> {
+        i18n::init()?;
+        let keyring = if config.session.keys.is_empty() {
+            tracing::warn!(
+                "no session keys configured (CRM_GATEWAY__WEB__SESSION__*): sessions end when this process stops"
+            );
+            Keyring::generate().map_err(|e| anyhow::anyhow!("session keys: {e}"))?.0
+        } else {
+            Keyring::from_config(&config.session).map_err(|e| anyhow::anyhow!("session keys: {e}"))?
+        };
+        Ok(Web {
+            inner: Arc::new(Inner {
+                upstreams,
+                authenticator,
+                sealer: session::Sealer::new(keyring, config.secure_cookies),
+            }),
+        })
+    }
+
+    /// The channels to the services.
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.inner.upstreams
+    }
+
+    pub(crate) fn sealer(&self) -> &session::Sealer {
+        &self.inner.sealer
+    }
+
+    pub(crate) async fn verify(&self, token: &str) -> Option<Principal> {
+        self.inner.authenticator.authenticate(token).await.ok()
+    }
+}
+
+/// Paths of the UI; the gateway serves them before its API routes.
+pub const PATHS: &[&str] = &["/", "/login", "/logout", "/settings", "/customers", "/admin", "/assets"];
+
+/// The router of the UI.
+pub fn router(web: Web) -> Router {
+    use pages::{admin, auth, customers, myday, settings};
+    let signed_in = Router::new()
+        .route("/", get(myday::page))
+        .route("/logout", post(auth::logout))
+        .route("/settings", get(settings::page).post(settings::save))
+        .route("/settings/password", post(settings::password))
+        .route("/customers", get(customers::list).post(customers::create))
+        .route("/customers/new", get(customers::new_form))
+        .route("/customers/duplicates", post(customers::duplicates))
+        .route("/customers/views", post(customers::save_view))
+        .route("/customers/{id}", get(customers::detail))
+        .route("/customers/{id}/edit", get(customers::edit_form).post(customers::update))
+        .route("/customers/{id}/interactions", post(customers::log_interaction))
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/{id}/roles", post(admin::assign_roles))
+        .layer(axum::middleware::from_fn_with_state(web.clone(), guard::signed_in));
+    Router::new()
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/lang", post(auth::language))
+        .merge(signed_in)
+        .with_state(web)
+        .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn(guard::same_origin))
+        .layer(axum::middleware::from_fn(guard::security_headers))
+}
+
+/// A gRPC request carrying the user's token, so the service applies the user's permissions.
+pub(crate) fn call<T>(ctx: &guard::Ctx, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {}", ctx.session.access).parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    if let Some(value) = ctx.peer.as_ref().and_then(|p| p.parse().ok()) {
+        request.metadata_mut().insert("x-forwarded-for", value);
+    }
+    request
+}
