@@ -1,5 +1,5 @@
 //! Sign-in flows, REST mirrors and the audit log, end to end.
-use crate::harness::{Backend, Http, Suite};
+use crate::harness::{Backend, Http, Suite, violated_fields};
 use crate::identity::{PASSWORD, create_client, create_user};
 use crm_identity::roles;
 use crm_proto::crm::customers::v1::{
@@ -243,6 +243,46 @@ async fn identity_over_rest_mirrors_grpc() {
         other.status, 403,
         "reading others needs identity.user.read: {}",
         other.text
+    );
+
+    // Preferences: every user has their own, no permission needed; a PATCH changes only the
+    // fields in its body.
+    let prefs = "/api/v1/users/me/preferences";
+    let saved = rep
+        .call("PATCH", prefs, Some(json!({"timeZone": "asia/shanghai"})))
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let saved = rep
+        .call(
+            "PATCH",
+            prefs,
+            Some(json!({"locale": "zh-CN", "etag": "1"})),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    let got = rep.call("GET", prefs, None).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.json["locale"], "zh-CN");
+    assert_eq!(got.json["timeZone"], "Asia/Shanghai", "kept, and canonical");
+    assert_eq!(got.json["etag"], "2");
+    let rep_id = me.json["id"].as_str().unwrap();
+    assert_eq!(got.json["name"], format!("users/{rep_id}/preferences"));
+    let stale = rep
+        .call("PATCH", prefs, Some(json!({"locale": "en", "etag": "1"})))
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.text);
+    let bad = rep
+        .call("PATCH", prefs, Some(json!({"timeZone": "Mars/Base"})))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(violated_fields(&bad.json), ["preferences.time_zone"]);
+    let theirs = http
+        .call("GET", &format!("/api/v1/users/{rep_id}/preferences"), None)
+        .await;
+    assert_eq!(
+        theirs.status, 404,
+        "not even an administrator reads another user's: {}",
+        theirs.text
     );
     suite.stop().await;
 }

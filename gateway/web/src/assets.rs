@@ -24,8 +24,16 @@ pub struct Asset {
 /// Every file the pages load. The vendored libraries keep their licences beside them
 /// (`assets/vendor/*-LICENSE.txt`), and those are served too.
 const FILES: &[(&str, &[u8], &str)] = &[
-    ("app.css", include_bytes!("../assets/app.css"), "text/css; charset=utf-8"),
-    ("app.js", include_bytes!("../assets/app.js"), "text/javascript; charset=utf-8"),
+    (
+        "app.css",
+        include_bytes!("../assets/app.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "app.js",
+        include_bytes!("../assets/app.js"),
+        "text/javascript; charset=utf-8",
+    ),
     (
         "htmx.js",
         include_bytes!("../assets/vendor/htmx-2.0.11.min.js"),
@@ -93,7 +101,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
     match all().iter().find(|a| a.url == wanted) {
         Some(asset) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(asset.content_type),
+                ),
                 (
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -113,7 +124,10 @@ mod tests {
     #[test]
     fn urls_carry_a_content_hash_and_javascript_stays_small() {
         let css = url("app.css");
-        assert!(css.starts_with("/assets/app.") && css.ends_with(".css") && css.len() > 20, "{css}");
+        assert!(
+            css.starts_with("/assets/app.") && css.ends_with(".css") && css.len() > 20,
+            "{css}"
+        );
         assert_eq!(url("nope"), "/assets/missing");
         // The weight budget of the issue: all JavaScript under 50 KB gzipped. Checked here on
         // the raw size as an upper bound a gzip could not exceed by much; the benchmark reports

@@ -30,15 +30,27 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
-    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         // Pages hold customer data: never kept by shared caches or the back-forward cache.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -114,7 +126,8 @@ pub fn request_locale(headers: &HeaderMap, preferred: &str) -> Locale {
 pub fn to_login(headers: &HeaderMap, web: &Web) -> Response {
     let mut response = if headers.contains_key("hx-request") {
         let mut r = StatusCode::NO_CONTENT.into_response();
-        r.headers_mut().insert("hx-redirect", HeaderValue::from_static("/login"));
+        r.headers_mut()
+            .insert("hx-redirect", HeaderValue::from_static("/login"));
         r
     } else {
         Redirect::to("/login").into_response()
@@ -153,7 +166,10 @@ pub async fn signed_in(State(web): State<Web>, req: Request, next: Next) -> Resp
     } else {
         req
     };
-    let tr = Tr::new(request_locale(req.headers(), &session.locale), time_zone(&session.tz));
+    let tr = Tr::new(
+        request_locale(req.headers(), &session.locale),
+        time_zone(&session.tz),
+    );
     let peer = req
         .headers()
         .get("x-forwarded-for")
@@ -179,7 +195,10 @@ pub async fn signed_in(State(web): State<Web>, req: Request, next: Next) -> Resp
 /// The body is read for the check and handed on unchanged.
 async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     let refused = || (StatusCode::FORBIDDEN, "missing or invalid CSRF token").into_response();
-    let header_token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
+    let header_token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok());
     if let Some(token) = header_token {
         return if session::same_secret(token, expected) {
             Ok(req)
@@ -188,7 +207,8 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
         };
     }
     let in_query = req.uri().query().is_some_and(|q| {
-        form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "_csrf" && session::same_secret(&v, expected))
+        form_urlencoded::parse(q.as_bytes())
+            .any(|(k, v)| k == "_csrf" && session::same_secret(&v, expected))
     });
     if in_query {
         return Ok(req);
@@ -205,7 +225,8 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, Response> {
     let bytes = axum::body::to_bytes(body, FORM_LIMIT)
         .await
         .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response())?;
-    let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == "_csrf" && session::same_secret(&v, expected));
+    let ok = form_urlencoded::parse(&bytes)
+        .any(|(k, v)| k == "_csrf" && session::same_secret(&v, expected));
     if ok {
         Ok(Request::from_parts(parts, Body::from(bytes)))
     } else {
@@ -237,8 +258,14 @@ mod tests {
             ("host", "crm.example.com"),
             ("origin", "https://evil.example"),
         ])));
-        assert!(!from_same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!from_same_origin(&headers(&[("host", "a"), ("origin", "null")])));
+        assert!(!from_same_origin(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(!from_same_origin(&headers(&[
+            ("host", "a"),
+            ("origin", "null")
+        ])));
     }
 
     #[test]

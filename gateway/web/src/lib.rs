@@ -64,15 +64,22 @@ struct Inner {
 
 impl Web {
     /// The UI's state. Fails when the configured session keys are invalid or a catalog is broken.
-    pub fn new(config: &Config, upstreams: Upstreams, authenticator: Arc<Authenticator>) -> anyhow::Result<Web> {
+    pub fn new(
+        config: &Config,
+        upstreams: Upstreams,
+        authenticator: Arc<Authenticator>,
+    ) -> anyhow::Result<Web> {
         i18n::init()?;
         let keyring = if config.session.keys.is_empty() {
             tracing::warn!(
                 "no session keys configured (CRM_GATEWAY__WEB__SESSION__*): sessions end when this process stops"
             );
-            Keyring::generate().map_err(|e| anyhow::anyhow!("session keys: {e}"))?.0
+            Keyring::generate()
+                .map_err(|e| anyhow::anyhow!("session keys: {e}"))?
+                .0
         } else {
-            Keyring::from_config(&config.session).map_err(|e| anyhow::anyhow!("session keys: {e}"))?
+            Keyring::from_config(&config.session)
+                .map_err(|e| anyhow::anyhow!("session keys: {e}"))?
         };
         Ok(Web {
             inner: Arc::new(Inner {
@@ -98,7 +105,15 @@ impl Web {
 }
 
 /// Paths of the UI; the gateway serves them before its API routes.
-pub const PATHS: &[&str] = &["/", "/login", "/logout", "/settings", "/customers", "/admin", "/assets"];
+pub const PATHS: &[&str] = &[
+    "/",
+    "/login",
+    "/logout",
+    "/settings",
+    "/customers",
+    "/admin",
+    "/assets",
+];
 
 /// The router of the UI.
 pub fn router(web: Web) -> Router {
@@ -113,11 +128,20 @@ pub fn router(web: Web) -> Router {
         .route("/customers/duplicates", post(customers::duplicates))
         .route("/customers/views", post(customers::save_view))
         .route("/customers/{id}", get(customers::detail))
-        .route("/customers/{id}/edit", get(customers::edit_form).post(customers::update))
-        .route("/customers/{id}/interactions", post(customers::log_interaction))
+        .route(
+            "/customers/{id}/edit",
+            get(customers::edit_form).post(customers::update),
+        )
+        .route(
+            "/customers/{id}/interactions",
+            post(customers::log_interaction),
+        )
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/roles", post(admin::assign_roles))
-        .layer(axum::middleware::from_fn_with_state(web.clone(), guard::signed_in));
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            guard::signed_in,
+        ));
     Router::new()
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/lang", post(auth::language))

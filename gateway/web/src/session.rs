@@ -77,7 +77,12 @@ impl Sealer {
     }
 
     /// A `Set-Cookie` header value; `max_age` None makes it last as long as the browser session.
-    pub fn set_cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> anyhow::Result<HeaderValue> {
+    pub fn set_cookie(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<i64>,
+    ) -> anyhow::Result<HeaderValue> {
         let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
         if let Some(age) = max_age {
             cookie.push_str(&format!("; Max-Age={age}"));
@@ -114,7 +119,11 @@ pub fn random_token() -> anyhow::Result<String> {
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     // Fold every byte in: the time depends on the length only, never on where they differ.
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -141,7 +150,10 @@ mod tests {
 
     fn headers_with(cookie_header: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(cookie_header).expect("header"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(cookie_header).expect("header"),
+        );
         h
     }
 
@@ -152,7 +164,9 @@ mod tests {
         let set = set.to_str().expect("ascii");
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
         let value = set.split(';').next().expect("pair");
-        let opened = s.open(&headers_with(&format!("other=1; {value}"))).expect("opens");
+        let opened = s
+            .open(&headers_with(&format!("other=1; {value}")))
+            .expect("opens");
         assert_eq!(opened.display, "张 伟 ");
         assert_eq!(opened.tz, "Asia/Shanghai");
         // Another process's keys cannot open it, and a changed byte breaks it.

@@ -1,5 +1,6 @@
 //! The identity service: the organisation tree, users, roles with data scopes, API clients for
-//! machine callers, tokens (JWT + JWKS, rotating refresh tokens), and the security audit log.
+//! machine callers, tokens (JWT + JWKS, rotating refresh tokens), the security audit log, and
+//! each user's own preferences (locale, time zone, saved views of the web UI).
 pub mod api;
 pub mod error;
 pub mod keys;
@@ -13,6 +14,7 @@ use crm_platform::{config::Secret, db::Db, denylist::DenyList, grpc::GrpcRoutes,
 use crm_proto::crm::identity::v1::{
     access_service_server::AccessServiceServer, auth_service_server::AuthServiceServer,
     directory_service_server::DirectoryServiceServer,
+    preferences_service_server::PreferencesServiceServer,
     security_service_server::SecurityServiceServer,
 };
 use serde::{Deserialize, Serialize};
@@ -235,6 +237,9 @@ pub fn routes(identity: &Identity) -> GrpcRoutes {
         .add_service(DirectoryServiceServer::new(api::directory::Directory(
             identity.clone(),
         )))
+        .add_service(PreferencesServiceServer::new(
+            api::preferences::Preferences(identity.clone()),
+        ))
         .add_service(AccessServiceServer::new(api::access::Access(
             identity.clone(),
         )))

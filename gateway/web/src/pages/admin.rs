@@ -9,8 +9,8 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::identity::v1::{
-    AssignRolesRequest, ListRolesRequest, ListUsersRequest, Role, User, access_service_client::AccessServiceClient,
-    directory_service_client::DirectoryServiceClient,
+    AssignRolesRequest, ListRolesRequest, ListUsersRequest, Role, User,
+    access_service_client::AccessServiceClient, directory_service_client::DirectoryServiceClient,
 };
 
 /// The users page.
@@ -46,8 +46,15 @@ pub async fn users(
 ) -> Response {
     let mut directory = DirectoryServiceClient::new(web.upstreams().identity.clone());
     let mut access = AccessServiceClient::new(web.upstreams().identity.clone());
-    let users_request = ListUsersRequest { page_size: 200, order_by: "login_name".into(), ..Default::default() };
-    let roles_request = ListRolesRequest { page_size: 200, ..Default::default() };
+    let users_request = ListUsersRequest {
+        page_size: 200,
+        order_by: "login_name".into(),
+        ..Default::default()
+    };
+    let roles_request = ListRolesRequest {
+        page_size: 200,
+        ..Default::default()
+    };
     let (users, roles) = tokio::join!(
         directory.list_users(call(&ctx, users_request)),
         access.list_roles(call(&ctx, roles_request))
@@ -80,7 +87,11 @@ pub async fn assign_roles(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let roles = form.iter().filter(|(k, _)| k == "role").map(|(_, v)| v.clone()).collect();
+    let roles = form
+        .iter()
+        .filter(|(k, _)| k == "role")
+        .map(|(_, v)| v.clone())
+        .collect();
     let request = AssignRolesRequest {
         name: format!("users/{id}"),
         roles,

@@ -13,9 +13,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::identity::v1::{
-    GetUserPreferencesRequest, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest, TokenResponse,
-    UpdateUserPreferencesRequest, UserPreferences, auth_service_client::AuthServiceClient,
-    directory_service_client::DirectoryServiceClient, preferences_service_client::PreferencesServiceClient,
+    GetUserPreferencesRequest, GetUserRequest, LoginRequest, LogoutRequest, RefreshRequest,
+    TokenResponse, UpdateUserPreferencesRequest, UserPreferences,
+    auth_service_client::AuthServiceClient, directory_service_client::DirectoryServiceClient,
+    preferences_service_client::PreferencesServiceClient,
 };
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
@@ -53,7 +54,11 @@ pub struct LoginForm {
 }
 
 /// POST /login: signs in with the identity service and stores the tokens in the sealed cookie.
-pub async fn login(State(web): State<Web>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let mut client = AuthServiceClient::new(web.upstreams().identity.clone());
     let request = LoginRequest {
         login_name: form.login_name.clone(),
@@ -84,7 +89,11 @@ pub async fn login(State(web): State<Web>, headers: HeaderMap, Form(form): Form<
             return failed("error.internal", StatusCode::INTERNAL_SERVER_ERROR);
         }
     };
-    let target = if tokens.password_change_required { "/settings?must_change=1" } else { "/" };
+    let target = if tokens.password_change_required {
+        "/settings?must_change=1"
+    } else {
+        "/"
+    };
     match web.sealer().seal(&session) {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(target)).into_response(),
         Err(error) => {
@@ -104,27 +113,39 @@ fn bearer<T>(access: &str, message: T) -> tonic::Request<T> {
 
 /// A session for freshly issued tokens: who the user is and their saved language and zone.
 async fn new_session(web: &Web, tokens: &TokenResponse) -> anyhow::Result<Session> {
-    let principal = web
-        .verify(&tokens.access_token)
-        .await
-        .ok_or_else(|| anyhow::anyhow!("the identity service issued a token that does not verify"))?;
+    let principal = web.verify(&tokens.access_token).await.ok_or_else(|| {
+        anyhow::anyhow!("the identity service issued a token that does not verify")
+    })?;
     let user = match principal.subject {
         crm_platform::auth::Subject::User(id) => id.to_string(),
         _ => anyhow::bail!("not a user token"),
     };
     let mut directory = DirectoryServiceClient::new(web.upstreams().identity.clone());
     let display = directory
-        .get_user(bearer(&tokens.access_token, GetUserRequest { name: format!("users/{user}") }))
+        .get_user(bearer(
+            &tokens.access_token,
+            GetUserRequest {
+                name: format!("users/{user}"),
+            },
+        ))
         .await
         .map(|u| u.into_inner())
-        .map(|u| if u.display_name.is_empty() { u.login_name } else { u.display_name })
+        .map(|u| {
+            if u.display_name.is_empty() {
+                u.login_name
+            } else {
+                u.display_name
+            }
+        })
         .unwrap_or_default();
     // Preferences are a convenience: without them the UI follows the browser.
     let mut preferences = PreferencesServiceClient::new(web.upstreams().identity.clone());
     let saved = preferences
         .get_user_preferences(bearer(
             &tokens.access_token,
-            GetUserPreferencesRequest { name: "users/me/preferences".into() },
+            GetUserPreferencesRequest {
+                name: "users/me/preferences".into(),
+            },
         ))
         .await
         .map(|p| p.into_inner())
@@ -145,7 +166,9 @@ async fn new_session(web: &Web, tokens: &TokenResponse) -> anyhow::Result<Sessio
 pub async fn refresh(web: &Web, old: &Session) -> Result<Session, tonic::Status> {
     let mut client = AuthServiceClient::new(web.upstreams().identity.clone());
     let tokens = client
-        .refresh(RefreshRequest { refresh_token: old.refresh.clone() })
+        .refresh(RefreshRequest {
+            refresh_token: old.refresh.clone(),
+        })
         .await?
         .into_inner();
     Ok(Session {
@@ -159,7 +182,12 @@ pub async fn refresh(web: &Web, old: &Session) -> Result<Session, tonic::Status>
 /// POST /logout: revokes the tokens at the identity service, then forgets the cookie.
 pub async fn logout(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> Response {
     let mut client = AuthServiceClient::new(web.upstreams().identity.clone());
-    let access_token_id = ctx.principal.token.as_ref().map(|(id, _)| id.clone()).unwrap_or_default();
+    let access_token_id = ctx
+        .principal
+        .token
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
     let request = crate::call(
         &ctx,
         LogoutRequest {
@@ -171,7 +199,11 @@ pub async fn logout(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> R
         // The cookie goes anyway; the tokens expire on their own.
         tracing::warn!(code = ?status.code(), "logout not confirmed by identity");
     }
-    ([(header::SET_COOKIE, web.sealer().clear())], Redirect::to("/login")).into_response()
+    (
+        [(header::SET_COOKIE, web.sealer().clear())],
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 /// The language switch.
@@ -184,16 +216,24 @@ pub struct LanguageForm {
 
 /// POST /lang: switches the language. Before sign-in it is remembered in a cookie; signed in,
 /// it is saved to the user's preferences too, so it follows them to other devices.
-pub async fn language(State(web): State<Web>, headers: HeaderMap, Form(form): Form<LanguageForm>) -> Response {
+pub async fn language(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
     let Some(locale) = Locale::parse(&form.locale) else {
         return (StatusCode::UNPROCESSABLE_ENTITY, "unsupported locale").into_response();
     };
     // Only paths of this site: never an open redirect.
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") { form.back.as_str() } else { "/" };
+    let back = if form.back.starts_with('/') && !form.back.starts_with("//") {
+        form.back.as_str()
+    } else {
+        "/"
+    };
     let mut response = Redirect::to(back).into_response();
-    if let Ok(cookie) = web
-        .sealer()
-        .set_cookie(session::LANG_COOKIE, locale.tag(), Some(365 * 24 * 3600))
+    if let Ok(cookie) =
+        web.sealer()
+            .set_cookie(session::LANG_COOKIE, locale.tag(), Some(365 * 24 * 3600))
     {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -216,7 +256,9 @@ async fn save_locale(web: &Web, session: &Session, locale: Locale) -> bool {
             locale: locale.tag().into(),
             ..Default::default()
         }),
-        update_mask: Some(pbjson_types::FieldMask { paths: vec!["locale".into()] }),
+        update_mask: Some(pbjson_types::FieldMask {
+            paths: vec!["locale".into()],
+        }),
     };
     client
         .update_user_preferences(bearer(&session.access, request))

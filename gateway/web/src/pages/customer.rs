@@ -12,8 +12,8 @@ use axum::{
 use crm_proto::crm::customers::v1::{
     ContactPoint, CreateInteractionRequest, Customer, CustomerSummary, GetCustomerRequest,
     GetCustomerSummaryRequest, Interaction, ListContactPointsRequest, ListInteractionsRequest,
-    ListRemindersRequest, Reminder, UpdateCustomerRequest, contact_point, customer_service_client::CustomerServiceClient,
-    interaction,
+    ListRemindersRequest, Reminder, UpdateCustomerRequest, contact_point,
+    customer_service_client::CustomerServiceClient, interaction,
 };
 use http::{HeaderMap, StatusCode};
 
@@ -57,11 +57,17 @@ impl DetailPage {
                 .as_ref()
                 .map(|a| {
                     if a.as_entered.is_empty() {
-                        [a.lines.join(", "), a.city.clone(), a.region.clone(), a.postal_code.clone(), a.country.clone()]
-                            .into_iter()
-                            .filter(|s| !s.is_empty())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        [
+                            a.lines.join(", "),
+                            a.city.clone(),
+                            a.region.clone(),
+                            a.postal_code.clone(),
+                            a.country.clone(),
+                        ]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                     } else {
                         a.as_entered.clone()
                     }
@@ -84,7 +90,11 @@ impl DetailPage {
             .iter()
             .map(|m| self.c.tr.money(m.amount_minor, &m.currency_code))
             .collect();
-        if values.is_empty() { self.c.tr.money(0, "CNY") } else { values.join(" · ") }
+        if values.is_empty() {
+            self.c.tr.money(0, "CNY")
+        } else {
+            values.join(" · ")
+        }
     }
 }
 
@@ -124,27 +134,65 @@ impl TimelinePartial {
     }
 }
 
-async fn timeline(web: &Web, ctx: &Ctx, id: &str, error: &'static str) -> Result<TimelinePartial, tonic::Status> {
+async fn timeline(
+    web: &Web,
+    ctx: &Ctx,
+    id: &str,
+    error: &'static str,
+) -> Result<TimelinePartial, tonic::Status> {
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let request = ListInteractionsRequest { parent: format!("customers/{id}"), page_size: 50, page_token: String::new() };
-    let interactions = client.list_interactions(call(ctx, request)).await?.into_inner().interactions;
-    Ok(TimelinePartial { tr: ctx.tr, csrf: ctx.session.csrf.clone(), id: id.to_owned(), interactions, error })
+    let request = ListInteractionsRequest {
+        parent: format!("customers/{id}"),
+        page_size: 50,
+        page_token: String::new(),
+    };
+    let interactions = client
+        .list_interactions(call(ctx, request))
+        .await?
+        .into_inner()
+        .interactions;
+    Ok(TimelinePartial {
+        tr: ctx.tr,
+        csrf: ctx.session.csrf.clone(),
+        id: id.to_owned(),
+        interactions,
+        error,
+    })
 }
 
 /// GET /customers/{id}
-pub async fn detail(State(web): State<Web>, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Response {
+pub async fn detail(
+    State(web): State<Web>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
     let name = format!("customers/{id}");
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     // The customer first: outside the user's scope it is "not found", and nothing else is asked.
-    let customer = match client.get_customer(call(&ctx, GetCustomerRequest { name: name.clone() })).await {
+    let customer = match client
+        .get_customer(call(&ctx, GetCustomerRequest { name: name.clone() }))
+        .await
+    {
         Ok(c) => c.into_inner(),
         Err(status) => return super::error_page(&ctx, &status),
     };
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
     let (summary, points, reminders, timeline) = tokio::join!(
         c1.get_customer_summary(call(&ctx, GetCustomerSummaryRequest { name: name.clone() })),
-        c2.list_contact_points(call(&ctx, ListContactPointsRequest { parent: name.clone() })),
-        c3.list_reminders(call(&ctx, ListRemindersRequest { parent: name.clone(), page_size: 20, page_token: String::new() })),
+        c2.list_contact_points(call(
+            &ctx,
+            ListContactPointsRequest {
+                parent: name.clone()
+            }
+        )),
+        c3.list_reminders(call(
+            &ctx,
+            ListRemindersRequest {
+                parent: name.clone(),
+                page_size: 20,
+                page_token: String::new()
+            }
+        )),
         timeline(&web, &ctx, &id, ""),
     );
     let timeline = match timeline {
@@ -155,9 +203,13 @@ pub async fn detail(State(web): State<Web>, Extension(ctx): Extension<Ctx>, Path
         c: Chrome::new(&ctx, "customers"),
         customer,
         summary: summary.map(|s| s.into_inner()).unwrap_or_default(),
-        points: points.map(|p| p.into_inner().contact_points).unwrap_or_default(),
+        points: points
+            .map(|p| p.into_inner().contact_points)
+            .unwrap_or_default(),
         timeline,
-        reminders: reminders.map(|r| r.into_inner().reminders).unwrap_or_default(),
+        reminders: reminders
+            .map(|r| r.into_inner().reminders)
+            .unwrap_or_default(),
     })
 }
 
@@ -169,7 +221,8 @@ pub async fn log_interaction(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let kind = interaction::Type::from_str_name(param(&form, "type")).unwrap_or(interaction::Type::Note);
+    let kind =
+        interaction::Type::from_str_name(param(&form, "type")).unwrap_or(interaction::Type::Note);
     let now = chrono::Utc::now();
     let request = CreateInteractionRequest {
         parent: format!("customers/{id}"),
@@ -177,7 +230,10 @@ pub async fn log_interaction(
             r#type: kind as i32,
             subject: param(&form, "subject").to_owned(),
             body: param(&form, "body").to_owned(),
-            occur_time: Some(pbjson_types::Timestamp { seconds: now.timestamp(), nanos: 0 }),
+            occur_time: Some(pbjson_types::Timestamp {
+                seconds: now.timestamp(),
+                nanos: 0,
+            }),
             ..Default::default()
         }),
         request_id: param(&form, "request_id").to_owned(),
@@ -196,7 +252,10 @@ pub async fn log_interaction(
     };
     match timeline(&web, &ctx, &id, error).await {
         Ok(t) => {
-            let code = result.as_ref().map(|_| StatusCode::OK).unwrap_or_else(super::http_status);
+            let code = result
+                .as_ref()
+                .map(|_| StatusCode::OK)
+                .unwrap_or_else(super::http_status);
             (code, render(&t)).into_response()
         }
         Err(status) => super::error_page(&ctx, &status),
@@ -247,14 +306,29 @@ impl EditPage {
 
     /// The value someone else saved meanwhile in a field the user changed too.
     pub fn their_value(&self, field: &str) -> Option<&str> {
-        self.conflicts.iter().find(|(f, _)| f == field).map(|(_, v)| v.as_str())
+        self.conflicts
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// GET /customers/{id}/edit
-pub async fn edit_form(State(web): State<Web>, Extension(ctx): Extension<Ctx>, Path(id): Path<String>) -> Response {
+pub async fn edit_form(
+    State(web): State<Web>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Response {
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    match client.get_customer(call(&ctx, GetCustomerRequest { name: format!("customers/{id}") })).await {
+    match client
+        .get_customer(call(
+            &ctx,
+            GetCustomerRequest {
+                name: format!("customers/{id}"),
+            },
+        ))
+        .await
+    {
         Ok(customer) => {
             let customer = customer.into_inner();
             let form: Vec<(String, String)> = EDITABLE
@@ -318,8 +392,10 @@ pub async fn update(
     match client.update_customer(call(&ctx, request)).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(status) => {
-            let fields: Vec<(String, String)> =
-                EDITABLE.iter().map(|(f, _)| ((*f).to_owned(), param(&form, f).to_owned())).collect();
+            let fields: Vec<(String, String)> = EDITABLE
+                .iter()
+                .map(|(f, _)| ((*f).to_owned(), param(&form, f).to_owned()))
+                .collect();
             let mut page = EditPage {
                 c: Chrome::new(&ctx, "customers"),
                 id: id.clone(),
@@ -331,7 +407,14 @@ pub async fn update(
             };
             if status.code() == tonic::Code::Aborted {
                 // Show what was saved meanwhile; the next save is against that version.
-                let current = client.get_customer(call(&ctx, GetCustomerRequest { name: format!("customers/{id}") })).await;
+                let current = client
+                    .get_customer(call(
+                        &ctx,
+                        GetCustomerRequest {
+                            name: format!("customers/{id}"),
+                        },
+                    ))
+                    .await;
                 if let Ok(current) = current {
                     let current = current.into_inner();
                     // Fields the user left alone take the saved value; their own edits stay,
@@ -350,9 +433,13 @@ pub async fn update(
                         .collect();
                     page.etag = current.etag.clone();
                 }
-                page.errors.push((String::new(), ctx.tr.t("customers.conflict").to_owned()));
+                page.errors
+                    .push((String::new(), ctx.tr.t("customers.conflict").to_owned()));
             } else if page.errors.is_empty() {
-                page.errors.push((String::new(), ctx.tr.t(super::refusal_key(&status)).to_owned()));
+                page.errors.push((
+                    String::new(),
+                    ctx.tr.t(super::refusal_key(&status)).to_owned(),
+                ));
             }
             (super::http_status(&status), render(&page)).into_response()
         }

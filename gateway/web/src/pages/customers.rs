@@ -10,9 +10,10 @@ use axum::{
 };
 use crm_proto::crm::{
     customers::v1::{
-        CheckDuplicatesRequest, CreateCustomerRequest, Customer, DuplicateCandidate, DuplicatePolicy,
-        ListCustomersRequest, SearchCustomersRequest, customer::Kind,
-        customer_service_client::CustomerServiceClient, duplicate_service_client::DuplicateServiceClient,
+        CheckDuplicatesRequest, CreateCustomerRequest, Customer, DuplicateCandidate,
+        DuplicatePolicy, ListCustomersRequest, SearchCustomersRequest, customer::Kind,
+        customer_service_client::CustomerServiceClient,
+        duplicate_service_client::DuplicateServiceClient,
     },
     identity::v1::{
         GetUserPreferencesRequest, SavedView, UpdateUserPreferencesRequest, UserPreferences,
@@ -36,7 +37,14 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("lifetime_value", "customer.lifetime_value"),
     ("update_time", "customer.updated"),
 ];
-const DEFAULT_COLUMNS: &[&str] = &["kind", "email", "phone", "lifecycle_stage", "value_tier", "update_time"];
+const DEFAULT_COLUMNS: &[&str] = &[
+    "kind",
+    "email",
+    "phone",
+    "lifecycle_stage",
+    "value_tier",
+    "update_time",
+];
 /// Orders offered: (order_by, catalog key).
 pub const ORDERS: &[(&str, &str)] = &[
     ("update_time desc", "list.order_updated"),
@@ -96,12 +104,20 @@ impl ListQuery {
             region: param(pairs, "region").to_owned(),
             mine: param(pairs, "mine") == "1",
             filter: param(pairs, "filter").to_owned(),
-            order: if ORDERS.iter().any(|(o, _)| *o == order) { order.to_owned() } else { ORDERS[0].0.to_owned() },
+            order: if ORDERS.iter().any(|(o, _)| *o == order) {
+                order.to_owned()
+            } else {
+                ORDERS[0].0.to_owned()
+            },
             size: match param(pairs, "size").parse::<i32>() {
                 Ok(n @ (25 | 50 | 100)) => n,
                 _ => 25,
             },
-            columns: if columns.is_empty() { DEFAULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect() } else { columns },
+            columns: if columns.is_empty() {
+                DEFAULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect()
+            } else {
+                columns
+            },
             page_token: param(pairs, "page_token").to_owned(),
         }
     }
@@ -109,7 +125,11 @@ impl ListQuery {
     /// The AIP-160 filter the form describes.
     fn aip_filter(&self, me: &str) -> String {
         let mut terms = Vec::new();
-        for (field, value) in [("kind", &self.kind), ("lifecycle_stage", &self.stage), ("value_tier", &self.tier)] {
+        for (field, value) in [
+            ("kind", &self.kind),
+            ("lifecycle_stage", &self.stage),
+            ("value_tier", &self.tier),
+        ] {
             if !value.is_empty() {
                 terms.push(format!("{field} = {value}"));
             }
@@ -174,7 +194,9 @@ impl ListQuery {
 
     /// The list's parameters as pairs (hidden fields of the "save view" form).
     pub fn pairs(&self) -> Vec<(String, String)> {
-        form_urlencoded::parse(self.query_string().as_bytes()).into_owned().collect()
+        form_urlencoded::parse(self.query_string().as_bytes())
+            .into_owned()
+            .collect()
     }
 
     fn shows(&self, column: &str) -> bool {
@@ -183,7 +205,11 @@ impl ListQuery {
 }
 
 fn pick(value: &str, allowed: &[&str]) -> String {
-    if allowed.contains(&value) { value.to_owned() } else { String::new() }
+    if allowed.contains(&value) {
+        value.to_owned()
+    } else {
+        String::new()
+    }
 }
 
 /// An AIP-160 string literal.
@@ -237,7 +263,12 @@ fn cell(tr: &Tr, customer: &Customer, column: &str) -> String {
     use crm_proto::crm::customers::v1::customer::{LifecycleStage, SourceChannel, ValueTier};
     let key = |k: String| tr.t(&k).to_owned();
     match column {
-        "kind" => key(format!("kind.{}", Kind::try_from(customer.kind).unwrap_or(Kind::Unspecified).as_str_name())),
+        "kind" => key(format!(
+            "kind.{}",
+            Kind::try_from(customer.kind)
+                .unwrap_or(Kind::Unspecified)
+                .as_str_name()
+        )),
         "email" => customer.email.clone(),
         "phone" => customer.phone.clone(),
         "lifecycle_stage" => match LifecycleStage::try_from(customer.lifecycle_stage) {
@@ -264,7 +295,11 @@ fn rows(tr: &Tr, query: &ListQuery, customers: Vec<Customer>) -> Vec<Row> {
     customers
         .into_iter()
         .map(|customer| Row {
-            cells: query.columns.iter().map(|c| cell(tr, &customer, c)).collect(),
+            cells: query
+                .columns
+                .iter()
+                .map(|c| cell(tr, &customer, c))
+                .collect(),
             id: customer.id,
             name: customer.display_name,
         })
@@ -298,9 +333,19 @@ pub async fn list(
             Err(status) => return super::error_page(&ctx, &status),
         }
     } else {
-        let request = SearchCustomersRequest { query: query.q.clone(), page_size: query.size };
+        let request = SearchCustomersRequest {
+            query: query.q.clone(),
+            page_size: query.size,
+        };
         match client.search_customers(call(&ctx, request)).await {
-            Ok(r) => (r.into_inner().results.into_iter().filter_map(|r| r.customer).collect(), String::new()),
+            Ok(r) => (
+                r.into_inner()
+                    .results
+                    .into_iter()
+                    .filter_map(|r| r.customer)
+                    .collect(),
+                String::new(),
+            ),
             Err(status) if status.code() == tonic::Code::InvalidArgument => {
                 return bad_filter(&web, &ctx, query, &status).await;
             }
@@ -310,7 +355,11 @@ pub async fn list(
     let next = if next_token.is_empty() {
         String::new()
     } else {
-        format!("/customers?{}&page_token={}", query.query_string(), encode(&next_token))
+        format!(
+            "/customers?{}&page_token={}",
+            query.query_string(),
+            encode(&next_token)
+        )
     };
     let partial = RowsPartial {
         tr: ctx.tr,
@@ -335,7 +384,12 @@ pub async fn list(
 async fn bad_filter(web: &Web, ctx: &Ctx, query: ListQuery, status: &tonic::Status) -> Response {
     let page = ListPage {
         c: Chrome::new(ctx, "customers"),
-        rows: RowsPartial { tr: ctx.tr, rows: Vec::new(), width: query.columns.len() + 2, next: String::new() },
+        rows: RowsPartial {
+            tr: ctx.tr,
+            rows: Vec::new(),
+            width: query.columns.len() + 2,
+            next: String::new(),
+        },
         query,
         views: saved_views(web, ctx).await,
         problem: "list.bad_filter",
@@ -354,8 +408,14 @@ fn encode(value: &str) -> String {
 
 async fn preferences(web: &Web, ctx: &Ctx) -> Option<UserPreferences> {
     let mut client = PreferencesServiceClient::new(web.upstreams().identity.clone());
-    let request = GetUserPreferencesRequest { name: "users/me/preferences".into() };
-    client.get_user_preferences(call(ctx, request)).await.ok().map(|r| r.into_inner())
+    let request = GetUserPreferencesRequest {
+        name: "users/me/preferences".into(),
+    };
+    client
+        .get_user_preferences(call(ctx, request))
+        .await
+        .ok()
+        .map(|r| r.into_inner())
 }
 
 /// The user's saved views of the customers list: (title, query string).
@@ -367,7 +427,9 @@ async fn saved_views(web: &Web, ctx: &Ctx) -> Vec<(String, String)> {
         .into_iter()
         .filter(|v| v.list == "customers")
         .map(|v| {
-            let mut pairs = form_urlencoded::parse(v.filter.as_bytes()).into_owned().collect::<Vec<_>>();
+            let mut pairs = form_urlencoded::parse(v.filter.as_bytes())
+                .into_owned()
+                .collect::<Vec<_>>();
             pairs.push(("order".into(), v.order_by.clone()));
             pairs.push(("size".into(), v.page_size.to_string()));
             pairs.push(("q".into(), v.query.clone()));
@@ -392,7 +454,9 @@ pub async fn save_view(
     // be rebuilt; the service only stores it.
     let form_filter = query.form_filters();
     let id = format!("v{}", chrono::Utc::now().timestamp_millis());
-    prefs.saved_views.retain(|v| !(v.list == "customers" && v.title == title));
+    prefs
+        .saved_views
+        .retain(|v| !(v.list == "customers" && v.title == title));
     prefs.saved_views.push(SavedView {
         id,
         list: "customers".into(),
@@ -411,7 +475,9 @@ pub async fn save_view(
             etag: prefs.etag,
             ..Default::default()
         }),
-        update_mask: Some(pbjson_types::FieldMask { paths: vec!["saved_views".into()] }),
+        update_mask: Some(pbjson_types::FieldMask {
+            paths: vec!["saved_views".into()],
+        }),
     };
     match client.update_user_preferences(call(&ctx, request)).await {
         Ok(_) => Redirect::to(&format!("/customers?{}", query.query_string())).into_response(),
@@ -467,7 +533,11 @@ pub async fn new_form(Extension(ctx): Extension<Ctx>) -> Response {
         c: Chrome::new(&ctx, "customers"),
         form: vec![("kind".into(), "PERSON".into())],
         errors: Vec::new(),
-        dups: DuplicatesPartial { tr: ctx.tr, candidates: Vec::new(), hidden: 0 },
+        dups: DuplicatesPartial {
+            tr: ctx.tr,
+            candidates: Vec::new(),
+            hidden: 0,
+        },
     })
 }
 
@@ -492,15 +562,34 @@ pub async fn duplicates(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let customer = customer_from(&form);
-    let empty = DuplicatesPartial { tr: ctx.tr, candidates: Vec::new(), hidden: 0 };
-    if customer.display_name.trim().chars().count() < 2 && customer.email.is_empty() && customer.phone.is_empty() {
+    let empty = DuplicatesPartial {
+        tr: ctx.tr,
+        candidates: Vec::new(),
+        hidden: 0,
+    };
+    if customer.display_name.trim().chars().count() < 2
+        && customer.email.is_empty()
+        && customer.phone.is_empty()
+    {
         return render(&empty);
     }
     let mut client = DuplicateServiceClient::new(web.upstreams().customers.clone());
-    match client.check_duplicates(call(&ctx, CheckDuplicatesRequest { customer: Some(customer) })).await {
+    match client
+        .check_duplicates(call(
+            &ctx,
+            CheckDuplicatesRequest {
+                customer: Some(customer),
+            },
+        ))
+        .await
+    {
         Ok(r) => {
             let r = r.into_inner();
-            render(&DuplicatesPartial { tr: ctx.tr, candidates: r.candidates, hidden: r.hidden_duplicates })
+            render(&DuplicatesPartial {
+                tr: ctx.tr,
+                candidates: r.candidates,
+                hidden: r.hidden_duplicates,
+            })
         }
         // A half-typed form is often not yet valid; the warning simply waits.
         Err(_) => render(&empty),
@@ -514,7 +603,11 @@ pub async fn create(
     Extension(ctx): Extension<Ctx>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let policy = if param(&form, "anyway") == "1" { DuplicatePolicy::AllowDuplicates } else { DuplicatePolicy::BlockDuplicates };
+    let policy = if param(&form, "anyway") == "1" {
+        DuplicatePolicy::AllowDuplicates
+    } else {
+        DuplicatePolicy::BlockDuplicates
+    };
     let request = CreateCustomerRequest {
         customer: Some(customer_from(&form)),
         request_id: param(&form, "request_id").to_owned(),
@@ -522,14 +615,25 @@ pub async fn create(
     };
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     match client.create_customer(call(&ctx, request)).await {
-        Ok(created) => Redirect::to(&format!("/customers/{}", created.into_inner().id)).into_response(),
+        Ok(created) => {
+            Redirect::to(&format!("/customers/{}", created.into_inner().id)).into_response()
+        }
         Err(status) => {
-            let mut dups = DuplicatesPartial { tr: ctx.tr, candidates: Vec::new(), hidden: 0 };
+            let mut dups = DuplicatesPartial {
+                tr: ctx.tr,
+                candidates: Vec::new(),
+                hidden: 0,
+            };
             if status.code() == tonic::Code::AlreadyExists {
                 // Blocked as a duplicate: show who, and offer "create anyway".
                 let mut check = DuplicateServiceClient::new(web.upstreams().customers.clone());
                 if let Ok(r) = check
-                    .check_duplicates(call(&ctx, CheckDuplicatesRequest { customer: Some(customer_from(&form)) }))
+                    .check_duplicates(call(
+                        &ctx,
+                        CheckDuplicatesRequest {
+                            customer: Some(customer_from(&form)),
+                        },
+                    ))
                     .await
                 {
                     let r = r.into_inner();
@@ -539,9 +643,17 @@ pub async fn create(
             }
             let mut errors = super::violations(&status);
             if errors.is_empty() && status.code() != tonic::Code::AlreadyExists {
-                errors.push((String::new(), ctx.tr.t(super::refusal_key(&status)).to_owned()));
+                errors.push((
+                    String::new(),
+                    ctx.tr.t(super::refusal_key(&status)).to_owned(),
+                ));
             }
-            let page = NewPage { c: Chrome::new(&ctx, "customers"), form, errors, dups };
+            let page = NewPage {
+                c: Chrome::new(&ctx, "customers"),
+                form,
+                errors,
+                dups,
+            };
             (super::http_status(&status), render(&page)).into_response()
         }
     }

@@ -37,9 +37,13 @@ pub struct Chrome {
 impl Chrome {
     /// The chrome of a signed-in page.
     pub fn new(ctx: &Ctx, active: &'static str) -> Chrome {
-        let admin = ["identity.user.read", "identity.role.read", "identity.unit.read"]
-            .iter()
-            .any(|p| ctx.can(p));
+        let admin = [
+            "identity.user.read",
+            "identity.role.read",
+            "identity.unit.read",
+        ]
+        .iter()
+        .any(|p| ctx.can(p));
         Chrome {
             csrf: ctx.session.csrf.clone(),
             user: ctx.session.display.clone(),
@@ -64,7 +68,11 @@ impl Chrome {
 
     /// The `aria-current` value of a menu entry.
     pub fn current(&self, entry: &str) -> &'static str {
-        if self.active == entry { "page" } else { "false" }
+        if self.active == entry {
+            "page"
+        } else {
+            "false"
+        }
     }
 }
 

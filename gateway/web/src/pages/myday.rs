@@ -60,7 +60,12 @@ pub struct MyDayPage {
 
 /// GET /
 pub async fn page(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> Response {
-    let bodies = join_all(CARDS.iter().map(|card| (card.load)(web.clone(), ctx.clone()))).await;
+    let bodies = join_all(
+        CARDS
+            .iter()
+            .map(|card| (card.load)(web.clone(), ctx.clone())),
+    )
+    .await;
     let cards = CARDS
         .iter()
         .zip(bodies)
@@ -94,15 +99,27 @@ fn card_html(template: &impl Template) -> Result<String, &'static str> {
 /// My open reminders, overdue first, then by due time.
 async fn reminders(web: Web, ctx: Ctx) -> Result<String, &'static str> {
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let request = ListMyRemindersRequest { due_before: None, page_size: 50, page_token: String::new() };
+    let request = ListMyRemindersRequest {
+        due_before: None,
+        page_size: 50,
+        page_token: String::new(),
+    };
     let mut reminders = client
         .list_my_reminders(call(&ctx, request))
         .await
         .map_err(|s| super::refusal_key(&s))?
         .into_inner()
         .reminders;
-    reminders.sort_by_key(|r| (!r.overdue, r.due_time.as_ref().map(|t| (t.seconds, t.nanos))));
-    card_html(&RemindersCard { tr: ctx.tr, reminders })
+    reminders.sort_by_key(|r| {
+        (
+            !r.overdue,
+            r.due_time.as_ref().map(|t| (t.seconds, t.nanos)),
+        )
+    });
+    card_html(&RemindersCard {
+        tr: ctx.tr,
+        reminders,
+    })
 }
 
 /// The recent interactions card.
@@ -143,26 +160,32 @@ async fn recent_interactions(web: Web, ctx: Ctx) -> Result<String, &'static str>
         let mut client = client.clone();
         let request = call(
             &ctx,
-            ListInteractionsRequest { parent: customer.name.clone(), page_size: 5, page_token: String::new() },
+            ListInteractionsRequest {
+                parent: customer.name.clone(),
+                page_size: 5,
+                page_token: String::new(),
+            },
         );
         async move { client.list_interactions(request).await }
     });
     let mut items = Vec::new();
     for (customer, listed) in customers.iter().zip(join_all(calls).await) {
         let listed = listed.map_err(|s| super::refusal_key(&s))?.into_inner();
-        items.extend(
-            listed
-                .interactions
-                .into_iter()
-                .map(|interaction| Recent {
-                    customer_id: customer.id.clone(),
-                    customer: customer.display_name.clone(),
-                    kind: super::customers::interaction_key(interaction.r#type),
-                    interaction,
-                }),
-        );
+        items.extend(listed.interactions.into_iter().map(|interaction| Recent {
+            customer_id: customer.id.clone(),
+            customer: customer.display_name.clone(),
+            kind: super::customers::interaction_key(interaction.r#type),
+            interaction,
+        }));
     }
-    items.sort_by_key(|r| std::cmp::Reverse(r.interaction.occur_time.as_ref().map(|t| (t.seconds, t.nanos))));
+    items.sort_by_key(|r| {
+        std::cmp::Reverse(
+            r.interaction
+                .occur_time
+                .as_ref()
+                .map(|t| (t.seconds, t.nanos)),
+        )
+    });
     items.truncate(10);
     card_html(&InteractionsCard { tr: ctx.tr, items })
 }

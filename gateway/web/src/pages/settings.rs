@@ -9,16 +9,33 @@ use axum::{
 };
 use crm_proto::crm::identity::v1::{
     ChangePasswordRequest, UpdateUserPreferencesRequest, UserPreferences,
-    directory_service_client::DirectoryServiceClient, preferences_service_client::PreferencesServiceClient,
+    directory_service_client::DirectoryServiceClient,
+    preferences_service_client::PreferencesServiceClient,
 };
 use http::{StatusCode, header};
 
 /// Time zones offered first; any other IANA name can be typed.
 const ZONES: &[&str] = &[
-    "UTC", "Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo", "Asia/Seoul",
-    "Asia/Kolkata", "Asia/Dubai", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Moscow",
-    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Sao_Paulo",
-    "Australia/Sydney", "Pacific/Auckland",
+    "UTC",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/Moscow",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
 ];
 
 /// The settings page.
@@ -54,7 +71,10 @@ fn view(ctx: &Ctx, notice: &'static str, failed: bool, must_change: bool) -> Set
 }
 
 /// GET /settings
-pub async fn page(Extension(ctx): Extension<Ctx>, Query(q): Query<Vec<(String, String)>>) -> Response {
+pub async fn page(
+    Extension(ctx): Extension<Ctx>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
     render(&view(&ctx, "", false, param(&q, "must_change") == "1"))
 }
 
@@ -65,7 +85,9 @@ pub async fn save(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let locale = param(&form, "locale");
-    let locale = Locale::parse(locale).map(|l| l.tag().to_owned()).unwrap_or_default();
+    let locale = Locale::parse(locale)
+        .map(|l| l.tag().to_owned())
+        .unwrap_or_default();
     let tz = param(&form, "time_zone").to_owned();
     let mut client = PreferencesServiceClient::new(web.upstreams().identity.clone());
     let request = UpdateUserPreferencesRequest {
@@ -75,7 +97,9 @@ pub async fn save(
             time_zone: tz,
             ..Default::default()
         }),
-        update_mask: Some(pbjson_types::FieldMask { paths: vec!["locale".into(), "time_zone".into()] }),
+        update_mask: Some(pbjson_types::FieldMask {
+            paths: vec!["locale".into(), "time_zone".into()],
+        }),
     };
     match client.update_user_preferences(call(&ctx, request)).await {
         Ok(saved) => {
@@ -96,12 +120,19 @@ pub async fn save(
             }
         }
         Err(status) => {
-            let key = if super::violations(&status).iter().any(|(f, _)| f.contains("time_zone")) {
+            let key = if super::violations(&status)
+                .iter()
+                .any(|(f, _)| f.contains("time_zone"))
+            {
                 "settings.bad_zone"
             } else {
                 super::refusal_key(&status)
             };
-            (super::http_status(&status), render(&view(&ctx, key, true, false))).into_response()
+            (
+                super::http_status(&status),
+                render(&view(&ctx, key, true, false)),
+            )
+                .into_response()
         }
     }
 }
@@ -112,9 +143,16 @@ pub async fn password(
     Extension(ctx): Extension<Ctx>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (new, repeat) = (param(&form, "new_password"), param(&form, "repeat_password"));
+    let (new, repeat) = (
+        param(&form, "new_password"),
+        param(&form, "repeat_password"),
+    );
     if new != repeat {
-        return (StatusCode::UNPROCESSABLE_ENTITY, render(&view(&ctx, "settings.mismatch", true, false))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&view(&ctx, "settings.mismatch", true, false)),
+        )
+            .into_response();
     }
     let mut client = DirectoryServiceClient::new(web.upstreams().identity.clone());
     let request = ChangePasswordRequest {
@@ -127,14 +165,24 @@ pub async fn password(
         Ok(_) => render(&view(&ctx, "settings.password_changed", false, false)),
         Err(status) => {
             let key = match status.code() {
-                tonic::Code::InvalidArgument if super::violations(&status).iter().any(|(f, _)| f == "old_password") => {
+                tonic::Code::InvalidArgument
+                    if super::violations(&status)
+                        .iter()
+                        .any(|(f, _)| f == "old_password") =>
+                {
                     "settings.wrong_password"
                 }
                 tonic::Code::InvalidArgument => "settings.weak_password",
-                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => "settings.wrong_password",
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+                    "settings.wrong_password"
+                }
                 _ => super::refusal_key(&status),
             };
-            (super::http_status(&status), render(&view(&ctx, key, true, false))).into_response()
+            (
+                super::http_status(&status),
+                render(&view(&ctx, key, true, false)),
+            )
+                .into_response()
         }
     }
 }

@@ -2,6 +2,7 @@
 pub mod access;
 pub mod auth;
 pub mod directory;
+pub mod preferences;
 pub mod security;
 
 use crate::{error::Error, service::Caller};
@@ -116,6 +117,15 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
     (
         "/crm.identity.v1.AccessService/RotateApiClientSecret",
         p::IDENTITY_API_CLIENT_WRITE,
+    ),
+    // Each user's own preferences: the use cases refuse anyone else's.
+    (
+        "/crm.identity.v1.PreferencesService/GetUserPreferences",
+        ANY,
+    ),
+    (
+        "/crm.identity.v1.PreferencesService/UpdateUserPreferences",
+        ANY,
     ),
     (
         "/crm.identity.v1.SecurityService/ListSecurityEvents",

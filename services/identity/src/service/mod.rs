@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod directory;
+pub mod preferences;
 pub mod security;
 
 use crate::store::Store;

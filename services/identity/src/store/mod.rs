@@ -1,11 +1,13 @@
 //! SQL of the identity service, one code path for PostgreSQL and SQLite. Rows and shared
-//! helpers here; the statements by area in `org`, `access` and `security`.
+//! helpers here; the statements by area in `org`, `access`, `security` and `preferences`.
 mod access;
 mod guard;
 mod org;
+mod preferences;
 mod security;
 
 pub use guard::{Guarded, ResetBefore};
+pub use preferences::{PreferencesRow, SavedViewRow};
 
 use chrono::{DateTime, Utc};
 use crm_platform::{

@@ -4,6 +4,7 @@
 mod auth;
 mod directory;
 mod guard;
+mod preferences;
 
 use crm_identity::service::{Caller, Identity};
 use crm_platform::{auth::Principal, db::Db, denylist::DenyList};

@@ -63,8 +63,8 @@ impl Locale {
 
     fn source(self) -> &'static str {
         match self {
-            Locale::En => include_str!("../i18n/en.txt"),
-            Locale::ZhCn => include_str!("../i18n/zh-CN.txt"),
+            Locale::En => include_str!("../../i18n/en.txt"),
+            Locale::ZhCn => include_str!("../../i18n/zh-CN.txt"),
         }
     }
 }
@@ -85,11 +85,15 @@ impl Catalog {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (key, text) = line
-                .split_once(" = ")
-                .ok_or_else(|| format!("{}: line {}: expected `key = text`", locale.tag(), n + 1))?;
+            let (key, text) = line.split_once(" = ").ok_or_else(|| {
+                format!("{}: line {}: expected `key = text`", locale.tag(), n + 1)
+            })?;
             if messages.insert(key.trim(), text).is_some() {
-                return Err(format!("{}: line {}: duplicate key {key}", locale.tag(), n + 1));
+                return Err(format!(
+                    "{}: line {}: duplicate key {key}",
+                    locale.tag(),
+                    n + 1
+                ));
             }
         }
         Ok(Catalog { locale, messages })
@@ -164,8 +168,15 @@ impl Tr {
             .map(|t| {
                 let (h, m) = (t.hour(), t.minute());
                 match self.locale {
-                    Locale::En => format!("{} {} {}, {h:02}:{m:02}", t.day(), month_abbr(t.month()), t.year()),
-                    Locale::ZhCn => format!("{}年{}月{}日 {h:02}:{m:02}", t.year(), t.month(), t.day()),
+                    Locale::En => format!(
+                        "{} {} {}, {h:02}:{m:02}",
+                        t.day(),
+                        month_abbr(t.month()),
+                        t.year()
+                    ),
+                    Locale::ZhCn => {
+                        format!("{}年{}月{}日 {h:02}:{m:02}", t.year(), t.month(), t.day())
+                    }
                 }
             })
             .unwrap_or_default()
@@ -226,7 +237,10 @@ fn month_abbr(month: u32) -> &'static str {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    MONTHS.get(month.saturating_sub(1) as usize).copied().unwrap_or("")
+    MONTHS
+        .get(month.saturating_sub(1) as usize)
+        .copied()
+        .unwrap_or("")
 }
 
 /// Digits after the decimal point of an ISO 4217 currency (the common zero-decimal ones).
