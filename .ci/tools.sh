@@ -7,6 +7,8 @@ BUF_VERSION=1.75.0
 SCHEMATHESIS_VERSION=4.32.5
 # Bundles grpcurl 1.8.6, whose reflection client speaks v1alpha (the servers serve both).
 GRPCURL_WRAPPER_VERSION=1.8.6.post2
+# The accessibility rules the browser tests check the pages with.
+AXE_CORE_VERSION=4.11.4
 
 apt_install() {
   echo "installing $* with apt"
@@ -39,4 +41,25 @@ ensure_py_tools() {
     echo "$pins" >"$venv/.crm-pins"
   fi
   echo "$venv/bin"
+}
+
+# Installs Debian's chromium and chromedriver (and a CJK font, so zh-CN pages render in
+# screenshots) when chromedriver is missing: the browser tests drive them.
+ensure_browser() {
+  if [ ! -x /usr/bin/chromedriver ]; then
+    apt_install chromium chromium-driver fonts-wqy-microhei >&2
+  fi
+}
+
+# Prints the path of axe.min.js, installing axe-core at AXE_CORE_VERSION when missing or another
+# version.
+ensure_axe() {
+  local dir="$CRM_TOOLS/node_modules/axe-core"
+  local installed
+  installed=$(node -p "require('$dir/package.json').version" 2>/dev/null || true)
+  if [ ! -f "$dir/axe.min.js" ] || [ "$installed" != "$AXE_CORE_VERSION" ]; then
+    command -v npm >/dev/null || apt_install npm >&2
+    npm install --silent --no-fund --no-audit --prefix "$CRM_TOOLS" "axe-core@$AXE_CORE_VERSION" >&2
+  fi
+  echo "$dir/axe.min.js"
 }

@@ -76,6 +76,7 @@ pub const PUBLIC: &[&str] = &[
     "/lang",
     "/settings*",
     "/customers*",
+    "/dashboard",
     "/admin/*",
     "/assets/*",
     "/api/openapi.json",
@@ -123,6 +124,7 @@ pub async fn build(
         crm_web::Upstreams {
             identity: crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
             customers: crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
+            events: crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
         },
         authenticator.clone(),
     )?;

@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// Bearer token sent with every request.
     #[arg(long, env = "CRM_BENCH_TOKEN")]
     pub token: Option<String>,
+    /// Session cookie of the web UI, sent with the `ui-*` scenarios' pages: the `crm_session`
+    /// value from the `Set-Cookie` of `POST /login` (or the whole `crm_session=...` pair).
+    #[arg(long, env = "CRM_BENCH_COOKIE")]
+    pub cookie: Option<String>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -163,19 +167,20 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Vec<Summary>> {
             anyhow::bail!("unknown scenario {name:?} (see `crm bench list`)");
         }
     }
+    if args.cookie.is_none() && args.scenarios.iter().any(|s| scenarios::needs_cookie(s)) {
+        anyhow::bail!(
+            "the ui-* scenarios need the web UI's session cookie (--cookie or CRM_BENCH_COOKIE)"
+        );
+    }
     let mut target =
         scenarios::Target::connect(&args.target, args.connections, args.token.clone()).await?;
+    target.set_cookie(args.cookie.as_deref());
     let source = match &args.ids_from {
         Some(url) => scenarios::Target::connect(url, 1, args.token.clone()).await?,
         None => target.clone(),
     };
     let found = target.load_ids(&source, args.ids).await?;
-    if found == 0
-        && args
-            .scenarios
-            .iter()
-            .any(|s| s.starts_with("get") || s == "mixed")
-    {
+    if found == 0 && args.scenarios.iter().any(|s| scenarios::needs_ids(s)) {
         anyhow::bail!("no customers to read: seed some first (`crm bench seed`)");
     }
     let mut results = Vec::new();

@@ -1,5 +1,6 @@
-//! The scenarios: what one request of each benchmark is, over gRPC (generated clients) or
-//! REST (HTTP/1.1 keep-alive), against the gateway or any address serving the same API.
+//! The scenarios: what one request of each benchmark is, over gRPC (generated clients), REST
+//! or the web UI's pages (HTTP/1.1 keep-alive), against the gateway or any address serving the
+//! same API.
 use super::{generate::Generator, load::Call};
 use bytes::Bytes;
 use crm_proto::crm::customers::v1::{
@@ -44,7 +45,25 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "mixed",
         "80% get-customer, 15% list-customers, 5% create-customer",
     ),
+    (
+        "ui-customers-list",
+        "web UI GET /customers, the default list page (25 rows), full HTML; needs --cookie",
+    ),
+    (
+        "ui-customer-detail",
+        "web UI GET /customers/{id} of a random existing customer, full HTML; needs --cookie",
+    ),
 ];
+
+/// Whether scenario `name` reads existing customers (so the ids must be loaded first).
+pub fn needs_ids(name: &str) -> bool {
+    name.starts_with("get") || name == "mixed" || name == "ui-customer-detail"
+}
+
+/// Whether scenario `name` requests the web UI's pages (so it needs a session cookie).
+pub fn needs_cookie(name: &str) -> bool {
+    name.starts_with("ui-")
+}
 
 /// Where and how to send requests.
 #[derive(Clone)]
@@ -53,6 +72,8 @@ pub struct Target {
     http: Client<HttpConnector, Full<Bytes>>,
     base: String,
     token: Option<String>,
+    /// The `Cookie` header of the web UI's pages (`crm_session=...`).
+    cookie: Option<String>,
     ids: Arc<Vec<String>>,
 }
 
@@ -79,8 +100,22 @@ impl Target {
             http,
             base: url.trim_end_matches('/').to_owned(),
             token,
+            cookie: None,
             ids: Arc::new(Vec::new()),
         })
+    }
+
+    /// Sends the web UI's session cookie with the page requests: either the cookie's value
+    /// (as in `Set-Cookie: crm_session=VALUE`) or a whole `crm_session=VALUE` pair.
+    pub fn set_cookie(&mut self, cookie: Option<&str>) {
+        self.cookie = cookie.map(|c| {
+            let c = c.trim();
+            if c.starts_with("crm_session=") {
+                c.to_owned()
+            } else {
+                format!("crm_session={c}")
+            }
+        });
     }
 
     /// Loads up to `max` customer names (pages of 1000) from `source` for the get scenarios.
@@ -149,6 +184,34 @@ impl Target {
             .await
             .map_err(|_| "BODY".to_owned())?;
         if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("HTTP_{}", status.as_u16()))
+        }
+    }
+
+    /// A page of the web UI, read to its end; anything but 200 (a redirect to the sign-in page
+    /// included) is an error.
+    async fn page(&self, path: String) -> Result<(), String> {
+        let mut req =
+            http::Request::get(format!("{}{path}", self.base)).header("accept", "text/html");
+        if let Some(cookie) = &self.cookie {
+            req = req.header("cookie", cookie);
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| "BAD_REQUEST_BUILD".to_owned())?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .map_err(|_| "CONNECTION".to_owned())?;
+        let status = res.status();
+        res.into_body()
+            .collect()
+            .await
+            .map_err(|_| "BODY".to_owned())?;
+        if status == http::StatusCode::OK {
             Ok(())
         } else {
             Err(format!("HTTP_{}", status.as_u16()))
@@ -283,6 +346,18 @@ pub fn call(name: &str, target: Target, seed: u64) -> Option<Call> {
                     1..=3 => t.list(n, "kind = ORGANIZATION".to_owned()).await,
                     _ => t.get(n).await,
                 }
+            })
+        }),
+        "ui-customers-list" => Arc::new(move |_| {
+            let t = t.clone();
+            Box::pin(async move { t.page("/customers".to_owned()).await })
+        }),
+        "ui-customer-detail" => Arc::new(move |n| {
+            let t = t.clone();
+            Box::pin(async move {
+                let id = t.id(n);
+                let id = id.trim_start_matches("customers/").to_owned();
+                t.page(format!("/customers/{id}")).await
             })
         }),
         _ => return None,

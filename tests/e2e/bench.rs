@@ -1,7 +1,7 @@
 //! Smoke run of `crm bench` (what CI can afford): a tiny seeded dataset, every scenario for a
 //! moment, the echo floor in-process, and the file generator. It checks that results come out
 //! and nothing fails; it asserts no timing (timings belong in bench/run.sh).
-use crate::harness::{Backend, Suite};
+use crate::harness::{ADMIN_PASSWORD, Backend, Http, Suite};
 use crm::bench::{self, RunArgs, generate::Generator, scenarios::SCENARIOS};
 
 fn args(target: String, scenarios: Vec<String>, token: &str) -> RunArgs {
@@ -17,11 +17,34 @@ fn args(target: String, scenarios: Vec<String>, token: &str) -> RunArgs {
         connections: 1,
         ids: 500,
         token: Some(token.to_owned()),
+        cookie: None,
         json: None,
         label: None,
         seed: 7,
         quiet: true,
     }
+}
+
+/// The web UI's session cookie of the administrator, signed in through the sign-in form.
+async fn web_session(suite: &Suite) -> String {
+    let form = format!("login_name=admin&password={ADMIN_PASSWORD}");
+    let (status, headers, _) = Http::anonymous(suite.gateway())
+        .raw(
+            "POST",
+            "/login",
+            "application/x-www-form-urlencoded",
+            form.into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 303, "sign-in redirects to the first page");
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next()?.strip_prefix("crm_session="))
+        .filter(|v| !v.is_empty())
+        .expect("a session cookie")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -33,9 +56,9 @@ async fn every_scenario_runs_without_errors_on_a_seeded_suite() {
     assert_eq!(seeded, 300);
 
     let names: Vec<String> = SCENARIOS.iter().map(|(n, _)| n.to_string()).collect();
-    let results = bench::run(&args(suite.gateway(), names.clone(), &suite.admin_token))
-        .await
-        .unwrap();
+    let mut all = args(suite.gateway(), names.clone(), &suite.admin_token);
+    all.cookie = Some(web_session(&suite).await);
+    let results = bench::run(&all).await.unwrap();
     assert_eq!(results.len(), names.len());
     for r in &results {
         assert!(r.requests > 0, "{} produced no requests", r.scenario);

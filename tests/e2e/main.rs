@@ -5,6 +5,7 @@
 
 mod auth_flows;
 mod bench;
+mod browser;
 mod bulk;
 mod custom_methods;
 mod customer_access;

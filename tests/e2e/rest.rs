@@ -486,3 +486,101 @@ async fn contact_points_over_rest() {
     assert_eq!(listed.json["contactPoints"].as_array().unwrap().len(), 2);
     suite.stop().await;
 }
+
+/// The customers dashboard's numbers over REST: `customers:summarize` with a filter and a week
+/// count, int64 as strings, a bad filter named.
+#[tokio::test]
+async fn summarize_customers_over_rest() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = suite.http();
+        let mut ids = Vec::new();
+        for (name, kind, region) in [
+            ("Summary Org A", "ORGANIZATION", "East"),
+            ("Summary Org B", "ORGANIZATION", "East"),
+            ("Summary Person", "PERSON", ""),
+        ] {
+            let c = http
+                .call(
+                    "POST",
+                    "/api/v1/customers",
+                    Some(json!({"displayName": name, "kind": kind, "region": region})),
+                )
+                .await;
+            assert_eq!(c.status, 200, "{backend:?}: {}", c.text);
+            ids.push(c.json["id"].as_str().unwrap().to_owned());
+        }
+        let sale = json!({"orderReference": "SUM-1", "orderTime": "2026-01-05T10:00:00Z",
+            "amount": {"currencyCode": "CNY", "amountMinor": "12345"}, "status": "COMPLETED"});
+        let r = http
+            .call(
+                "POST",
+                &format!("/api/v1/customers/{}/transactions", ids[0]),
+                Some(sale),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+
+        let r = http
+            .call("GET", "/api/v1/customers:summarize?weeks=3", None)
+            .await;
+        assert_eq!(r.status, 200, "{backend:?}: {}", r.text);
+        let s = &r.json;
+        assert_eq!(s["totalCount"], "3", "int64 is a string in proto3 JSON");
+        assert_eq!(
+            s["byKind"],
+            json!([{"kind": "PERSON", "count": "1"}, {"kind": "ORGANIZATION", "count": "2"}])
+        );
+        assert_eq!(s["byRegion"][0], json!({"region": "East", "count": "2"}));
+        assert_eq!(s["byRegion"][1], json!({"count": "1"}), "no region: \"\"");
+        assert_eq!(s["lifetimeValueMinor"], "12345");
+        let weeks = s["newCustomersByWeek"].as_array().unwrap();
+        assert_eq!(weeks.len(), 3);
+        assert_eq!(weeks[2]["count"], "3", "created this week: {}", r.text);
+        assert!(weeks[0].get("count").is_none(), "a zero week: {}", r.text);
+        let monday = weeks[0]["weekStartDate"].as_str().unwrap();
+        assert_eq!(
+            chrono::NaiveDate::parse_from_str(monday, "%Y-%m-%d")
+                .unwrap()
+                .format("%a")
+                .to_string(),
+            "Mon"
+        );
+        let pareto = &s["pareto"];
+        assert_eq!(pareto["top20PercentShare"], 1.0, "{}", r.text);
+        assert_eq!(pareto["top20PercentCount"], "1");
+        assert_eq!(pareto["points"].as_array().unwrap().len(), 12);
+        assert_eq!(
+            pareto["points"][0],
+            json!({"customerPercent": 1, "customerCount": "1", "lifetimeValueMinor": "12345", "valueShare": 1.0})
+        );
+
+        let orgs = http
+            .call(
+                "GET",
+                "/api/v1/customers:summarize?filter=kind%20%3D%20ORGANIZATION",
+                None,
+            )
+            .await;
+        assert_eq!(orgs.status, 200, "{}", orgs.text);
+        assert_eq!(orgs.json["totalCount"], "2");
+        assert_eq!(
+            orgs.json["newCustomersByWeek"].as_array().unwrap().len(),
+            12
+        );
+        let bad = http
+            .call(
+                "GET",
+                "/api/v1/customers:summarize?filter=secret%20%3D%201",
+                None,
+            )
+            .await;
+        assert_eq!(bad.status, 400, "{}", bad.text);
+        assert_eq!(violated_fields(&bad.json), ["filter"]);
+        let bad = http
+            .call("GET", "/api/v1/customers:summarize?weeks=-1", None)
+            .await;
+        assert_eq!(violated_fields(&bad.json), ["weeks"]);
+        suite.stop().await;
+    }
+}

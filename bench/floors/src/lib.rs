@@ -198,6 +198,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
         Err(unimplemented())
     }
+    async fn summarize_customers(
+        &self,
+        _: Request<v1::SummarizeCustomersRequest>,
+    ) -> Result<Response<v1::CustomerStatistics>, Status> {
+        Err(unimplemented())
+    }
     async fn share_customer(
         &self,
         _: Request<v1::ShareCustomerRequest>,

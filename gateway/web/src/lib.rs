@@ -48,6 +48,8 @@ pub struct Upstreams {
     pub identity: Channel,
     /// The customers service.
     pub customers: Channel,
+    /// The events service (webhooks).
+    pub events: Channel,
 }
 
 /// Shared state of the UI.
@@ -117,7 +119,7 @@ pub const PATHS: &[&str] = &[
 
 /// The router of the UI.
 pub fn router(web: Web) -> Router {
-    use pages::{admin, auth, customers, myday, settings};
+    use pages::{admin, auth, customers, myday, settings, transfer};
     let signed_in = Router::new()
         .route("/", get(myday::page))
         .route("/logout", post(auth::logout))
@@ -127,6 +129,12 @@ pub fn router(web: Web) -> Router {
         .route("/customers/new", get(customers::new_form))
         .route("/customers/duplicates", post(customers::duplicates))
         .route("/customers/views", post(customers::save_view))
+        .route("/customers/export", get(transfer::export))
+        .route("/dashboard", get(pages::dashboard::page))
+        .route("/customers/import", get(transfer::upload_form).post(transfer::upload))
+        .route("/customers/import/run", post(transfer::rerun))
+        .route("/customers/import/{id}", get(transfer::job))
+        .route("/customers/import/{id}/report", get(transfer::report))
         .route("/customers/{id}", get(customers::detail))
         .route(
             "/customers/{id}/edit",
@@ -138,6 +146,45 @@ pub fn router(web: Web) -> Router {
         )
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/roles", post(admin::assign_roles))
+        // Administration pages (see pages::admin): one block, in the order of the sub-menu.
+        .route("/admin/users", post(admin::users::create))
+        .route("/admin/users/{id}/status", post(admin::users::set_status))
+        .route("/admin/users/{id}/password", post(admin::users::reset_password))
+        .route("/admin/units", get(admin::units::page).post(admin::units::create))
+        .route("/admin/units/{id}", post(admin::units::rename))
+        .route("/admin/units/{id}/move", post(admin::units::move_unit))
+        .route("/admin/roles", get(admin::roles::list).post(admin::roles::create))
+        .route("/admin/roles/new", get(admin::roles::new_form))
+        .route(
+            "/admin/roles/{id}",
+            get(admin::roles::edit_form).post(admin::roles::update),
+        )
+        .route("/admin/roles/{id}/delete", post(admin::roles::delete))
+        .route(
+            "/admin/api-clients",
+            get(admin::clients::list).post(admin::clients::create),
+        )
+        .route("/admin/api-clients/{id}/rotate", post(admin::clients::rotate))
+        .route("/admin/api-clients/{id}/delete", post(admin::clients::delete))
+        .route("/admin/security", get(admin::security::page))
+        .route("/admin/security/export", get(admin::security::export))
+        .route(
+            "/admin/security/alerts/{id}/acknowledge",
+            post(admin::security::acknowledge),
+        )
+        .route(
+            "/admin/custom-fields",
+            get(admin::fields::list).post(admin::fields::create),
+        )
+        .route("/admin/custom-fields/{key}", post(admin::fields::update))
+        .route("/admin/custom-fields/{key}/delete", post(admin::fields::delete))
+        .route(
+            "/admin/webhooks",
+            get(admin::webhooks::list).post(admin::webhooks::create),
+        )
+        .route("/admin/webhooks/{id}", get(admin::webhooks::detail))
+        .route("/admin/webhooks/{id}/state", post(admin::webhooks::set_state))
+        .route("/admin/webhooks/{id}/delete", post(admin::webhooks::delete))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             guard::signed_in,

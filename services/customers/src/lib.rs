@@ -28,6 +28,7 @@ pub mod search;
 pub mod sensitive;
 pub mod service;
 pub mod sharing;
+pub mod statistics;
 pub mod store;
 pub mod survivorship;
 pub mod transactions;

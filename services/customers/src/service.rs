@@ -9,7 +9,7 @@ use crate::{
     profile::Profile,
     store::{CustomerRow, NewRequest, SCHEMA, Store, Write},
 };
-use crm_platform::{auth::Principal, db};
+use crm_platform::{auth::Principal, db, filter::DynamicField};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -139,6 +139,15 @@ pub(crate) fn draft(principal: &Principal, new: &NewCustomer) -> CustomerRow {
     row
 }
 
+/// The field named `name` among `fields` (from [`Customers::dynamic_filter_fields`]): the
+/// resolver of a filter's fields beyond [`SCHEMA`].
+pub(crate) fn dynamic_field(fields: &[(String, DynamicField)], name: &str) -> Option<DynamicField> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, f)| f.clone())
+}
+
 fn external_id_taken() -> Error {
     Error::AlreadyExists("another customer already has this source and external_id".to_owned())
 }
@@ -256,18 +265,8 @@ impl Customers {
         params: &ListParams,
     ) -> Result<(Vec<CustomerRow>, String), Error> {
         let mut query = Store::list_query(&self.reach(principal, false).await?);
-        // Custom fields are resolved only when the filter names one (it costs a query).
-        let dynamic = if params.filter.contains("custom_fields.") {
-            self.filter_fields().await?
-        } else {
-            Vec::new()
-        };
-        let resolve = move |name: &str| {
-            dynamic
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, f)| f.clone())
-        };
+        let dynamic = self.dynamic_filter_fields(&params.filter).await?;
+        let resolve = |name: &str| dynamic_field(&dynamic, name);
         let page = params
             .prepare_with(&mut query, &SCHEMA, Some(&resolve), DEFAULT_ORDER)
             .map_err(crm_platform::paging::PageError::Query)?;
@@ -281,6 +280,19 @@ impl Customers {
             |r| r.id,
         );
         Ok((rows, next))
+    }
+
+    /// The filter fields beyond [`SCHEMA`] that `filter` may name (custom fields), for
+    /// [`dynamic_field`]. Looked up only when the filter names one: it costs a query.
+    pub(crate) async fn dynamic_filter_fields(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<(String, DynamicField)>, Error> {
+        if filter.contains("custom_fields.") {
+            self.filter_fields().await
+        } else {
+            Ok(Vec::new())
+        }
     }
 
     /// Creates a customer owned by the caller (unless an owner is given). With a request id,

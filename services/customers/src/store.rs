@@ -358,7 +358,14 @@ impl Store {
 
     /// "SELECT ... FROM customers WHERE <scope>": the one place data scope enters a query.
     fn scoped(reach: &Reach) -> SqlBuf {
-        let mut buf = SqlBuf::new(format!("SELECT {COLUMNS} FROM customers WHERE "));
+        Self::scoped_select(&format!("SELECT {COLUMNS}"), reach)
+    }
+
+    /// "`select` FROM customers WHERE <scope>", for reads of other columns than a whole row
+    /// (aggregates): `select` is trusted text ("SELECT COUNT(*)"); the caller appends more
+    /// conditions, grouping and order.
+    pub fn scoped_select(select: &str, reach: &Reach) -> SqlBuf {
+        let mut buf = SqlBuf::new(format!("{select} FROM customers WHERE "));
         reach.push_condition(&mut buf);
         buf
     }

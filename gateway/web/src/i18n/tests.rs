@@ -168,6 +168,9 @@ fn every_key_the_code_names_is_in_the_catalog() {
             "{stage} is not an API stage"
         );
     }
+    for target in crate::pages::transfer::TARGETS {
+        assert!(keys.contains(format!("field.{target}").as_str()), "field.{target}");
+    }
     for kind in crate::pages::customers::KINDS {
         assert!(Kind::from_str_name(kind).is_some());
     }

@@ -217,6 +217,13 @@ fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The filter and order of the list view described by `pairs`, for its export. (A free-text
+/// search is not a filter: an export covers the view's filters.)
+pub fn export_query(pairs: &[(String, String)], me: &str) -> (String, String) {
+    let query = ListQuery::parse(pairs);
+    (query.aip_filter(me), query.order.clone())
+}
+
 /// One row of the list.
 pub struct Row {
     /// The customer's id.

@@ -4,8 +4,10 @@ pub mod admin;
 pub mod auth;
 pub mod customer;
 pub mod customers;
+pub mod dashboard;
 pub mod myday;
 pub mod settings;
+pub mod transfer;
 
 use crate::{assets, guard::Ctx, i18n::Tr};
 use askama::Template;
@@ -26,6 +28,8 @@ pub struct Chrome {
     pub active: &'static str,
     /// Whether the administration menu shows.
     pub admin: bool,
+    /// Where the administration menu leads: the first administration page the user may open.
+    pub admin_home: &'static str,
     /// Asset URLs.
     pub css: &'static str,
     /// The page script.
@@ -37,17 +41,12 @@ pub struct Chrome {
 impl Chrome {
     /// The chrome of a signed-in page.
     pub fn new(ctx: &Ctx, active: &'static str) -> Chrome {
-        let admin = [
-            "identity.user.read",
-            "identity.role.read",
-            "identity.unit.read",
-        ]
-        .iter()
-        .any(|p| ctx.can(p));
+        let admin_home = admin::home(ctx).unwrap_or("");
         Chrome {
             csrf: ctx.session.csrf.clone(),
             user: ctx.session.display.clone(),
-            admin,
+            admin: !admin_home.is_empty(),
+            admin_home,
             ..Chrome::anonymous(ctx.tr, active)
         }
     }
@@ -60,6 +59,7 @@ impl Chrome {
             user: String::new(),
             active,
             admin: false,
+            admin_home: "",
             css: assets::url("app.css"),
             app_js: assets::url("app.js"),
             htmx_js: assets::url("htmx.js"),

@@ -17,6 +17,7 @@ mod reminders;
 mod search;
 mod sensitive;
 mod sharing;
+mod statistics;
 mod transactions;
 
 pub use bulk::BulkApi;
@@ -30,6 +31,7 @@ pub use permission_table::PERMISSIONS;
 pub use privacy::{PrivacyApi, privacy_proto};
 
 pub use reminders::{reminder_name, reminder_proto};
+pub use statistics::statistics_proto;
 
 use crate::{
     domain,
@@ -441,6 +443,13 @@ impl CustomerService for Api {
         req: Request<v1::SearchCustomersRequest>,
     ) -> Result<Response<v1::SearchCustomersResponse>, Status> {
         search::search(&self.customers, req).await
+    }
+
+    async fn summarize_customers(
+        &self,
+        req: Request<v1::SummarizeCustomersRequest>,
+    ) -> Result<Response<v1::CustomerStatistics>, Status> {
+        statistics::summarize(&self.customers, req).await
     }
 
     async fn share_customer(

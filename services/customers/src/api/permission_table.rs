@@ -116,6 +116,10 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
     (
+        "/crm.customers.v1.CustomerService/SummarizeCustomers",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
         "/crm.customers.v1.CustomerService/ShareCustomer",
         permissions::CUSTOMERS_CUSTOMER_WRITE,
     ),

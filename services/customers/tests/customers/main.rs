@@ -18,6 +18,7 @@ mod search;
 mod sensitive;
 mod service;
 mod sharing;
+mod statistics;
 mod store;
 mod transactions;
 

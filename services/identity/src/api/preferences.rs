@@ -112,9 +112,18 @@ impl PreferencesService for Preferences {
             let why = format!("{bad:?} cannot be updated (locale, time_zone, saved_views)");
             return Err(Error::field("update_mask", why).into());
         }
-        // An empty mask is every field, as the proto says ("*" too, as elsewhere in identity).
-        let all = paths.is_empty() || paths.iter().any(|p| p == "*");
-        let wants = |f: &str| all || paths.iter().any(|p| p == f);
+        // "*" is every field. An empty mask is the fields the request sets (AIP-134): an empty
+        // request must never wipe a user's saved views.
+        let all = paths.iter().any(|p| p == "*");
+        let set = [
+            ("locale", !p.locale.is_empty()),
+            ("time_zone", !p.time_zone.is_empty()),
+            ("saved_views", !p.saved_views.is_empty()),
+        ];
+        let wants = |f: &str| {
+            all || paths.iter().any(|p| p == f)
+                || (paths.is_empty() && set.iter().any(|(name, is_set)| *name == f && *is_set))
+        };
         let changes = PreferencesChanges {
             locale: wants("locale").then_some(p.locale),
             time_zone: wants("time_zone").then_some(p.time_zone),

@@ -1,0 +1,222 @@
+//! The main flow, on every backend: sign in, create a customer past the duplicate warning, edit
+//! it against someone else's save, log a call.
+use super::{Driver, SIZES, check, create_customer};
+use crate::harness::{ADMIN_PASSWORD, Http, Suite, backends};
+use serde_json::json;
+
+/// The customers named exactly `name`, over REST.
+async fn named(http: &Http, name: &str) -> Vec<serde_json::Value> {
+    let filter = format!("display_name = \"{name}\"");
+    let query: String = form_urlencoded(&filter);
+    let listed = http
+        .call("GET", &format!("/api/v1/customers?filter={query}"), None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    listed.json["customers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn form_urlencoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn browser_sign_in_refuses_a_wrong_password_and_lands_on_my_day() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        for size in SIZES {
+            check(&driver, "sign_in", size, &suite.gateway(), async |b| {
+                b.go("/login").await;
+                b.fill("#login_name", "admin").await;
+                b.fill("#password", "not-the-password").await;
+                b.click("#sign-in").await;
+                let error = b.find("#login-error").await;
+                assert!(error.is_displayed().await.unwrap());
+                assert_eq!(
+                    error.text().await.unwrap(),
+                    super::catalog("en", "login.failed")
+                );
+                assert_eq!(b.path().await, "/login", "{backend:?}");
+                assert_eq!(b.value("#login_name").await, "admin", "the name is kept");
+                assert!(!b.has("#card-reminders").await);
+
+                b.fill("#password", ADMIN_PASSWORD).await;
+                b.click("#sign-in").await;
+                b.at("/").await;
+                assert!(b.find("#card-reminders").await.is_displayed().await.unwrap());
+                assert!(!b.has("#login-error").await);
+            })
+            .await;
+        }
+        suite.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn browser_create_warns_of_a_duplicate_and_creates_anyway() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = suite.http();
+        for size in SIZES {
+            let name = format!("Ming Lu {}", size.name());
+            let phone = match size {
+                super::Size::Phone => "138 0013 8001",
+                super::Size::Desktop => "138 0013 8002",
+            };
+            let body = json!({"displayName": name, "kind": "PERSON", "phone": phone});
+            create_customer(&http, body).await;
+            check(&driver, "create_duplicate", size, &suite.gateway(), async |b| {
+                b.sign_in("admin", ADMIN_PASSWORD).await;
+                b.go("/customers/new").await;
+                assert!(!b.has("#duplicate-warning").await);
+                b.fill("#display_name", &name).await;
+                b.fill("#phone", phone).await;
+                // Shown while typing (htmx), before any submit.
+                let warning = b.find("#duplicate-warning").await;
+                assert!(warning.is_displayed().await.unwrap());
+                assert!(warning.text().await.unwrap().contains(&name));
+                assert_eq!(b.path().await, "/customers/new");
+                assert!(!b.has("#create-anyway").await);
+
+                b.click("#create").await;
+                b.at("/customers").await;
+                let anyway = b.find("#create-anyway").await;
+                assert!(b.text("#duplicate-warning").await.contains(&name));
+                assert_eq!(b.value("#display_name").await, name, "typed values kept");
+                assert_eq!(b.value("#phone").await, phone);
+                assert_eq!(named(&http, &name).await.len(), 1, "nothing created yet");
+
+                anyway.click().await.unwrap();
+                b.until("the new customer's page", async || {
+                    let path = b.path().await;
+                    path.starts_with("/customers/") && path != "/customers/new"
+                })
+                .await;
+                assert_eq!(b.text("#customer-name").await, name);
+            })
+            .await;
+            let found = named(&http, &name).await;
+            assert_eq!(found.len(), 2, "{backend:?} {size:?}: {found:?}");
+        }
+        suite.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn browser_edit_shows_a_conflict_and_keeps_the_typed_value() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = suite.http();
+        for size in SIZES {
+            let body = json!({"displayName": format!("Conflict {}", size.name()),
+                "kind": "PERSON", "region": "North"});
+            let id = create_customer(&http, body).await;
+            let path = format!("/api/v1/customers/{id}");
+            check(&driver, "edit_conflict", size, &suite.gateway(), async |b| {
+                b.sign_in("admin", ADMIN_PASSWORD).await;
+                b.go(&format!("/customers/{id}/edit")).await;
+                assert_eq!(b.value("#region").await, "North");
+                // Someone else saves meanwhile.
+                let theirs = http
+                    .call("PATCH", &path, Some(json!({"region": "East (REST)"})))
+                    .await;
+                assert_eq!(theirs.status, 200, "{}", theirs.text);
+
+                b.fill("#region", "West (browser)").await;
+                b.click("#save").await;
+                let error = b.find("#edit-error").await;
+                assert!(error.is_displayed().await.unwrap());
+                assert_eq!(
+                    error.text().await.unwrap(),
+                    super::catalog("en", "customers.conflict")
+                );
+                assert!(
+                    b.text(r#"[data-theirs="region"]"#)
+                        .await
+                        .contains("East (REST)")
+                );
+                assert_eq!(b.value("#region").await, "West (browser)");
+                let unchanged = http.call("GET", &path, None).await;
+                assert_eq!(unchanged.json["region"], "East (REST)", "nothing overwritten");
+
+                b.click("#save").await;
+                b.at(&format!("/customers/{id}")).await;
+                assert_eq!(
+                    b.text(r#"dd[data-field="region"]"#).await,
+                    "West (browser)"
+                );
+            })
+            .await;
+            let saved = http.call("GET", &path, None).await;
+            assert_eq!(saved.json["region"], "West (browser)", "{backend:?} {size:?}");
+        }
+        suite.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn browser_logs_a_call_without_reloading_the_page() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let http = suite.http();
+        for size in SIZES {
+            let body = json!({"displayName": format!("Caller {}", size.name()), "kind": "PERSON"});
+            let id = create_customer(&http, body).await;
+            let subject = format!("Asked for a quote ({})", size.name());
+            check(&driver, "log_call", size, &suite.gateway(), async |b| {
+                b.sign_in("admin", ADMIN_PASSWORD).await;
+                b.go(&format!("/customers/{id}")).await;
+                assert!(!b.text("#timeline").await.contains(&subject));
+                // A mark on this page's window: a full reload would wipe it.
+                b.js("window.crmMark = 'still here'; return null;").await;
+                b.fill("#log-subject", &subject).await;
+                b.click("#log-call").await;
+                b.until("the call in the timeline", async || {
+                    b.text("#timeline").await.contains(&subject)
+                })
+                .await;
+                assert_eq!(b.js("return window.crmMark || null;").await, "still here");
+                assert_eq!(b.path().await, format!("/customers/{id}"));
+                let entry = b.text("#timeline .timeline li").await;
+                assert!(entry.contains(&subject), "{entry}");
+                assert!(
+                    entry.contains(&super::catalog("en", "interaction.CALL")),
+                    "{entry}"
+                );
+                assert_eq!(b.value("#log-subject").await, "", "the form is fresh");
+            })
+            .await;
+            let listed = http
+                .call("GET", &format!("/api/v1/customers/{id}/interactions"), None)
+                .await;
+            assert_eq!(listed.status, 200, "{}", listed.text);
+            let items = listed.json["interactions"].as_array().unwrap();
+            assert_eq!(items.len(), 1, "{backend:?} {size:?}: {}", listed.text);
+            assert_eq!(items[0]["type"], "CALL");
+            assert_eq!(items[0]["subject"], subject.as_str());
+        }
+        suite.stop().await;
+    }
+}
