@@ -168,6 +168,22 @@ fn every_key_the_code_names_is_in_the_catalog() {
             "{stage} is not an API stage"
         );
     }
+    // Enum-built keys of the customer page: every value the API can send has its text.
+    use crm_proto::crm::customers::v1::{consent, contact, customer_history_entry};
+    for n in 0..=4 {
+        let role = contact::Role::try_from(n).expect("role").as_str_name();
+        assert!(keys.contains(format!("role.{role}").as_str()), "role.{role}");
+        let purpose = consent::Purpose::try_from(n).expect("purpose").as_str_name();
+        assert!(keys.contains(format!("consent.{purpose}").as_str()), "consent.{purpose}");
+    }
+    for n in 0..=2 {
+        let status = consent::Status::try_from(n).expect("status").as_str_name();
+        assert!(keys.contains(format!("consent.{status}").as_str()), "consent.{status}");
+    }
+    for n in 0..=8 {
+        let action = customer_history_entry::Action::try_from(n).expect("action").as_str_name();
+        assert!(keys.contains(format!("history.{action}").as_str()), "history.{action}");
+    }
     for target in crate::pages::transfer::TARGETS {
         assert!(keys.contains(format!("field.{target}").as_str()), "field.{target}");
     }
@@ -207,11 +223,11 @@ fn dates_numbers_and_money_follow_locale_and_zone() {
     let ts = Some(pbjson_types::Timestamp {
         seconds: 1_796_000_000,
         nanos: 0,
-    }); // 2026-11-30T01:33:20Z
+    }); // 2026-11-30T00:53:20Z
     let en_utc = Tr::new(Locale::En, Tz::UTC);
     let zh_sh = Tr::new(Locale::ZhCn, time_zone("Asia/Shanghai"));
-    assert_eq!(en_utc.datetime(&ts), "30 Nov 2026, 01:33");
-    assert_eq!(zh_sh.datetime(&ts), "2026年11月30日 09:33");
+    assert_eq!(en_utc.datetime(&ts), "30 Nov 2026, 00:53");
+    assert_eq!(zh_sh.datetime(&ts), "2026年11月30日 08:53");
     assert_eq!(
         Tr::new(Locale::En, time_zone("America/Los_Angeles")).date(&ts),
         "29 Nov 2026"

@@ -19,6 +19,7 @@ mod sensitive;
 mod service;
 mod sharing;
 mod statistics;
+mod perf_tmp;
 mod store;
 mod transactions;
 

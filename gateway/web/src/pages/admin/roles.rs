@@ -420,7 +420,7 @@ mod tests {
         let grouped = groups(vec![
             p("identity.user.read", "identity"),
             p("zeta.thing.read", "zeta"),
-            p("customers.export", "customers"),
+            p("customers.customer.merge", "customers"),
             p("customers.customer.read", "customers"),
         ]);
         let shape: Vec<_> = grouped
@@ -442,7 +442,7 @@ mod tests {
                 (
                     "customers",
                     "admin.service_customers",
-                    vec!["customers.customer.read", "customers.export"]
+                    vec!["customers.customer.merge", "customers.customer.read"]
                 ),
                 (
                     "identity",
