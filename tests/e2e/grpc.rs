@@ -51,6 +51,7 @@ async fn crud_through_the_gateway() {
         let got = c
             .get_customer(GetCustomerRequest {
                 name: created.name.clone(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -94,6 +95,7 @@ async fn crud_through_the_gateway() {
         let err = c
             .get_customer(GetCustomerRequest {
                 name: created.name.clone(),
+                ..Default::default()
             })
             .await
             .unwrap_err();
@@ -163,6 +165,7 @@ async fn errors_carry_code_reason_and_fields() {
         let still = c
             .get_customer(GetCustomerRequest {
                 name: created.name.clone(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -172,6 +175,7 @@ async fn errors_carry_code_reason_and_fields() {
         let err = c
             .get_customer(GetCustomerRequest {
                 name: "customers/42".into(),
+                ..Default::default()
             })
             .await
             .unwrap_err();

@@ -232,7 +232,7 @@ async fn authorization_matrix_of_the_customers_api() {
                 };
                 assert_eq!(
                     code(
-                        c.get_customer(GetCustomerRequest { name: name.clone() })
+                        c.get_customer(GetCustomerRequest { name: name.clone(), ..Default::default() })
                             .await
                     ),
                     expected,

@@ -5,7 +5,8 @@ use crate::identity::{PASSWORD, create_user};
 use crm_identity::roles;
 use crm_platform::{db::Db, with_pool};
 use crm_proto::crm::customers::v1::{
-    CreateCustomerRequest, Customer, GetCustomerRequest, UpdateCustomerRequest, customer::Kind,
+    CreateCustomerRequest, Customer, GetCustomerRequest, ListCustomerHistoryRequest,
+    UpdateCustomerRequest, customer::Kind, customer_history_entry::Action,
     customer_service_client::CustomerServiceClient,
 };
 use crm_proto::crm::identity::v1::{
@@ -96,6 +97,7 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
         // The administrator holds customers.sensitive.read; a sales manager does not.
         let get = GetCustomerRequest {
             name: created.name.clone(),
+            ..Default::default()
         };
         let clear = customers
             .get_customer(get.clone())
@@ -105,6 +107,44 @@ async fn sensitive_values_are_masked_audited_and_never_stored_in_clear() {
         assert_eq!(
             (clear.national_id.as_str(), clear.bank_account.as_str()),
             (ID, ACCOUNT)
+        );
+        // A UI asks for masked values until its user reveals them: masked even for the
+        // administrator, and no read is recorded; the reveal (a plain read) is.
+        let reads = |customers: CustomerServiceClient<_>, name: String| async move {
+            let mut customers = customers;
+            let history = customers
+                .list_customer_history(ListCustomerHistoryRequest {
+                    parent: name,
+                    page_size: 100,
+                    page_token: String::new(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            history
+                .entries
+                .iter()
+                .filter(|e| e.action == Action::SensitiveRead as i32)
+                .count()
+        };
+        let before = reads(customers.clone(), created.name.clone()).await;
+        let masked = customers
+            .get_customer(GetCustomerRequest {
+                name: created.name.clone(),
+                mask_sensitive: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (masked.national_id.as_str(), masked.bank_account.as_str()),
+            ("************002X", "************3445")
+        );
+        assert_eq!(reads(customers.clone(), created.name.clone()).await, before);
+        customers.get_customer(get.clone()).await.unwrap();
+        assert_eq!(
+            reads(customers.clone(), created.name.clone()).await,
+            before + 1
         );
         let mut dir = DirectoryServiceClient::new(admin);
         let root = dir

@@ -144,6 +144,7 @@ pub fn router(web: Web) -> Router {
             "/customers/{id}/interactions",
             post(customers::log_interaction),
         )
+        .route("/customers/{id}/reveal", post(pages::customer::reveal))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/roles", post(admin::assign_roles))
         // Administration pages (see pages::admin): one block, in the order of the sub-menu.
@@ -185,6 +186,8 @@ pub fn router(web: Web) -> Router {
         .route("/admin/webhooks/{id}", get(admin::webhooks::detail))
         .route("/admin/webhooks/{id}/state", post(admin::webhooks::set_state))
         .route("/admin/webhooks/{id}/delete", post(admin::webhooks::delete))
+        // Import files are larger than the default 2 MB body limit.
+        .layer(axum::extract::DefaultBodyLimit::max(pages::transfer::MAX_UPLOAD))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             guard::signed_in,

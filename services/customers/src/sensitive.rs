@@ -485,6 +485,18 @@ impl Customers {
         Ok((row, shown.remove(&id).unwrap_or_default()))
     }
 
+    /// One customer the caller reaches, with its sensitive values masked whatever the caller's
+    /// permissions, and no read recorded (the caller asked for masked values).
+    pub async fn get_masked(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> Result<(crate::store::CustomerRow, Values), Error> {
+        let row = self.get(principal, id).await?;
+        let values = self.vault.unpack(id, row.secrets.as_deref())?;
+        Ok((row, values.masked()))
+    }
+
     /// Values masked, or in clear and audited with `customers.sensitive.read`.
     async fn shown(
         &self,

@@ -2,13 +2,15 @@
 //!
 //! Every number is computed by the database over the same rows ListCustomers would return
 //! (the caller's reach from [`Store::scoped_select`], then the ListCustomers filter), so a
-//! million customers never leave it: four statements, run side by side, each answering with a
-//! handful of rows.
+//! million customers never leave it: four statements, each answering with a handful of rows,
+//! in one read-only snapshot so that they agree with each other (the total is the sum of the
+//! stages, and the Pareto curve's 100% is every customer counted):
 //! - one GROUP BY over (stage, tier, kind, channel), at most a few hundred groups, rolled up
 //!   here into the total, the counts per dimension and the lifetime value per tier;
-//! - the regions with the most customers, and how many customers all regions hold;
+//! - the regions with the most customers;
 //! - new customers per week (the dialects differ only in how a time becomes its week);
-//! - the Pareto curve: a window over the customers by lifetime value, read at the cut-offs.
+//! - the Pareto curve: a window over the customers by lifetime value (running sum), of which
+//!   only the rows at the cut-offs come back.
 //!
 //! Lifetime values are the stored `lifetime_value_minor`: minor units added as they are,
 //! whatever the currency, the single-currency assumption the value tier makes too.
@@ -21,7 +23,7 @@ use crate::{
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use crm_platform::{
     auth::Principal,
-    db::{self, Db},
+    db::{self, Db, DbError, bind_values},
     filter::{DynamicField, QueryError},
     sql::{SqlBuf, SqlValue},
 };
@@ -86,7 +88,7 @@ impl Statistics {
 }
 
 /// How many customers the top `percent` of `customers` are: ceil(customers × percent / 100),
-/// so at least one of any. [`curve`] computes the same in SQL; the two must agree.
+/// so at least one of any.
 pub fn cutoff(customers: i64, percent: i64) -> i64 {
     (customers * percent + 99) / 100
 }
@@ -126,20 +128,90 @@ impl Customers {
                 .map_err(crm_platform::paging::PageError::Query)?;
             Ok(buf)
         };
-        let db = self.store.db();
+        // The filter is checked before anything runs.
+        let mut facets = from(FACETS)?;
+        facets.push(FACETS_GROUPS);
         let this_week = week_start(db::now());
         let first_week = this_week - Days::new(7 * u64::from(weeks - 1));
-        let (facets, regions, new, pareto) = tokio::try_join!(
-            facets(db, from(FACETS)?),
-            regions(db, from(REGIONS)?),
-            new_per_week(db, first_week, this_week, weeks, &from),
-            curve(db, from(PARETO)?),
-        )?;
-        let mut stats = roll_up(&facets);
-        (stats.regions, stats.other_regions) = regions;
-        stats.weeks = new;
-        stats.pareto = pareto;
+        let mut snapshot = Snapshot::begin(self.store.db()).await?;
+        let mut stats = roll_up(&snapshot.fetch(facets).await?);
+        (stats.regions, stats.other_regions) =
+            regions(&mut snapshot, from(REGIONS)?, stats.total).await?;
+        let week = match &snapshot {
+            Snapshot::Pg(_) => {
+                "to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+            }
+            // Forward to the week's Sunday (itself on a Sunday), back to its Monday.
+            Snapshot::Sqlite(_) => "date(created_at, 'weekday 0', '-6 days')",
+        };
+        let new = from(&format!(
+            "SELECT {week} AS week_start, COUNT(*) AS customers"
+        ))?;
+        stats.weeks = new_per_week(&mut snapshot, new, first_week, this_week, weeks).await?;
+        stats.pareto = curve(
+            &mut snapshot,
+            from(PARETO)?,
+            stats.total,
+            stats.lifetime_value,
+        )
+        .await?;
+        snapshot.end().await?;
         Ok(stats)
+    }
+}
+
+/// A read-only transaction: every statement in it sees the customers as they were at its first.
+enum Snapshot {
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+impl Snapshot {
+    async fn begin(db: &Db) -> Result<Snapshot, DbError> {
+        Ok(match db {
+            // REPEATABLE READ keeps one snapshot for the transaction (READ COMMITTED takes one
+            // per statement); being read-only, it never fails to serialize.
+            Db::Pg(pool) => Snapshot::Pg(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?,
+            ),
+            // Deferred (not `Db::begin`'s IMMEDIATE): a WAL reader keeps the snapshot of its first
+            // read and takes no lock that writers wait for.
+            Db::Sqlite(pool) => Snapshot::Sqlite(pool.begin().await?),
+        })
+    }
+
+    /// Runs a built SELECT in the snapshot.
+    async fn fetch<T>(&mut self, buf: SqlBuf) -> Result<Vec<T>, DbError>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + Send
+            + Unpin,
+    {
+        let SqlBuf { sql, binds } = buf;
+        let sql = sqlx::AssertSqlSafe(sql.as_str());
+        Ok(match self {
+            Snapshot::Pg(tx) => {
+                bind_values(sqlx::query_as(sql), &binds)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Snapshot::Sqlite(tx) => {
+                bind_values(sqlx::query_as(sql), &binds)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    /// Ends the transaction (it wrote nothing).
+    async fn end(self) -> Result<(), DbError> {
+        match self {
+            Snapshot::Pg(tx) => tx.commit().await?,
+            Snapshot::Sqlite(tx) => tx.commit().await?,
+        }
+        Ok(())
     }
 }
 
@@ -164,16 +236,14 @@ fn push_filter(
     result.map(|_| ())
 }
 
+/// (stage, tier, kind, channel, customers, lifetime value) per combination present.
 const FACETS: &str = "SELECT lifecycle_stage, value_tier, kind, COALESCE(source_channel, '') AS channel, \
      COUNT(*) AS customers, CAST(COALESCE(SUM(lifetime_value_minor), 0) AS BIGINT) AS value_minor";
+/// Appended to [`FACETS`] after the conditions.
+const FACETS_GROUPS: &str =
+    " GROUP BY lifecycle_stage, value_tier, kind, COALESCE(source_channel, '')";
 
-/// (stage, tier, kind, channel, customers, lifetime value) per combination present.
 type Facet = (String, String, String, String, i64, i64);
-
-async fn facets(db: &Db, mut buf: SqlBuf) -> Result<Vec<Facet>, Error> {
-    buf.push(" GROUP BY lifecycle_stage, value_tier, kind, COALESCE(source_channel, '')");
-    Ok(db::fetch_all(db, buf).await?)
-}
 
 /// The position of a stored name in its proto enum (unknown names last).
 fn order_of(name: &str, names: &[&str]) -> usize {
@@ -218,48 +288,38 @@ fn roll_up(facets: &[Facet]) -> Statistics {
     stats
 }
 
-// The window total counts every region, so "other" comes from the same statement as the top.
-const REGIONS: &str = "SELECT COALESCE(region, '') AS region_name, COUNT(*) AS customers, \
-     CAST(SUM(COUNT(*)) OVER () AS BIGINT) AS all_customers";
+const REGIONS: &str = "SELECT COALESCE(region, '') AS region_name, COUNT(*) AS customers";
 
-/// The largest regions and the customers in all the others.
-async fn regions(db: &Db, mut buf: SqlBuf) -> Result<(Vec<(String, i64)>, i64), Error> {
+/// The largest regions, and the customers of `total` in all the others.
+async fn regions(
+    snapshot: &mut Snapshot,
+    mut buf: SqlBuf,
+    total: i64,
+) -> Result<(Vec<(String, i64)>, i64), DbError> {
     buf.push(&format!(
         " GROUP BY COALESCE(region, '') ORDER BY customers DESC, region_name LIMIT {TOP_REGIONS}"
     ));
-    let rows: Vec<(String, i64, i64)> = db::fetch_all(db, buf).await?;
-    let all = rows.first().map_or(0, |r| r.2);
+    let rows: Vec<(String, i64)> = snapshot.fetch(buf).await?;
     let listed: i64 = rows.iter().map(|r| r.1).sum();
-    Ok((
-        rows.into_iter().map(|(r, n, _)| (r, n)).collect(),
-        all - listed,
-    ))
+    Ok((rows, total - listed))
 }
 
-/// Customers created per week from `first` to `last` (Mondays), zero weeks included.
+/// Customers created per week from `first` to `last` (Mondays), zero weeks included; `buf`
+/// selects (week's Monday as "YYYY-MM-DD", customers).
 async fn new_per_week(
-    db: &Db,
+    snapshot: &mut Snapshot,
+    mut buf: SqlBuf,
     first: NaiveDate,
     last: NaiveDate,
     weeks: u32,
-    from: impl Fn(&str) -> Result<SqlBuf, Error>,
-) -> Result<Vec<(NaiveDate, i64)>, Error> {
-    // The Monday starting the week of `created_at`, as "YYYY-MM-DD" (UTC).
-    let week = match db {
-        Db::Pg(_) => "to_char(date_trunc('week', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
-        // Forward to the week's Sunday (itself on a Sunday), back to its Monday.
-        Db::Sqlite(_) => "date(created_at, 'weekday 0', '-6 days')",
-    };
-    let mut buf = from(&format!(
-        "SELECT {week} AS week_start, COUNT(*) AS customers"
-    ))?;
+) -> Result<Vec<(NaiveDate, i64)>, DbError> {
     let midnight = |day: NaiveDate| SqlValue::Timestamp(day.and_time(Default::default()).and_utc());
     buf.push(" AND created_at >= ");
     buf.push_bind(midnight(first));
     buf.push(" AND created_at < ");
     buf.push_bind(midnight(last + Days::new(7)));
     buf.push(" GROUP BY 1");
-    let rows: Vec<(String, i64)> = db::fetch_all(db, buf).await?;
+    let rows: Vec<(String, i64)> = snapshot.fetch(buf).await?;
     let counts: HashMap<String, i64> = rows.into_iter().collect();
     Ok((0..u64::from(weeks))
         .map(|i| {
@@ -270,33 +330,39 @@ async fn new_per_week(
         .collect())
 }
 
-/// The Pareto statement up to its inner FROM: each customer's place by lifetime value (highest
-/// first), the running sum up to it, and the count and sum of them all. [`curve`] closes it.
-const PARETO: &str = "SELECT place, running, customers, total FROM (SELECT ROW_NUMBER() OVER w AS place, \
-     CAST(SUM(lifetime_value_minor) OVER w AS BIGINT) AS running, COUNT(*) OVER () AS customers, \
-     CAST(SUM(lifetime_value_minor) OVER () AS BIGINT) AS total";
+/// Each customer's place by lifetime value (highest first) and the running sum up to it.
+const PARETO: &str = "SELECT place, running FROM (SELECT ROW_NUMBER() OVER w AS place, \
+     CAST(SUM(lifetime_value_minor) OVER w AS BIGINT) AS running";
 
-/// The Pareto curve at [`PARETO_PERCENTS`]: `buf` is [`PARETO`] from the scoped, filtered
-/// customers. Only the rows at a cut-off ([`cutoff`], in SQL) come back. Ties are ordered
-/// arbitrarily, which changes no sum: the frame counts rows, so a running sum stops exactly at
-/// its row even among equal values.
-async fn curve(db: &Db, mut buf: SqlBuf) -> Result<Vec<ParetoPoint>, Error> {
-    let places: Vec<String> = PARETO_PERCENTS
+/// The Pareto curve at [`PARETO_PERCENTS`] of `customers` holding `total`: `buf` is [`PARETO`]
+/// with its conditions; only the rows at a cut-off come back. Ties are ordered arbitrarily,
+/// which changes no sum: the frame counts rows, so a running sum stops exactly at its row even
+/// among equal values.
+async fn curve(
+    snapshot: &mut Snapshot,
+    mut buf: SqlBuf,
+    customers: i64,
+    total: i64,
+) -> Result<Vec<ParetoPoint>, DbError> {
+    let cuts: Vec<(i64, i64)> = PARETO_PERCENTS
         .iter()
-        .map(|p| format!("(customers * {p} + 99) / 100"))
+        .map(|&p| (p, cutoff(customers, p)))
         .collect();
-    buf.push(&format!(
-        " WINDOW w AS (ORDER BY lifetime_value_minor DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) \
-         ranked WHERE place IN ({})",
-        places.join(", ")
-    ));
-    let rows: Vec<(i64, i64, i64, i64)> = db::fetch_all(db, buf).await?;
-    let (customers, total) = rows.first().map_or((0, 0), |r| (r.2, r.3));
-    let running: HashMap<i64, i64> = rows.iter().map(|r| (r.0, r.1)).collect();
-    Ok(PARETO_PERCENTS
-        .iter()
-        .map(|&percent| {
-            let top = cutoff(customers, percent);
+    let running: HashMap<i64, i64> = if customers == 0 {
+        HashMap::new()
+    } else {
+        buf.push(
+            " WINDOW w AS (ORDER BY lifetime_value_minor DESC \
+             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) ranked WHERE place IN (",
+        );
+        buf.push_binds(cuts.iter().map(|(_, top)| SqlValue::Int(*top)));
+        buf.push(")");
+        let rows: Vec<(i64, i64)> = snapshot.fetch(buf).await?;
+        rows.into_iter().collect()
+    };
+    Ok(cuts
+        .into_iter()
+        .map(|(percent, top)| {
             let value = running.get(&top).copied().unwrap_or(0);
             ParetoPoint {
                 percent,

@@ -218,12 +218,16 @@ impl Browser {
 
     /// The element matching `css`, waiting up to [`WAIT`] for it to appear.
     pub async fn find(&self, css: &str) -> Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("{css} not found on {}: {e}", self.path().await))
+        {
+            Ok(element) => element,
+            Err(e) => panic!("{css} not found on {}: {e}", self.path().await),
+        }
     }
 
     /// Whether an element matches `css` now.

@@ -53,6 +53,8 @@ pub struct DetailPage {
     pub consents: Vec<Consent>,
     /// Changes, newest first.
     pub history: Vec<CustomerHistoryEntry>,
+    /// The sensitive fields, masked.
+    pub sensitive: SensitivePartial,
 }
 
 impl DetailPage {
@@ -205,12 +207,13 @@ pub async fn detail(
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     // The customer first: outside the user's scope it is "not found", and nothing else is asked.
     let customer = match client
-        .get_customer(call(&ctx, GetCustomerRequest { name: name.clone() }))
+        .get_customer(call(&ctx, GetCustomerRequest { name: name.clone(), mask_sensitive: true }))
         .await
     {
         Ok(c) => c.into_inner(),
         Err(status) => return super::error_page(&ctx, &status),
     };
+    let customer_sensitive = (customer.national_id.clone(), customer.bank_account.clone());
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
     let (mut c4, mut c5, mut c6, mut c7) = (client.clone(), client.clone(), client.clone(), client.clone());
     let (page_size, page_token) = (20, String::new());
@@ -255,7 +258,76 @@ pub async fn detail(
         purchases: purchases.map(|r| r.into_inner().transactions).unwrap_or_default(),
         consents: consents.map(|r| r.into_inner().current).unwrap_or_default(),
         history: history.map(|r| r.into_inner().entries).unwrap_or_default(),
+        sensitive: SensitivePartial {
+            tr: ctx.tr,
+            csrf: ctx.session.csrf.clone(),
+            id: id.clone(),
+            national_id: customer_sensitive.0,
+            bank_account: customer_sensitive.1,
+            revealed: false,
+            can_reveal: ctx.can("customers.sensitive.read"),
+        },
     })
+}
+
+/// The sensitive fields of a customer: masked, or revealed after an explicit, recorded read.
+#[derive(Template)]
+#[template(path = "customers/sensitive.html")]
+pub struct SensitivePartial {
+    /// Translations.
+    pub tr: crate::i18n::Tr,
+    /// The CSRF token of the reveal form.
+    pub csrf: String,
+    /// The customer's id.
+    pub id: String,
+    /// National id and bank account, as shown.
+    pub national_id: String,
+    /// Bank account.
+    pub bank_account: String,
+    /// Whether the values are in clear.
+    pub revealed: bool,
+    /// Whether the user may reveal them.
+    pub can_reveal: bool,
+}
+
+/// The reveal as a page of its own, for a browser without JavaScript.
+#[derive(Template)]
+#[template(path = "customers/sensitive_page.html")]
+pub struct SensitivePage {
+    /// The chrome.
+    pub c: Chrome,
+    /// The values.
+    pub values: SensitivePartial,
+}
+
+/// POST /customers/{id}/reveal: reads the sensitive values in clear. The customers service
+/// records the read in the customer's history; without the permission they stay masked.
+pub async fn reveal(
+    State(web): State<Web>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
+    let request = GetCustomerRequest { name: format!("customers/{id}"), mask_sensitive: false };
+    let customer = match client.get_customer(call(&ctx, request)).await {
+        Ok(c) => c.into_inner(),
+        Err(status) => return super::error_page(&ctx, &status),
+    };
+    let values = SensitivePartial {
+        tr: ctx.tr,
+        csrf: ctx.session.csrf.clone(),
+        id,
+        revealed: ctx.can("customers.sensitive.read"),
+        can_reveal: false,
+        national_id: customer.national_id,
+        bank_account: customer.bank_account,
+    };
+    if headers.contains_key("hx-request") {
+        render(&values)
+    } else {
+        render(&SensitivePage { c: Chrome::new(&ctx, "customers"), values })
+    }
 }
 
 /// The quick "log an interaction" form.
@@ -370,6 +442,7 @@ pub async fn edit_form(
             &ctx,
             GetCustomerRequest {
                 name: format!("customers/{id}"),
+                mask_sensitive: true,
             },
         ))
         .await
@@ -457,6 +530,7 @@ pub async fn update(
                         &ctx,
                         GetCustomerRequest {
                             name: format!("customers/{id}"),
+                            mask_sensitive: true,
                         },
                     ))
                     .await;

@@ -103,7 +103,11 @@ impl CustomerService for Api {
     ) -> Result<Response<Customer>, Status> {
         let principal = auth::principal(&req)?;
         let id = parse_name(&req.get_ref().name, "name")?;
-        let (row, secrets) = self.customers.get_showing_sensitive(&principal, id).await?;
+        let (row, secrets) = if req.get_ref().mask_sensitive {
+            self.customers.get_masked(&principal, id).await?
+        } else {
+            self.customers.get_showing_sensitive(&principal, id).await?
+        };
         let mut customer = to_proto(&row);
         sensitive::fill(&mut customer, Some(&secrets));
         Ok(Response::new(customer))
