@@ -145,6 +145,12 @@ pub fn router(web: Web) -> Router {
             post(customers::log_interaction),
         )
         .route("/customers/{id}/reveal", post(pages::customer::reveal))
+        .route("/customers/bulk", post(pages::actions::bulk))
+        .route("/customers/{id}/merge", post(pages::actions::merge))
+        .route("/customers/{id}/merges/{merge}/undo", post(pages::actions::undo))
+        .route("/customers/{id}/shares", post(pages::actions::share))
+        .route("/customers/{id}/shares/{share}/delete", post(pages::actions::unshare))
+        .route("/customers/{id}/transfer", post(pages::actions::transfer))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/roles", post(admin::assign_roles))
         // Administration pages (see pages::admin): one block, in the order of the sub-menu.

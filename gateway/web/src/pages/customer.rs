@@ -55,6 +55,8 @@ pub struct DetailPage {
     pub history: Vec<CustomerHistoryEntry>,
     /// The sensitive fields, masked.
     pub sensitive: SensitivePartial,
+    /// Duplicates, sharing, owner.
+    pub actions: super::actions::ActionsPartial,
 }
 
 impl DetailPage {
@@ -202,6 +204,7 @@ pub async fn detail(
     State(web): State<Web>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>,
 ) -> Response {
     let name = format!("customers/{id}");
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
@@ -217,7 +220,9 @@ pub async fn detail(
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
     let (mut c4, mut c5, mut c6, mut c7) = (client.clone(), client.clone(), client.clone(), client.clone());
     let (page_size, page_token) = (20, String::new());
-    let (summary, points, reminders, timeline, contacts, purchases, consents, history) = tokio::join!(
+    let (actions, (summary, points, reminders, timeline, contacts, purchases, consents, history)) = tokio::join!(
+        super::actions::section(&web, &ctx, &id, param(&q, "merged")),
+        async { tokio::join!(
         c1.get_customer_summary(call(&ctx, GetCustomerSummaryRequest { name: name.clone() })),
         c2.list_contact_points(call(&ctx, ListContactPointsRequest { parent: name.clone() })),
         c3.list_reminders(call(
@@ -241,7 +246,7 @@ pub async fn detail(
             &ctx,
             ListCustomerHistoryRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
         )),
-    );
+    ) });
     let timeline = match timeline {
         Ok(t) => t,
         Err(status) => return super::error_page(&ctx, &status),
@@ -267,6 +272,7 @@ pub async fn detail(
             revealed: false,
             can_reveal: ctx.can("customers.sensitive.read"),
         },
+        actions,
     })
 }
 

@@ -371,7 +371,7 @@ pub async fn list(
     let partial = RowsPartial {
         tr: ctx.tr,
         rows: rows(&ctx.tr, &query, customers),
-        width: query.columns.len() + 2,
+        width: query.columns.len() + 3,
         next,
     };
     if headers.contains_key("hx-request") && !query.page_token.is_empty() {
@@ -394,7 +394,7 @@ async fn bad_filter(web: &Web, ctx: &Ctx, query: ListQuery, status: &tonic::Stat
         rows: RowsPartial {
             tr: ctx.tr,
             rows: Vec::new(),
-            width: query.columns.len() + 2,
+            width: query.columns.len() + 3,
             next: String::new(),
         },
         query,

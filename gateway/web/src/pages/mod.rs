@@ -1,5 +1,6 @@
 //! The pages, one module per area, and what they share: the page chrome (header, menus,
 //! language switch) and how a service's refusal becomes a page or a message.
+pub mod actions;
 pub mod admin;
 pub mod auth;
 pub mod customer;

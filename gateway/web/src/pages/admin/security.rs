@@ -196,6 +196,18 @@ impl SecurityPage {
         self.c.tr.t(&rule_key(*rule)).to_owned()
     }
 
+    /// The query string of the next page: the same filter and the next page's token.
+    pub fn next_query(&self) -> String {
+        let mut query = self.q.query_string();
+        query.push('&');
+        query.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .append_pair("page_token", &self.next)
+                .finish(),
+        );
+        query
+    }
+
     /// Whether an alert still waits for someone.
     pub fn is_open(&self, alert: &SecurityAlert) -> bool {
         alert.state == security_alert::State::Open as i32
