@@ -5,7 +5,7 @@ use crm_customers::store::{CustomerRow, Store};
 use crm_identity::roles;
 use crm_proto::crm::customers::v1::{
     CreateCustomerRequest, Customer, DeleteCustomerRequest, GetCustomerRequest,
-    ListCustomersRequest, UpdateCustomerRequest, customer::Kind,
+    ListCustomersRequest, SummarizeCustomersRequest, UpdateCustomerRequest, customer::Kind,
     customer_service_client::CustomerServiceClient,
 };
 use crm_proto::crm::identity::v1::{
@@ -215,6 +215,30 @@ async fn authorization_matrix_of_the_customers_api() {
                     Vec::new()
                 }
             };
+            // SummarizeCustomers needs what ListCustomers needs and counts what it lists.
+            match c
+                .summarize_customers(SummarizeCustomersRequest::default())
+                .await
+            {
+                Ok(r) => {
+                    let all = c
+                        .list_customers(ListCustomersRequest {
+                            page_size: 1000,
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .customers;
+                    let ctx = format!("{backend:?} role {i} scope {scope}");
+                    assert_eq!(
+                        r.into_inner().total_count,
+                        all.len() as i64,
+                        "summarize: {ctx}"
+                    );
+                }
+                Err(s) => assert_eq!((s.code(), read), (Code::PermissionDenied, false)),
+            }
             let records = [(Owner::Actor, own.id)]
                 .into_iter()
                 .chain(fixed.iter().copied());

@@ -20,4 +20,4 @@ mod privacy;
 mod rest;
 mod retries;
 mod sensitive;
-mod web_admin;
+mod web;

@@ -150,11 +150,16 @@ pub fn parse(kind: &Kind, raw: &str) -> Result<Value, String> {
             }
             if m.full_name() == "google.protobuf.FieldMask" {
                 // Paths as JSON names (`displayName`) or proto names (`display_name`).
-                let paths = raw
+                let paths: Vec<Value> = raw
                     .split(',')
                     .map(|p| Value::String(to_snake(p.trim())))
                     .filter(|p| p.as_str() != Some(""))
                     .collect();
+                // An empty mask in the query is a mistake (the document's pattern says so), not
+                // "no mask": leave the parameter out to have the mask taken from the body.
+                if paths.is_empty() {
+                    return Err("must name at least one field (or be left out)".to_owned());
+                }
                 let mut mask = DynamicMessage::new(m.clone());
                 mask.set_field_by_name("paths", Value::List(paths));
                 return Ok(Value::Message(mask));

@@ -202,4 +202,9 @@ fn patch_sets_the_name_from_the_path_and_masks_the_fields_sent() {
     let list = mask.get_field_by_name("paths").unwrap();
     assert_eq!(list.as_list().unwrap().len(), 2);
     assert_eq!(list.as_list().unwrap()[0].as_str(), Some("size_bytes"));
+    // An empty mask in the query is refused, naming it: it is not "no mask".
+    for empty in ["updateMask=", "updateMask=,"] {
+        let refused = r.request(&v, Some(empty), body, &HeaderMap::new());
+        assert!(refused.is_err(), "{empty} accepted");
+    }
 }

@@ -21,3 +21,41 @@
     }
   });
 })();
+// Administration, org tree: drag a unit onto another to move it there. Only an enhancement of
+// the "Move to…" control beside each unit, which it fills in and submits; SortableJS is loaded
+// only on this page.
+(function () {
+  var tree = document.querySelector("#unit-tree[data-sortable-src]");
+  if (!tree) { return; }
+  function moved(event) {
+    var item = event.item;
+    var parent = event.to.closest("li[data-unit]");
+    var tools = item.querySelector(".node-tools");
+    var select = tools ? tools.querySelector("select[name=new_parent]") : null;
+    var target = parent ? parent.getAttribute("data-unit") : "";
+    if (event.from === event.to || !select || !target) { location.reload(); return; }
+    select.value = target;
+    // Not among the offered parents (its own subtree, its current parent): undo the drop.
+    if (select.value !== target) { location.reload(); return; }
+    select.form.submit();
+  }
+  function start() {
+    if (!window.Sortable) { return; }
+    tree.querySelectorAll("li[data-unit]").forEach(function (li) {
+      if (!li.querySelector(":scope > ul")) {
+        var drop = document.createElement("ul");
+        drop.className = "drop";
+        drop.setAttribute("aria-hidden", "true");
+        li.appendChild(drop);
+      }
+    });
+    [tree].concat(Array.prototype.slice.call(tree.querySelectorAll("ul"))).forEach(function (ul) {
+      window.Sortable.create(ul, { group: "units", handle: ".node", draggable: "li",
+        fallbackOnBody: true, swapThreshold: 0.65, emptyInsertThreshold: 12, onEnd: moved });
+    });
+  }
+  var script = document.createElement("script");
+  script.src = tree.getAttribute("data-sortable-src");
+  script.onload = start;
+  document.head.appendChild(script);
+})();

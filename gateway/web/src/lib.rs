@@ -156,11 +156,20 @@ pub fn router(web: Web) -> Router {
         // Administration pages (see pages::admin): one block, in the order of the sub-menu.
         .route("/admin/users", post(admin::users::create))
         .route("/admin/users/{id}/status", post(admin::users::set_status))
-        .route("/admin/users/{id}/password", post(admin::users::reset_password))
-        .route("/admin/units", get(admin::units::page).post(admin::units::create))
+        .route(
+            "/admin/users/{id}/password",
+            post(admin::users::reset_password),
+        )
+        .route(
+            "/admin/units",
+            get(admin::units::page).post(admin::units::create),
+        )
         .route("/admin/units/{id}", post(admin::units::rename))
         .route("/admin/units/{id}/move", post(admin::units::move_unit))
-        .route("/admin/roles", get(admin::roles::list).post(admin::roles::create))
+        .route(
+            "/admin/roles",
+            get(admin::roles::list).post(admin::roles::create),
+        )
         .route("/admin/roles/new", get(admin::roles::new_form))
         .route(
             "/admin/roles/{id}",
@@ -171,8 +180,14 @@ pub fn router(web: Web) -> Router {
             "/admin/api-clients",
             get(admin::clients::list).post(admin::clients::create),
         )
-        .route("/admin/api-clients/{id}/rotate", post(admin::clients::rotate))
-        .route("/admin/api-clients/{id}/delete", post(admin::clients::delete))
+        .route(
+            "/admin/api-clients/{id}/rotate",
+            post(admin::clients::rotate),
+        )
+        .route(
+            "/admin/api-clients/{id}/delete",
+            post(admin::clients::delete),
+        )
         .route("/admin/security", get(admin::security::page))
         .route("/admin/security/export", get(admin::security::export))
         .route(
@@ -184,13 +199,19 @@ pub fn router(web: Web) -> Router {
             get(admin::fields::list).post(admin::fields::create),
         )
         .route("/admin/custom-fields/{key}", post(admin::fields::update))
-        .route("/admin/custom-fields/{key}/delete", post(admin::fields::delete))
+        .route(
+            "/admin/custom-fields/{key}/delete",
+            post(admin::fields::delete),
+        )
         .route(
             "/admin/webhooks",
             get(admin::webhooks::list).post(admin::webhooks::create),
         )
         .route("/admin/webhooks/{id}", get(admin::webhooks::detail))
-        .route("/admin/webhooks/{id}/state", post(admin::webhooks::set_state))
+        .route(
+            "/admin/webhooks/{id}/state",
+            post(admin::webhooks::set_state),
+        )
         .route("/admin/webhooks/{id}/delete", post(admin::webhooks::delete))
         // Import files are larger than the default 2 MB body limit.
         .layer(axum::extract::DefaultBodyLimit::max(pages::transfer::MAX_UPLOAD))

@@ -34,7 +34,8 @@ async fn browser_admin_assigns_a_role() {
             assert!(!b.find(&box_).await.is_selected().await.unwrap());
             b.click(&box_).await;
             assert!(b.find(&box_).await.is_selected().await.unwrap());
-            b.click(&format!(r#"{row} button[type="submit"]"#)).await;
+            b.click(&format!(r#"{row} form.roles button[type="submit"]"#))
+                .await;
             let notice = b.find("#notice").await;
             assert!(notice.is_displayed().await.unwrap());
             assert_eq!(
@@ -69,7 +70,8 @@ async fn browser_sales_rep_does_not_see_another_reps_customer() {
     for size in SIZES {
         let theirs = format!("Hidden Orchid {}", size.name());
         let mine = format!("Hidden Lotus {}", size.name());
-        let their_id = create_customer(&rep_a, json!({"displayName": theirs, "kind": "PERSON"})).await;
+        let their_id =
+            create_customer(&rep_a, json!({"displayName": theirs, "kind": "PERSON"})).await;
         let my_id = create_customer(&rep_b, json!({"displayName": mine, "kind": "PERSON"})).await;
         check(&driver, "rep_scope", size, &suite.gateway(), async |b| {
             b.sign_in("rep.b", PASSWORD).await;
@@ -130,7 +132,10 @@ async fn browser_language_switch_is_saved_to_the_preferences() {
                 .await;
             assert_eq!(b.path().await, "/", "back on the same page");
             assert_eq!(b.text(customers_link).await, "客户");
-            assert_eq!(b.text(customers_link).await, catalog("zh-CN", "nav.customers"));
+            assert_eq!(
+                b.text(customers_link).await,
+                catalog("zh-CN", "nav.customers")
+            );
             let saved = http.call("GET", prefs, None).await;
             assert_eq!(saved.json["locale"], "zh-CN", "{}", saved.text);
 

@@ -1,4 +1,5 @@
-//! Accessibility: axe-core run on every page at both sizes; no serious or critical violation.
+//! Accessibility: axe-core run on every page at both sizes; no serious or critical violation,
+//! and no page wider than the window.
 //! axe-core is read from `CRM_AXE_JS` (default: the CI's tools directory, where `.ci/tools.sh`
 //! installs it) and injected through WebDriver, which the page's CSP does not govern.
 use super::{Browser, Driver, SIZES, check, create_customer, required};
@@ -110,6 +111,14 @@ async fn browser_pages_have_no_serious_accessibility_violations() {
                 b.go(page).await;
                 b.find("main h1").await;
                 found.push((page.clone(), violations(b, &axe).await));
+                // Works at 390 px: wide content scrolls in its own box, never the page.
+                let overflow = b
+                    .js("return document.documentElement.scrollWidth - window.innerWidth;")
+                    .await;
+                assert!(
+                    overflow.as_i64().is_some_and(|px| px <= 0),
+                    "{page} is {overflow} px wider than the window"
+                );
             }
             let mut bad = Vec::new();
             for (page, list) in &found {

@@ -22,9 +22,7 @@ fn form_urlencoded(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -56,7 +54,13 @@ async fn browser_sign_in_refuses_a_wrong_password_and_lands_on_my_day() {
                 b.fill("#password", ADMIN_PASSWORD).await;
                 b.click("#sign-in").await;
                 b.at("/").await;
-                assert!(b.find("#card-reminders").await.is_displayed().await.unwrap());
+                assert!(
+                    b.find("#card-reminders")
+                        .await
+                        .is_displayed()
+                        .await
+                        .unwrap()
+                );
                 assert!(!b.has("#login-error").await);
             })
             .await;
@@ -74,42 +78,51 @@ async fn browser_create_warns_of_a_duplicate_and_creates_anyway() {
         let suite = Suite::start(backend).await;
         let http = suite.http();
         for size in SIZES {
-            let name = format!("Ming Lu {}", size.name());
-            let phone = match size {
-                super::Size::Phone => "138 0013 8001",
-                super::Size::Desktop => "138 0013 8002",
+            let (name, phone) = match size {
+                super::Size::Phone => ("Lu Mingxuan", "138 0013 8001"),
+                super::Size::Desktop => ("Okafor Chidi", "138 0013 8002"),
             };
             let body = json!({"displayName": name, "kind": "PERSON", "phone": phone});
             create_customer(&http, body).await;
-            check(&driver, "create_duplicate", size, &suite.gateway(), async |b| {
-                b.sign_in("admin", ADMIN_PASSWORD).await;
-                b.go("/customers/new").await;
-                assert!(!b.has("#duplicate-warning").await);
-                b.fill("#display_name", &name).await;
-                b.fill("#phone", phone).await;
-                // Shown while typing (htmx), before any submit.
-                let warning = b.find("#duplicate-warning").await;
-                assert!(warning.is_displayed().await.unwrap());
-                assert!(warning.text().await.unwrap().contains(&name));
-                assert_eq!(b.path().await, "/customers/new");
-                assert!(!b.has("#create-anyway").await);
+            check(
+                &driver,
+                "create_duplicate",
+                size,
+                &suite.gateway(),
+                async |b| {
+                    b.sign_in("admin", ADMIN_PASSWORD).await;
+                    b.go("/customers/new").await;
+                    assert!(!b.has("#duplicate-warning").await);
+                    b.fill("#display_name", &name).await;
+                    b.fill("#phone", phone).await;
+                    // Shown while typing (htmx), before any submit. Each field asks on its own,
+                    // so the warning may change while the answers come in.
+                    b.until("the duplicate warning naming the customer", async || {
+                        b.shown_text("#duplicate-warning")
+                            .await
+                            .is_some_and(|t| t.contains(&name))
+                    })
+                    .await;
+                    assert_eq!(b.path().await, "/customers/new");
+                    assert!(!b.has("#create-anyway").await);
 
-                b.click("#create").await;
-                b.at("/customers").await;
-                let anyway = b.find("#create-anyway").await;
-                assert!(b.text("#duplicate-warning").await.contains(&name));
-                assert_eq!(b.value("#display_name").await, name, "typed values kept");
-                assert_eq!(b.value("#phone").await, phone);
-                assert_eq!(named(&http, &name).await.len(), 1, "nothing created yet");
+                    b.click("#create").await;
+                    b.at("/customers").await;
+                    let anyway = b.find("#create-anyway").await;
+                    assert!(b.text("#duplicate-warning").await.contains(&name));
+                    assert_eq!(b.value("#display_name").await, name, "typed values kept");
+                    assert_eq!(b.value("#phone").await, phone);
+                    assert_eq!(named(&http, &name).await.len(), 1, "nothing created yet");
 
-                anyway.click().await.unwrap();
-                b.until("the new customer's page", async || {
-                    let path = b.path().await;
-                    path.starts_with("/customers/") && path != "/customers/new"
-                })
-                .await;
-                assert_eq!(b.text("#customer-name").await, name);
-            })
+                    anyway.click().await.unwrap();
+                    b.until("the new customer's page", async || {
+                        let path = b.path().await;
+                        path.starts_with("/customers/") && path != "/customers/new"
+                    })
+                    .await;
+                    assert_eq!(b.text("#customer-name").await, name);
+                },
+            )
             .await;
             let found = named(&http, &name).await;
             assert_eq!(found.len(), 2, "{backend:?} {size:?}: {found:?}");
@@ -131,43 +144,52 @@ async fn browser_edit_shows_a_conflict_and_keeps_the_typed_value() {
                 "kind": "PERSON", "region": "North"});
             let id = create_customer(&http, body).await;
             let path = format!("/api/v1/customers/{id}");
-            check(&driver, "edit_conflict", size, &suite.gateway(), async |b| {
-                b.sign_in("admin", ADMIN_PASSWORD).await;
-                b.go(&format!("/customers/{id}/edit")).await;
-                assert_eq!(b.value("#region").await, "North");
-                // Someone else saves meanwhile.
-                let theirs = http
-                    .call("PATCH", &path, Some(json!({"region": "East (REST)"})))
-                    .await;
-                assert_eq!(theirs.status, 200, "{}", theirs.text);
+            check(
+                &driver,
+                "edit_conflict",
+                size,
+                &suite.gateway(),
+                async |b| {
+                    b.sign_in("admin", ADMIN_PASSWORD).await;
+                    b.go(&format!("/customers/{id}/edit")).await;
+                    assert_eq!(b.value("#region").await, "North");
+                    // Someone else saves meanwhile.
+                    let theirs = http
+                        .call("PATCH", &path, Some(json!({"region": "East (REST)"})))
+                        .await;
+                    assert_eq!(theirs.status, 200, "{}", theirs.text);
 
-                b.fill("#region", "West (browser)").await;
-                b.click("#save").await;
-                let error = b.find("#edit-error").await;
-                assert!(error.is_displayed().await.unwrap());
-                assert_eq!(
-                    error.text().await.unwrap(),
-                    super::catalog("en", "customers.conflict")
-                );
-                assert!(
-                    b.text(r#"[data-theirs="region"]"#)
-                        .await
-                        .contains("East (REST)")
-                );
-                assert_eq!(b.value("#region").await, "West (browser)");
-                let unchanged = http.call("GET", &path, None).await;
-                assert_eq!(unchanged.json["region"], "East (REST)", "nothing overwritten");
+                    b.fill("#region", "West (browser)").await;
+                    b.click("#save").await;
+                    let error = b.find("#edit-error").await;
+                    assert!(error.is_displayed().await.unwrap());
+                    assert_eq!(
+                        error.text().await.unwrap(),
+                        super::catalog("en", "customers.conflict")
+                    );
+                    assert!(
+                        b.text(r#"[data-theirs="region"]"#)
+                            .await
+                            .contains("East (REST)")
+                    );
+                    assert_eq!(b.value("#region").await, "West (browser)");
+                    let unchanged = http.call("GET", &path, None).await;
+                    assert_eq!(
+                        unchanged.json["region"], "East (REST)",
+                        "nothing overwritten"
+                    );
 
-                b.click("#save").await;
-                b.at(&format!("/customers/{id}")).await;
-                assert_eq!(
-                    b.text(r#"dd[data-field="region"]"#).await,
-                    "West (browser)"
-                );
-            })
+                    b.click("#save").await;
+                    b.at(&format!("/customers/{id}")).await;
+                    assert_eq!(b.text(r#"dd[data-field="region"]"#).await, "West (browser)");
+                },
+            )
             .await;
             let saved = http.call("GET", &path, None).await;
-            assert_eq!(saved.json["region"], "West (browser)", "{backend:?} {size:?}");
+            assert_eq!(
+                saved.json["region"], "West (browser)",
+                "{backend:?} {size:?}"
+            );
         }
         suite.stop().await;
     }

@@ -36,7 +36,11 @@ async fn focus_is_visible(b: &Browser) {
 /// main content.
 async fn skip_to_main(b: &Browser) {
     b.key(Key::Tab).await;
-    assert_eq!(b.focused().await, SKIP_LINK, "the skip link is the first stop");
+    assert_eq!(
+        b.focused().await,
+        SKIP_LINK,
+        "the skip link is the first stop"
+    );
     focus_is_visible(b).await;
     b.key(Key::Enter).await;
     b.until("the focus on the main content", async || {
@@ -56,7 +60,11 @@ async fn browser_keyboard_only_sign_in_and_create() {
         let name = format!("Keyboard Kim {}", size.name());
         check(&driver, "keyboard", size, &suite.gateway(), async |b| {
             b.go("/login").await;
-            assert_eq!(b.focused().await, "#login_name", "the name field has the focus");
+            assert_eq!(
+                b.focused().await,
+                "#login_name",
+                "the name field has the focus"
+            );
             b.press("admin").await;
             b.key(Key::Tab).await;
             assert_eq!(b.focused().await, "#password");
@@ -100,10 +108,7 @@ async fn browser_keyboard_only_sign_in_and_create() {
             })
             .await;
             assert_eq!(b.text("#customer-name").await, name);
-            assert_eq!(
-                b.text(r#"dd[data-field="email"]"#).await,
-                "kim@example.com"
-            );
+            assert_eq!(b.text(r#"dd[data-field="email"]"#).await, "kim@example.com");
         })
         .await;
         let filter = format!("display_name%20%3D%20%22{}%22", name.replace(' ', "%20"));

@@ -212,8 +212,10 @@ impl Browser {
 
     /// Waits until the page shown is `path`.
     pub async fn at(&self, path: &str) {
-        self.until(&format!("the page {path}"), async || self.path().await == path)
-            .await;
+        self.until(&format!("the page {path}"), async || {
+            self.path().await == path
+        })
+        .await;
     }
 
     /// The element matching `css`, waiting up to [`WAIT`] for it to appear.
@@ -258,6 +260,17 @@ impl Browser {
     /// The visible text of `css`.
     pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
+    }
+
+    /// The text of `css` if it is on the page and shown, read in one step (so an element that
+    /// htmx swaps out meanwhile is never half-read).
+    pub async fn shown_text(&self, css: &str) -> Option<String> {
+        let script = format!(
+            "const e = document.querySelector({});\
+             return e && e.checkVisibility() ? e.innerText : null;",
+            json!(css)
+        );
+        self.js(&script).await.as_str().map(str::to_owned)
     }
 
     /// The current value of the input `css`.
@@ -310,14 +323,12 @@ impl Browser {
     /// The focused element: `#id`, else its tag with its name and link, as `a[href=/]`.
     pub async fn focused(&self) -> String {
         let described = self
-            .js(
-                "const e = document.activeElement; if (!e) return '';\
+            .js("const e = document.activeElement; if (!e) return '';\
                  if (e.id) return '#' + e.id;\
                  let d = e.tagName.toLowerCase();\
                  if (e.getAttribute('name')) d += '[name=' + e.getAttribute('name') + ']';\
                  if (e.getAttribute('href')) d += '[href=' + e.getAttribute('href') + ']';\
-                 return d;",
-            )
+                 return d;")
             .await;
         described.as_str().unwrap_or_default().to_owned()
     }

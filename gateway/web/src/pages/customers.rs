@@ -109,10 +109,11 @@ impl ListQuery {
             } else {
                 ORDERS[0].0.to_owned()
             },
-            size: match param(pairs, "size").parse::<i32>() {
-                Ok(n @ (25 | 50 | 100)) => n,
-                _ => 25,
-            },
+            size: param(pairs, "size")
+                .parse::<i32>()
+                .ok()
+                .filter(|n| [25, 50, 100].contains(n))
+                .unwrap_or(25),
             columns: if columns.is_empty() {
                 DEFAULT_COLUMNS.iter().map(|c| (*c).to_owned()).collect()
             } else {

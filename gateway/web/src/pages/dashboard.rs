@@ -92,8 +92,11 @@ fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
+/// The charts of the page: bar charts, weekly columns, the Pareto polyline and its points.
+pub type Charts = (Vec<Bars>, Vec<Column>, String, Vec<(i32, String, f64)>);
+
 /// Builds the page's charts from the statistics.
-pub fn build(tr: &Tr, s: &CustomerStatistics) -> (Vec<Bars>, Vec<Column>, String, Vec<(i32, String, f64)>) {
+pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
     let count = |n: i64| tr.number(n);
     let stages = s
         .by_lifecycle_stage

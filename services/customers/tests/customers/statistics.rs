@@ -130,12 +130,20 @@ async fn a_rep_sees_their_customers_and_an_admin_all_narrowed_by_the_filter(db: 
     assert_eq!(summarize(&c, &ann, "display_name:\"bob\"").await.total, 1);
 }
 
+/// (region, stage, tier, channel, lifetime value) of a customer.
+type Spec = (
+    Option<String>,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    i64,
+);
+
 async fn counts_by_stage_tier_kind_channel_and_region(db: Db) {
     let store = Store::new(db);
     let c = Customers::new(store.clone());
     let admin = user(|_| DataScope::All);
-    // (region, stage, tier, channel, lifetime value) per customer.
-    let mut specs: Vec<(Option<String>, &str, &str, Option<&str>, i64)> = vec![
+    let mut specs: Vec<Spec> = vec![
         (Some("R00".into()), "ACTIVE", "A", Some("STORE"), 900),
         (Some("R00".into()), "ACTIVE", "A", Some("STORE"), 100),
         (Some("R00".into()), "NEW", "B", Some("REFERRAL"), 50),

@@ -15,8 +15,8 @@ use axum::{
 };
 use crm_proto::crm::identity::v1::{
     ApiClient, CreateApiClientRequest, DeleteApiClientRequest, ListApiClientsRequest,
-    ListRolesRequest, Role, RotateApiClientSecretRequest, access_service_client::AccessServiceClient,
-    api_client::Status,
+    ListRolesRequest, Role, RotateApiClientSecretRequest,
+    access_service_client::AccessServiceClient, api_client::Status,
 };
 use http::StatusCode;
 

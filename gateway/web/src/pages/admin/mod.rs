@@ -42,7 +42,11 @@ pub const PAGES: &[(&str, &str, &[&str])] = &[
         "admin.custom_fields",
         &["customers.custom_field.write"],
     ),
-    ("/admin/webhooks", "admin.webhooks", &["events.webhook.read"]),
+    (
+        "/admin/webhooks",
+        "admin.webhooks",
+        &["events.webhook.read"],
+    ),
 ];
 
 /// The first administration page the user may open, if any (the main menu's entry).

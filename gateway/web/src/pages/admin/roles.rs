@@ -14,9 +14,9 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::identity::v1::{
-    CreateRoleRequest, DeleteRoleRequest, GetRoleRequest, ListPermissionsRequest,
-    ListRolesRequest, Permission, Role, UpdateRoleRequest,
-    access_service_client::AccessServiceClient, role::DataScope,
+    CreateRoleRequest, DeleteRoleRequest, GetRoleRequest, ListPermissionsRequest, ListRolesRequest,
+    Permission, Role, UpdateRoleRequest, access_service_client::AccessServiceClient,
+    role::DataScope,
 };
 use http::StatusCode;
 
@@ -196,7 +196,11 @@ async fn list_roles(web: &Web, ctx: &Ctx) -> Result<Vec<Role>, tonic::Status> {
         order_by: "display_name".into(),
         ..Default::default()
     };
-    Ok(access.list_roles(call(ctx, request)).await?.into_inner().roles)
+    Ok(access
+        .list_roles(call(ctx, request))
+        .await?
+        .into_inner()
+        .roles)
 }
 
 async fn show_list(web: &Web, ctx: &Ctx, out: Outcome, code: StatusCode) -> Response {
@@ -268,7 +272,14 @@ async fn show_form(web: &Web, ctx: &Ctx, role: Role, out: Outcome, code: StatusC
 
 /// GET /admin/roles/new
 pub async fn new_form(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> Response {
-    show_form(&web, &ctx, Role::default(), Outcome::default(), StatusCode::OK).await
+    show_form(
+        &web,
+        &ctx,
+        Role::default(),
+        Outcome::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn get_role(web: &Web, ctx: &Ctx, id: &str) -> Result<Role, tonic::Status> {

@@ -70,10 +70,7 @@ impl EventQuery {
         }
         if !self.user.is_empty() {
             // The user acted, or was acted on (a failed login names its user as actor).
-            terms.push(format!(
-                "(actor = \"{0}\" OR target = \"{0}\")",
-                self.user
-            ));
+            terms.push(format!("(actor = \"{0}\" OR target = \"{0}\")", self.user));
         }
         if !self.from.is_empty() {
             let at = utc(&self.from, tz).ok_or("from")?;
@@ -232,7 +229,14 @@ pub async fn page(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     let known = [("acknowledged", "admin.alert_acknowledged")];
-    show(&web, &ctx, &pairs, Outcome::from_query(&pairs, &known), StatusCode::OK).await
+    show(
+        &web,
+        &ctx,
+        &pairs,
+        Outcome::from_query(&pairs, &known),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn show(
@@ -385,8 +389,9 @@ pub async fn acknowledge(
     };
     let mut client = SecurityServiceClient::new(web.upstreams().identity.clone());
     match client.acknowledge_security_alert(call(&ctx, request)).await {
-        Ok(_) => Redirect::to(&format!("/admin/security?done=acknowledged#alert-{id}"))
-            .into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/admin/security?done=acknowledged#alert-{id}")).into_response()
+        }
         Err(status) => {
             let out = Outcome::refused(&status, "acknowledge", &id, Vec::new());
             show(&web, &ctx, &[], out, http_status(&status)).await
@@ -462,13 +467,19 @@ mod tests {
                 assert!(!key.ends_with("UNSPECIFIED"), "{n}");
                 assert_ne!(tr.t(&key), key, "{}", locale.tag());
             }
-            assert!(security_event::Type::try_from(20).is_err(), "a new event type");
+            assert!(
+                security_event::Type::try_from(20).is_err(),
+                "a new event type"
+            );
             for n in 1..=4 {
                 let key = rule_key(n);
                 assert!(!key.ends_with("UNSPECIFIED"), "{n}");
                 assert_ne!(tr.t(&key), key, "{}", locale.tag());
             }
-            assert!(security_alert::Rule::try_from(5).is_err(), "a new alert rule");
+            assert!(
+                security_alert::Rule::try_from(5).is_err(),
+                "a new alert rule"
+            );
         }
     }
 }

@@ -13,8 +13,8 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::identity::v1::{
-    CreateUnitRequest, ListUnitsRequest, MoveUnitRequest, Unit, UpdateUnitRequest, unit::Kind,
-    directory_service_client::DirectoryServiceClient,
+    CreateUnitRequest, ListUnitsRequest, MoveUnitRequest, Unit, UpdateUnitRequest,
+    directory_service_client::DirectoryServiceClient, unit::Kind,
 };
 use http::StatusCode;
 use std::collections::HashMap;
@@ -176,6 +176,8 @@ pub struct UnitsPage {
     pub request_id: String,
     /// Kinds of a new unit.
     pub kinds: &'static [(&'static str, &'static str)],
+    /// SortableJS, loaded by the page script for drag and drop (an enhancement of "move to…").
+    pub sortable_js: &'static str,
 }
 
 impl UnitsPage {
@@ -188,9 +190,7 @@ impl UnitsPage {
         self.choices
             .iter()
             .enumerate()
-            .filter(|(j, (name, _))| {
-                (*j < k || *j >= row.subtree_end) && *name != row.unit.parent
-            })
+            .filter(|(j, (name, _))| (*j < k || *j >= row.subtree_end) && *name != row.unit.parent)
             .map(|(_, choice)| choice)
             .collect()
     }
@@ -215,6 +215,7 @@ async fn show(web: &Web, ctx: &Ctx, out: Outcome, code: StatusCode) -> Response 
         can_write: ctx.can("identity.unit.write"),
         request_id: request_id(),
         kinds: KINDS,
+        sortable_js: crate::assets::url("sortable.js"),
         out,
     };
     (code, render(&page)).into_response()
@@ -386,7 +387,10 @@ mod tests {
         let rows = tree(vec![unit("a", "hidden", "A"), unit("b", "a", "B")]);
         assert_eq!(
             shape(&rows),
-            [("a".to_owned(), 0, true, 0, 2), ("b".to_owned(), 1, false, 1, 2)]
+            [
+                ("a".to_owned(), 0, true, 0, 2),
+                ("b".to_owned(), 1, false, 1, 2)
+            ]
         );
         // A cycle (never valid, but data is data) neither loops nor loses rows silently.
         let rows = tree(vec![unit("x", "y", "X"), unit("y", "x", "Y")]);
@@ -418,6 +422,7 @@ mod tests {
             can_write: true,
             request_id: String::new(),
             kinds: KINDS,
+            sortable_js: "",
         };
         let names = |k| -> Vec<String> {
             page.targets(&k)

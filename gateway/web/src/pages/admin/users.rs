@@ -14,8 +14,9 @@ use axum::{
 };
 use crm_proto::crm::identity::v1::{
     AssignRolesRequest, CreateUserRequest, ListRolesRequest, ListUsersRequest,
-    ResetPasswordRequest, Role, UpdateUserRequest, User, access_service_client::AccessServiceClient,
-    directory_service_client::DirectoryServiceClient, user::Status,
+    ResetPasswordRequest, Role, UpdateUserRequest, User,
+    access_service_client::AccessServiceClient, directory_service_client::DirectoryServiceClient,
+    user::Status,
 };
 use http::StatusCode;
 
@@ -50,7 +51,7 @@ pub struct UsersPage {
 impl UsersPage {
     /// Whether `user` holds `role`.
     pub fn has(&self, user: &User, role: &Role) -> bool {
-        user.roles.iter().any(|r| *r == role.name)
+        user.roles.contains(&role.name)
     }
 
     /// The name of a user's unit.
