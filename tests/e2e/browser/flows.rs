@@ -1,32 +1,8 @@
 //! The main flow, on every backend: sign in, create a customer past the duplicate warning, edit
 //! it against someone else's save, log a call.
-use super::{Driver, SIZES, check, create_customer};
-use crate::harness::{ADMIN_PASSWORD, Http, Suite, backends};
+use super::{Driver, SIZES, check, create_customer, customers_named};
+use crate::harness::{ADMIN_PASSWORD, Suite, backends};
 use serde_json::json;
-
-/// The customers named exactly `name`, over REST.
-async fn named(http: &Http, name: &str) -> Vec<serde_json::Value> {
-    let filter = format!("display_name = \"{name}\"");
-    let query: String = form_urlencoded(&filter);
-    let listed = http
-        .call("GET", &format!("/api/v1/customers?filter={query}"), None)
-        .await;
-    assert_eq!(listed.status, 200, "{}", listed.text);
-    listed.json["customers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn form_urlencoded(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn browser_sign_in_refuses_a_wrong_password_and_lands_on_my_day() {
@@ -93,14 +69,14 @@ async fn browser_create_warns_of_a_duplicate_and_creates_anyway() {
                     b.sign_in("admin", ADMIN_PASSWORD).await;
                     b.go("/customers/new").await;
                     assert!(!b.has("#duplicate-warning").await);
-                    b.fill("#display_name", &name).await;
+                    b.fill("#display_name", name).await;
                     b.fill("#phone", phone).await;
                     // Shown while typing (htmx), before any submit. Each field asks on its own,
                     // so the warning may change while the answers come in.
                     b.until("the duplicate warning naming the customer", async || {
                         b.shown_text("#duplicate-warning")
                             .await
-                            .is_some_and(|t| t.contains(&name))
+                            .is_some_and(|t| t.contains(name))
                     })
                     .await;
                     assert_eq!(b.path().await, "/customers/new");
@@ -109,10 +85,14 @@ async fn browser_create_warns_of_a_duplicate_and_creates_anyway() {
                     b.click("#create").await;
                     b.at("/customers").await;
                     let anyway = b.find("#create-anyway").await;
-                    assert!(b.text("#duplicate-warning").await.contains(&name));
+                    assert!(b.text("#duplicate-warning").await.contains(name));
                     assert_eq!(b.value("#display_name").await, name, "typed values kept");
                     assert_eq!(b.value("#phone").await, phone);
-                    assert_eq!(named(&http, &name).await.len(), 1, "nothing created yet");
+                    assert_eq!(
+                        customers_named(&http, name).await.len(),
+                        1,
+                        "nothing created yet"
+                    );
 
                     anyway.click().await.unwrap();
                     b.until("the new customer's page", async || {
@@ -124,7 +104,7 @@ async fn browser_create_warns_of_a_duplicate_and_creates_anyway() {
                 },
             )
             .await;
-            let found = named(&http, &name).await;
+            let found = customers_named(&http, name).await;
             assert_eq!(found.len(), 2, "{backend:?} {size:?}: {found:?}");
         }
         suite.stop().await;

@@ -1,6 +1,6 @@
 //! Keyboard only: sign in, reach the customers list, open the create form, fill and submit it,
 //! with nothing but keys; the focus goes where a keyboard user expects and is visible.
-use super::{Browser, Driver, SIZES, check};
+use super::{Browser, Driver, SIZES, check, customers_named};
 use crate::harness::{ADMIN_PASSWORD, Backend, Suite};
 use fantoccini::key::Key;
 
@@ -111,12 +111,8 @@ async fn browser_keyboard_only_sign_in_and_create() {
             assert_eq!(b.text(r#"dd[data-field="email"]"#).await, "kim@example.com");
         })
         .await;
-        let filter = format!("display_name%20%3D%20%22{}%22", name.replace(' ', "%20"));
-        let listed = http
-            .call("GET", &format!("/api/v1/customers?filter={filter}"), None)
-            .await;
-        let found = listed.json["customers"].as_array().unwrap();
-        assert_eq!(found.len(), 1, "{size:?}: {}", listed.text);
+        let found = customers_named(&http, &name).await;
+        assert_eq!(found.len(), 1, "{size:?}: {found:?}");
         assert_eq!(found[0]["email"], "kim@example.com");
     }
     suite.stop().await;

@@ -8,8 +8,12 @@
 //! Without chromedriver the tests say so and pass, unless `CRM_REQUIRE_BROWSER=1`.
 mod access;
 mod axe;
+mod driver;
 mod flows;
 mod keyboard;
+
+pub use driver::Driver;
+use driver::{program, required};
 
 use fantoccini::{
     Client, ClientBuilder, Locator,
@@ -21,8 +25,7 @@ use futures::FutureExt;
 use serde_json::{Value, json};
 use std::{
     panic::AssertUnwindSafe,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
@@ -56,87 +59,6 @@ impl Size {
             Size::Phone => (390, 844),
             Size::Desktop => (1280, 900),
         }
-    }
-}
-
-/// Whether a missing browser fails the tests instead of skipping them (CI sets it).
-fn required() -> bool {
-    std::env::var("CRM_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
-}
-
-/// `/usr/bin/<name>`, else `<name>` on the PATH.
-fn program(name: &str) -> Option<PathBuf> {
-    let fixed = Path::new("/usr/bin").join(name);
-    if fixed.is_file() {
-        return Some(fixed);
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// A chromedriver process of one test, in its own process group: dropping it kills the group,
-/// so no browser outlives the test, even one a failed test could not close.
-pub struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    /// Starts chromedriver on a free port; `None` (after saying so) when it is not installed.
-    pub async fn start() -> Option<Driver> {
-        let Some(path) = program("chromedriver") else {
-            assert!(
-                !required(),
-                "CRM_REQUIRE_BROWSER=1 but chromedriver was not found"
-            );
-            println!("browser tests skipped: chromedriver not found");
-            return None;
-        };
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let mut command = Command::new(&path);
-        command
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} does not start: {e}", path.display()));
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver does not listen on {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Some(driver)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The group's id is chromedriver's pid; the browsers it started are in the group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -423,4 +345,28 @@ pub async fn create_customer(http: &crate::harness::Http, body: Value) -> String
     let created = http.call("POST", "/api/v1/customers", Some(body)).await;
     assert_eq!(created.status, 200, "{}", created.text);
     created.json["id"].as_str().unwrap().to_owned()
+}
+
+/// The customers named exactly `name`, over REST.
+pub async fn customers_named(http: &crate::harness::Http, name: &str) -> Vec<serde_json::Value> {
+    let filter = format!("display_name = \"{name}\"");
+    let query = percent_encoded(&filter);
+    let listed = http
+        .call("GET", &format!("/api/v1/customers?filter={query}"), None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    listed.json["customers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn percent_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

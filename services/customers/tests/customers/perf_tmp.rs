@@ -5,7 +5,7 @@ use uuid::Uuid;
 #[tokio::test]
 #[ignore]
 async fn perf_tmp() {
-    for url in ["postgres://postgres@127.0.0.1:5432/crm_stats_1m"] {
+    for url in ["postgres://postgres@127.0.0.1:5432/crm_stats_check", "sqlite:///tmp/statsperf/c.db", "postgres://postgres@127.0.0.1:5432/crm_stats_1m"] {
         let db = crm_platform::db::Db::connect(url, Default::default()).await.unwrap();
         let c = Customers::new(Store::new(db));
         let owner = Uuid::parse_str("00000000-0000-7000-8000-000000000007").unwrap();
