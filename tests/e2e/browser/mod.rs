@@ -11,6 +11,7 @@ mod axe;
 mod driver;
 mod flows;
 mod keyboard;
+mod transfer;
 
 pub use driver::Driver;
 use driver::{program, required};
@@ -203,6 +204,18 @@ impl Browser {
             .await
             .unwrap()
             .unwrap_or_default()
+    }
+
+    /// Runs `script` in the page and returns what the promise it returns resolves to.
+    pub async fn js_async(&self, script: &str) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1];\
+             (async () => {{ {script} }})().then(done, e => done(String(e)));"
+        );
+        self.client
+            .execute_async(&wrapped, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// Runs `script` in the page and returns what it returns.

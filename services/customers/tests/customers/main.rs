@@ -19,7 +19,6 @@ mod sensitive;
 mod service;
 mod sharing;
 mod statistics;
-mod perf_tmp;
 mod store;
 mod transactions;
 
