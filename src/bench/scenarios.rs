@@ -219,7 +219,10 @@ impl Target {
     }
 
     async fn get(&self, n: u64) -> Result<(), String> {
-        let req = self.request(GetCustomerRequest { name: self.id(n), ..Default::default() });
+        let req = self.request(GetCustomerRequest {
+            name: self.id(n),
+            ..Default::default()
+        });
         self.client(n)
             .get_customer(req)
             .await

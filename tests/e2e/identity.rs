@@ -256,8 +256,11 @@ async fn authorization_matrix_of_the_customers_api() {
                 };
                 assert_eq!(
                     code(
-                        c.get_customer(GetCustomerRequest { name: name.clone(), ..Default::default() })
-                            .await
+                        c.get_customer(GetCustomerRequest {
+                            name: name.clone(),
+                            ..Default::default()
+                        })
+                        .await
                     ),
                     expected,
                     "get: {ctx}"

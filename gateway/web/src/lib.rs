@@ -131,7 +131,10 @@ pub fn router(web: Web) -> Router {
         .route("/customers/views", post(customers::save_view))
         .route("/customers/export", get(transfer::export))
         .route("/dashboard", get(pages::dashboard::page))
-        .route("/customers/import", get(transfer::upload_form).post(transfer::upload))
+        .route(
+            "/customers/import",
+            get(transfer::upload_form).post(transfer::upload),
+        )
         .route("/customers/import/run", post(transfer::rerun))
         .route("/customers/import/{id}", get(transfer::job))
         .route("/customers/import/{id}/report", get(transfer::report))
@@ -147,9 +150,15 @@ pub fn router(web: Web) -> Router {
         .route("/customers/{id}/reveal", post(pages::customer::reveal))
         .route("/customers/bulk", post(pages::actions::bulk))
         .route("/customers/{id}/merge", post(pages::actions::merge))
-        .route("/customers/{id}/merges/{merge}/undo", post(pages::actions::undo))
+        .route(
+            "/customers/{id}/merges/{merge}/undo",
+            post(pages::actions::undo),
+        )
         .route("/customers/{id}/shares", post(pages::actions::share))
-        .route("/customers/{id}/shares/{share}/delete", post(pages::actions::unshare))
+        .route(
+            "/customers/{id}/shares/{share}/delete",
+            post(pages::actions::unshare),
+        )
         .route("/customers/{id}/transfer", post(pages::actions::transfer))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/roles", post(admin::assign_roles))
@@ -214,7 +223,9 @@ pub fn router(web: Web) -> Router {
         )
         .route("/admin/webhooks/{id}/delete", post(admin::webhooks::delete))
         // Import files are larger than the default 2 MB body limit.
-        .layer(axum::extract::DefaultBodyLimit::max(pages::transfer::MAX_UPLOAD))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            pages::transfer::MAX_UPLOAD,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             guard::signed_in,

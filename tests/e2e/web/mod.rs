@@ -205,16 +205,28 @@ impl Browser {
             .method("POST")
             .uri(format!("{}{path}", self.base))
             .header("content-type", content_type);
-        let jar: Vec<_> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let jar: Vec<_> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         req = req.header("cookie", jar.join("; "));
         for (k, v) in extra {
             req = req.header(*k, v);
         }
-        let res = self.client.request(req.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+        let res = self
+            .client
+            .request(req.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Page { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     /// Posts a form with the CSRF token, not following a redirect.
@@ -232,8 +244,13 @@ impl Browser {
             ("hx-request", "true".to_owned()),
             ("x-csrf-token", self.csrf.clone()),
         ];
-        self.send_raw(path, "application/x-www-form-urlencoded", encode(fields).into_bytes(), &extra)
-            .await
+        self.send_raw(
+            path,
+            "application/x-www-form-urlencoded",
+            encode(fields).into_bytes(),
+            &extra,
+        )
+        .await
     }
 
     /// Uploads a file as the import form does (multipart, the token in the query).
@@ -249,8 +266,13 @@ impl Browser {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let path = format!("{path}?_csrf={}", self.csrf);
         let extra = [("origin", self.base.clone())];
-        self.send_raw(&path, &format!("multipart/form-data; boundary={boundary}"), body, &extra)
-            .await
+        self.send_raw(
+            &path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+            &extra,
+        )
+        .await
     }
 
     /// Polls a page until it contains `needle` (an import job finishing), for up to 20 s.
@@ -271,8 +293,13 @@ impl Browser {
         let mut all = vec![("_csrf", csrf.as_str())];
         all.extend_from_slice(fields);
         let extra = [("origin", "https://evil.example".to_owned())];
-        self.send_raw(path, "application/x-www-form-urlencoded", encode(&all).into_bytes(), &extra)
-            .await
+        self.send_raw(
+            path,
+            "application/x-www-form-urlencoded",
+            encode(&all).into_bytes(),
+            &extra,
+        )
+        .await
     }
 
     /// Posts a form without the CSRF token, as another site's form would.

@@ -172,20 +172,39 @@ fn every_key_the_code_names_is_in_the_catalog() {
     use crm_proto::crm::customers::v1::{consent, contact, customer_history_entry};
     for n in 0..=4 {
         let role = contact::Role::try_from(n).expect("role").as_str_name();
-        assert!(keys.contains(format!("role.{role}").as_str()), "role.{role}");
-        let purpose = consent::Purpose::try_from(n).expect("purpose").as_str_name();
-        assert!(keys.contains(format!("consent.{purpose}").as_str()), "consent.{purpose}");
+        assert!(
+            keys.contains(format!("role.{role}").as_str()),
+            "role.{role}"
+        );
+        let purpose = consent::Purpose::try_from(n)
+            .expect("purpose")
+            .as_str_name();
+        assert!(
+            keys.contains(format!("consent.{purpose}").as_str()),
+            "consent.{purpose}"
+        );
     }
     for n in 0..=2 {
         let status = consent::Status::try_from(n).expect("status").as_str_name();
-        assert!(keys.contains(format!("consent.{status}").as_str()), "consent.{status}");
+        assert!(
+            keys.contains(format!("consent.{status}").as_str()),
+            "consent.{status}"
+        );
     }
     for n in 0..=8 {
-        let action = customer_history_entry::Action::try_from(n).expect("action").as_str_name();
-        assert!(keys.contains(format!("history.{action}").as_str()), "history.{action}");
+        let action = customer_history_entry::Action::try_from(n)
+            .expect("action")
+            .as_str_name();
+        assert!(
+            keys.contains(format!("history.{action}").as_str()),
+            "history.{action}"
+        );
     }
     for target in crate::pages::transfer::TARGETS {
-        assert!(keys.contains(format!("field.{target}").as_str()), "field.{target}");
+        assert!(
+            keys.contains(format!("field.{target}").as_str()),
+            "field.{target}"
+        );
     }
     for kind in crate::pages::customers::KINDS {
         assert!(Kind::from_str_name(kind).is_some());

@@ -10,13 +10,15 @@ use axum::{
 };
 use crm_proto::crm::{
     customers::v1::{
-        CheckDuplicatesRequest, CustomerShare, DeleteCustomerShareRequest, DuplicateCandidate, GetCustomerRequest,
-        ListCustomerSharesRequest, MergeCustomersRequest, ShareCustomerRequest, TransferCustomersRequest,
-        UndoCustomerMergeRequest, customer_service_client::CustomerServiceClient, customer_share::Access,
+        CheckDuplicatesRequest, CustomerShare, DeleteCustomerShareRequest, DuplicateCandidate,
+        GetCustomerRequest, ListCustomerSharesRequest, MergeCustomersRequest, ShareCustomerRequest,
+        TransferCustomersRequest, UndoCustomerMergeRequest,
+        customer_service_client::CustomerServiceClient, customer_share::Access,
         duplicate_service_client::DuplicateServiceClient,
     },
     identity::v1::{
-        GetUnitRequest, GetUserRequest, ListUsersRequest, User, directory_service_client::DirectoryServiceClient,
+        GetUnitRequest, GetUserRequest, ListUsersRequest, User,
+        directory_service_client::DirectoryServiceClient,
     },
 };
 
@@ -64,27 +66,55 @@ pub async fn section(web: &Web, ctx: &Ctx, id: &str, undo: &str) -> ActionsParti
     let mut duplicates = DuplicateServiceClient::new(web.upstreams().customers.clone());
     let mut directory = DirectoryServiceClient::new(web.upstreams().identity.clone());
     let me = customers
-        .get_customer(call(ctx, GetCustomerRequest { name: name.clone(), mask_sensitive: true }))
+        .get_customer(call(
+            ctx,
+            GetCustomerRequest {
+                name: name.clone(),
+                mask_sensitive: true,
+            },
+        ))
         .await
         .map(|c| c.into_inner())
         .ok();
     let (candidates, shares, users) = tokio::join!(
         async {
-            let Some(customer) = me else { return Vec::new() };
+            let Some(customer) = me else {
+                return Vec::new();
+            };
             duplicates
-                .check_duplicates(call(ctx, CheckDuplicatesRequest { customer: Some(customer) }))
+                .check_duplicates(call(
+                    ctx,
+                    CheckDuplicatesRequest {
+                        customer: Some(customer),
+                    },
+                ))
                 .await
                 .map(|r| r.into_inner().candidates)
                 .unwrap_or_default()
         },
-        customers.list_customer_shares(call(ctx, ListCustomerSharesRequest { parent: name.clone() })),
-        directory.list_users(call(ctx, ListUsersRequest { page_size: 200, order_by: "login_name".into(), ..Default::default() })),
+        customers.list_customer_shares(call(
+            ctx,
+            ListCustomerSharesRequest {
+                parent: name.clone()
+            }
+        )),
+        directory.list_users(call(
+            ctx,
+            ListUsersRequest {
+                page_size: 200,
+                order_by: "login_name".into(),
+                ..Default::default()
+            }
+        )),
     );
     ActionsPartial {
         tr: ctx.tr,
         csrf: ctx.session.csrf.clone(),
         id: id.to_owned(),
-        duplicates: candidates.into_iter().filter(|c| c.customer != name).collect(),
+        duplicates: candidates
+            .into_iter()
+            .filter(|c| c.customer != name)
+            .collect(),
         shares: shares.map(|s| s.into_inner().shares).unwrap_or_default(),
         users: users.map(|u| u.into_inner().users).unwrap_or_default(),
         can_merge: ctx.can("customers.customer.merge"),
@@ -122,7 +152,10 @@ pub async fn undo(
     Extension(ctx): Extension<Ctx>,
     Path((id, merge)): Path<(String, String)>,
 ) -> Response {
-    let request = UndoCustomerMergeRequest { name: format!("customerMerges/{merge}"), request_id: String::new() };
+    let request = UndoCustomerMergeRequest {
+        name: format!("customerMerges/{merge}"),
+        request_id: String::new(),
+    };
     let mut client = DuplicateServiceClient::new(web.upstreams().customers.clone());
     match client.undo_customer_merge(call(&ctx, request)).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}#actions")).into_response(),
@@ -137,14 +170,22 @@ pub async fn share(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let access = if param(&form, "access") == "WRITE" { Access::Write } else { Access::Read };
+    let access = if param(&form, "access") == "WRITE" {
+        Access::Write
+    } else {
+        Access::Read
+    };
     let share = CustomerShare {
         user_id: param(&form, "user_id").to_owned(),
         unit_path: param(&form, "unit_path").to_owned(),
         access: access as i32,
         ..Default::default()
     };
-    let request = ShareCustomerRequest { parent: format!("customers/{id}"), share: Some(share), request_id: String::new() };
+    let request = ShareCustomerRequest {
+        parent: format!("customers/{id}"),
+        share: Some(share),
+        request_id: String::new(),
+    };
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     match client.share_customer(call(&ctx, request)).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}#actions")).into_response(),
@@ -158,7 +199,9 @@ pub async fn unshare(
     Extension(ctx): Extension<Ctx>,
     Path((id, share)): Path<(String, String)>,
 ) -> Response {
-    let request = DeleteCustomerShareRequest { name: format!("customers/{id}/shares/{share}") };
+    let request = DeleteCustomerShareRequest {
+        name: format!("customers/{id}/shares/{share}"),
+    };
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     match client.delete_customer_share(call(&ctx, request)).await {
         Ok(_) => Redirect::to(&format!("/customers/{id}#actions")).into_response(),
@@ -167,10 +210,31 @@ pub async fn unshare(
 }
 
 /// Transfers `names` to the user `to` (their unit comes with them).
-pub async fn transfer_to(web: &Web, ctx: &Ctx, names: Vec<String>, to: &str) -> Result<i64, tonic::Status> {
+pub async fn transfer_to(
+    web: &Web,
+    ctx: &Ctx,
+    names: Vec<String>,
+    to: &str,
+) -> Result<i64, tonic::Status> {
     let mut directory = DirectoryServiceClient::new(web.upstreams().identity.clone());
-    let user = directory.get_user(call(ctx, GetUserRequest { name: format!("users/{to}") })).await?.into_inner();
-    let unit = directory.get_unit(call(ctx, GetUnitRequest { name: user.unit.clone() })).await?.into_inner();
+    let user = directory
+        .get_user(call(
+            ctx,
+            GetUserRequest {
+                name: format!("users/{to}"),
+            },
+        ))
+        .await?
+        .into_inner();
+    let unit = directory
+        .get_unit(call(
+            ctx,
+            GetUnitRequest {
+                name: user.unit.clone(),
+            },
+        ))
+        .await?
+        .into_inner();
     let request = TransferCustomersRequest {
         names,
         from_owner_id: String::new(),
@@ -179,7 +243,11 @@ pub async fn transfer_to(web: &Web, ctx: &Ctx, names: Vec<String>, to: &str) -> 
         request_id: String::new(),
     };
     let mut customers = CustomerServiceClient::new(web.upstreams().customers.clone());
-    Ok(customers.transfer_customers(call(ctx, request)).await?.into_inner().transferred)
+    Ok(customers
+        .transfer_customers(call(ctx, request))
+        .await?
+        .into_inner()
+        .transferred)
 }
 
 /// POST /customers/{id}/transfer: gives the customer to another owner.
@@ -189,7 +257,14 @@ pub async fn transfer(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    match transfer_to(&web, &ctx, vec![format!("customers/{id}")], param(&form, "to")).await {
+    match transfer_to(
+        &web,
+        &ctx,
+        vec![format!("customers/{id}")],
+        param(&form, "to"),
+    )
+    .await
+    {
         // The new owner's customer may now be outside the user's scope: back to the list.
         Ok(_) => Redirect::to("/customers").into_response(),
         Err(status) => super::error_page(&ctx, &status),
@@ -213,7 +288,11 @@ pub async fn bulk(
     Extension(ctx): Extension<Ctx>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let ids: Vec<String> = form.iter().filter(|(k, _)| k == "id").map(|(_, v)| v.clone()).collect();
+    let ids: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.clone())
+        .collect();
     if ids.is_empty() {
         return Redirect::to("/customers").into_response();
     }
@@ -222,7 +301,9 @@ pub async fn bulk(
         "transfer" => transfer_to(&web, &ctx, names, param(&form, "to"))
             .await
             .map(|n| ctx.tr.t1("bulk.transferred", n)),
-        "tag" => add_tag(&web, &ctx, &names, param(&form, "tag")).await.map(|n| ctx.tr.t1("bulk.tagged", n)),
+        "tag" => add_tag(&web, &ctx, &names, param(&form, "tag"))
+            .await
+            .map(|n| ctx.tr.t1("bulk.tagged", n)),
         "merge" if names.len() > 1 => {
             let request = MergeCustomersRequest {
                 survivor: names[0].clone(),
@@ -234,7 +315,8 @@ pub async fn bulk(
                 Ok(m) => {
                     let merge = m.into_inner().name;
                     let merge = merge.trim_start_matches("customerMerges/").to_owned();
-                    return Redirect::to(&format!("/customers/{}?merged={merge}#actions", ids[0])).into_response();
+                    return Redirect::to(&format!("/customers/{}?merged={merge}#actions", ids[0]))
+                        .into_response();
                 }
                 Err(status) => Err(status),
             }
@@ -242,13 +324,21 @@ pub async fn bulk(
         _ => return Redirect::to("/customers").into_response(),
     };
     match done {
-        Ok(message) => render(&BulkDone { c: Chrome::new(&ctx, "customers"), message }),
+        Ok(message) => render(&BulkDone {
+            c: Chrome::new(&ctx, "customers"),
+            message,
+        }),
         Err(status) => super::error_page(&ctx, &status),
     }
 }
 
 /// Adds `tag` to each customer (read, then update its tags guarded by the etag).
-async fn add_tag(web: &Web, ctx: &Ctx, names: &[String], tag: &str) -> Result<usize, tonic::Status> {
+async fn add_tag(
+    web: &Web,
+    ctx: &Ctx,
+    names: &[String],
+    tag: &str,
+) -> Result<usize, tonic::Status> {
     use crm_proto::crm::customers::v1::{Customer, UpdateCustomerRequest};
     let tag = tag.trim();
     if tag.is_empty() {
@@ -257,17 +347,32 @@ async fn add_tag(web: &Web, ctx: &Ctx, names: &[String], tag: &str) -> Result<us
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     let mut changed = 0;
     for name in names {
-        let customer =
-            client.get_customer(call(ctx, GetCustomerRequest { name: name.clone(), mask_sensitive: true })).await?.into_inner();
+        let customer = client
+            .get_customer(call(
+                ctx,
+                GetCustomerRequest {
+                    name: name.clone(),
+                    mask_sensitive: true,
+                },
+            ))
+            .await?
+            .into_inner();
         if customer.tags.iter().any(|t| t == tag) {
             continue;
         }
         let mut tags = customer.tags.clone();
         tags.push(tag.to_owned());
-        let update = Customer { name: name.clone(), etag: customer.etag, tags, ..Default::default() };
+        let update = Customer {
+            name: name.clone(),
+            etag: customer.etag,
+            tags,
+            ..Default::default()
+        };
         let request = UpdateCustomerRequest {
             customer: Some(update),
-            update_mask: Some(pbjson_types::FieldMask { paths: vec!["tags".into()] }),
+            update_mask: Some(pbjson_types::FieldMask {
+                paths: vec!["tags".into()],
+            }),
         };
         client.update_customer(call(ctx, request)).await?;
         changed += 1;

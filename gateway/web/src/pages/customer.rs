@@ -10,11 +10,12 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::customers::v1::{
-    Consent, Contact, ContactPoint, CreateInteractionRequest, CustomerHistoryEntry, ListConsentsRequest,
-    ListContactsRequest, ListCustomerHistoryRequest, ListTransactionsRequest, Transaction, Customer, CustomerSummary, GetCustomerRequest,
-    GetCustomerSummaryRequest, Interaction, ListContactPointsRequest, ListInteractionsRequest,
-    ListRemindersRequest, Reminder, UpdateCustomerRequest, contact_point,
-    customer_service_client::CustomerServiceClient, interaction,
+    Consent, Contact, ContactPoint, CreateInteractionRequest, Customer, CustomerHistoryEntry,
+    CustomerSummary, GetCustomerRequest, GetCustomerSummaryRequest, Interaction,
+    ListConsentsRequest, ListContactPointsRequest, ListContactsRequest, ListCustomerHistoryRequest,
+    ListInteractionsRequest, ListRemindersRequest, ListTransactionsRequest, Reminder, Transaction,
+    UpdateCustomerRequest, contact_point, customer_service_client::CustomerServiceClient,
+    interaction,
 };
 use http::{HeaderMap, StatusCode};
 
@@ -98,27 +99,50 @@ impl DetailPage {
     /// Catalog key of a contact's role in the buying group.
     pub fn role_key(&self, c: &Contact) -> String {
         use crm_proto::crm::customers::v1::contact::Role;
-        format!("role.{}", Role::try_from(c.role).unwrap_or(Role::Unspecified).as_str_name())
+        format!(
+            "role.{}",
+            Role::try_from(c.role)
+                .unwrap_or(Role::Unspecified)
+                .as_str_name()
+        )
     }
 
     /// A purchase's amount.
     pub fn amount(&self, t: &Transaction) -> String {
-        t.amount.as_ref().map(|m| self.c.tr.money(m.amount_minor, &m.currency_code)).unwrap_or_default()
+        t.amount
+            .as_ref()
+            .map(|m| self.c.tr.money(m.amount_minor, &m.currency_code))
+            .unwrap_or_default()
     }
 
     /// Catalog key of a consent's purpose and of its status.
     pub fn consent_keys(&self, c: &Consent) -> (String, String) {
         use crm_proto::crm::customers::v1::consent::{Purpose, Status};
         (
-            format!("consent.{}", Purpose::try_from(c.purpose).unwrap_or(Purpose::Unspecified).as_str_name()),
-            format!("consent.{}", Status::try_from(c.status).unwrap_or(Status::Unspecified).as_str_name()),
+            format!(
+                "consent.{}",
+                Purpose::try_from(c.purpose)
+                    .unwrap_or(Purpose::Unspecified)
+                    .as_str_name()
+            ),
+            format!(
+                "consent.{}",
+                Status::try_from(c.status)
+                    .unwrap_or(Status::Unspecified)
+                    .as_str_name()
+            ),
         )
     }
 
     /// Catalog key of a history entry's action.
     pub fn action_key(&self, e: &CustomerHistoryEntry) -> String {
         use crm_proto::crm::customers::v1::customer_history_entry::Action;
-        format!("history.{}", Action::try_from(e.action).unwrap_or(Action::Unspecified).as_str_name())
+        format!(
+            "history.{}",
+            Action::try_from(e.action)
+                .unwrap_or(Action::Unspecified)
+                .as_str_name()
+        )
     }
 
     /// The lifetime value, per currency.
@@ -210,7 +234,13 @@ pub async fn detail(
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     // The customer first: outside the user's scope it is "not found", and nothing else is asked.
     let customer = match client
-        .get_customer(call(&ctx, GetCustomerRequest { name: name.clone(), mask_sensitive: true }))
+        .get_customer(call(
+            &ctx,
+            GetCustomerRequest {
+                name: name.clone(),
+                mask_sensitive: true,
+            },
+        ))
         .await
     {
         Ok(c) => c.into_inner(),
@@ -218,35 +248,71 @@ pub async fn detail(
     };
     let customer_sensitive = (customer.national_id.clone(), customer.bank_account.clone());
     let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
-    let (mut c4, mut c5, mut c6, mut c7) = (client.clone(), client.clone(), client.clone(), client.clone());
+    let (mut c4, mut c5, mut c6, mut c7) = (
+        client.clone(),
+        client.clone(),
+        client.clone(),
+        client.clone(),
+    );
     let (page_size, page_token) = (20, String::new());
     let (actions, (summary, points, reminders, timeline, contacts, purchases, consents, history)) = tokio::join!(
         super::actions::section(&web, &ctx, &id, param(&q, "merged")),
-        async { tokio::join!(
-        c1.get_customer_summary(call(&ctx, GetCustomerSummaryRequest { name: name.clone() })),
-        c2.list_contact_points(call(&ctx, ListContactPointsRequest { parent: name.clone() })),
-        c3.list_reminders(call(
-            &ctx,
-            ListRemindersRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
-        )),
-        timeline(&web, &ctx, &id, ""),
-        c4.list_contacts(call(
-            &ctx,
-            ListContactsRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
-        )),
-        c5.list_transactions(call(
-            &ctx,
-            ListTransactionsRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
-        )),
-        c6.list_consents(call(
-            &ctx,
-            ListConsentsRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
-        )),
-        c7.list_customer_history(call(
-            &ctx,
-            ListCustomerHistoryRequest { parent: name.clone(), page_size, page_token: page_token.clone() }
-        )),
-    ) });
+        async {
+            tokio::join!(
+                c1.get_customer_summary(call(
+                    &ctx,
+                    GetCustomerSummaryRequest { name: name.clone() }
+                )),
+                c2.list_contact_points(call(
+                    &ctx,
+                    ListContactPointsRequest {
+                        parent: name.clone()
+                    }
+                )),
+                c3.list_reminders(call(
+                    &ctx,
+                    ListRemindersRequest {
+                        parent: name.clone(),
+                        page_size,
+                        page_token: page_token.clone()
+                    }
+                )),
+                timeline(&web, &ctx, &id, ""),
+                c4.list_contacts(call(
+                    &ctx,
+                    ListContactsRequest {
+                        parent: name.clone(),
+                        page_size,
+                        page_token: page_token.clone()
+                    }
+                )),
+                c5.list_transactions(call(
+                    &ctx,
+                    ListTransactionsRequest {
+                        parent: name.clone(),
+                        page_size,
+                        page_token: page_token.clone()
+                    }
+                )),
+                c6.list_consents(call(
+                    &ctx,
+                    ListConsentsRequest {
+                        parent: name.clone(),
+                        page_size,
+                        page_token: page_token.clone()
+                    }
+                )),
+                c7.list_customer_history(call(
+                    &ctx,
+                    ListCustomerHistoryRequest {
+                        parent: name.clone(),
+                        page_size,
+                        page_token: page_token.clone()
+                    }
+                )),
+            )
+        }
+    );
     let timeline = match timeline {
         Ok(t) => t,
         Err(status) => return super::error_page(&ctx, &status),
@@ -255,12 +321,20 @@ pub async fn detail(
         c: Chrome::new(&ctx, "customers"),
         customer,
         summary: summary.map(|s| s.into_inner()).unwrap_or_default(),
-        points: points.map(|p| p.into_inner().contact_points).unwrap_or_default(),
+        points: points
+            .map(|p| p.into_inner().contact_points)
+            .unwrap_or_default(),
         timeline,
-        reminders: reminders.map(|r| r.into_inner().reminders).unwrap_or_default(),
+        reminders: reminders
+            .map(|r| r.into_inner().reminders)
+            .unwrap_or_default(),
         // Each section stands alone: a user without access to one still sees the others.
-        contacts: contacts.map(|r| r.into_inner().contacts).unwrap_or_default(),
-        purchases: purchases.map(|r| r.into_inner().transactions).unwrap_or_default(),
+        contacts: contacts
+            .map(|r| r.into_inner().contacts)
+            .unwrap_or_default(),
+        purchases: purchases
+            .map(|r| r.into_inner().transactions)
+            .unwrap_or_default(),
         consents: consents.map(|r| r.into_inner().current).unwrap_or_default(),
         history: history.map(|r| r.into_inner().entries).unwrap_or_default(),
         sensitive: SensitivePartial {
@@ -315,7 +389,10 @@ pub async fn reveal(
     headers: HeaderMap,
 ) -> Response {
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let request = GetCustomerRequest { name: format!("customers/{id}"), mask_sensitive: false };
+    let request = GetCustomerRequest {
+        name: format!("customers/{id}"),
+        mask_sensitive: false,
+    };
     let customer = match client.get_customer(call(&ctx, request)).await {
         Ok(c) => c.into_inner(),
         Err(status) => return super::error_page(&ctx, &status),
@@ -332,7 +409,10 @@ pub async fn reveal(
     if headers.contains_key("hx-request") {
         render(&values)
     } else {
-        render(&SensitivePage { c: Chrome::new(&ctx, "customers"), values })
+        render(&SensitivePage {
+            c: Chrome::new(&ctx, "customers"),
+            values,
+        })
     }
 }
 

@@ -40,7 +40,11 @@ impl Bars {
             title,
             bars: rows
                 .into_iter()
-                .map(|(label, value, text)| Bar { label, text, length: value as f64 / max * 100.0 })
+                .map(|(label, value, text)| Bar {
+                    label,
+                    text,
+                    length: value as f64 / max * 100.0,
+                })
                 .collect(),
         }
     }
@@ -102,8 +106,13 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
         .by_lifecycle_stage
         .iter()
         .map(|r| {
-            let name = LifecycleStage::try_from(r.lifecycle_stage).unwrap_or(LifecycleStage::Unspecified);
-            let text = if name == LifecycleStage::Unspecified { tr.t("dashboard.unset").to_owned() } else { label(tr, "stage", name.as_str_name()) };
+            let name =
+                LifecycleStage::try_from(r.lifecycle_stage).unwrap_or(LifecycleStage::Unspecified);
+            let text = if name == LifecycleStage::Unspecified {
+                tr.t("dashboard.unset").to_owned()
+            } else {
+                label(tr, "stage", name.as_str_name())
+            };
             (text, r.count, count(r.count))
         })
         .collect();
@@ -111,18 +120,33 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
         ValueTier::Unspecified => tr.t("dashboard.unset").to_owned(),
         t => t.as_str_name().to_owned(),
     };
-    let tiers = s.by_value_tier.iter().map(|r| (tier_name(r.value_tier), r.count, count(r.count))).collect();
+    let tiers = s
+        .by_value_tier
+        .iter()
+        .map(|r| (tier_name(r.value_tier), r.count, count(r.count)))
+        .collect();
     let value_by_tier = s
         .by_value_tier
         .iter()
-        .map(|r| (tier_name(r.value_tier), r.lifetime_value_minor, tr.money(r.lifetime_value_minor, "CNY")))
+        .map(|r| {
+            (
+                tier_name(r.value_tier),
+                r.lifetime_value_minor,
+                tr.money(r.lifetime_value_minor, "CNY"),
+            )
+        })
         .collect();
     let sources = s
         .by_source_channel
         .iter()
         .map(|r| {
-            let name = SourceChannel::try_from(r.source_channel).unwrap_or(SourceChannel::Unspecified);
-            let text = if name == SourceChannel::Unspecified { tr.t("dashboard.unset").to_owned() } else { label(tr, "channel", name.as_str_name()) };
+            let name =
+                SourceChannel::try_from(r.source_channel).unwrap_or(SourceChannel::Unspecified);
+            let text = if name == SourceChannel::Unspecified {
+                tr.t("dashboard.unset").to_owned()
+            } else {
+                label(tr, "channel", name.as_str_name())
+            };
             (text, r.count, count(r.count))
         })
         .collect();
@@ -130,12 +154,20 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
         .by_region
         .iter()
         .map(|r| {
-            let name = if r.region.is_empty() { tr.t("dashboard.unset").to_owned() } else { r.region.clone() };
+            let name = if r.region.is_empty() {
+                tr.t("dashboard.unset").to_owned()
+            } else {
+                r.region.clone()
+            };
             (name, r.count, count(r.count))
         })
         .collect();
     if s.other_regions_count > 0 {
-        regions.push((tr.t("dashboard.other").to_owned(), s.other_regions_count, count(s.other_regions_count)));
+        regions.push((
+            tr.t("dashboard.other").to_owned(),
+            s.other_regions_count,
+            count(s.other_regions_count),
+        ));
     }
     let charts = vec![
         Bars::new("by-stage", "dashboard.by_stage", stages),
@@ -144,7 +176,13 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
         Bars::new("by-region", "dashboard.by_region", regions),
         Bars::new("value-by-tier", "dashboard.value_by_tier", value_by_tier),
     ];
-    let most = s.new_customers_by_week.iter().map(|w| w.count).max().unwrap_or(0).max(1) as f64;
+    let most = s
+        .new_customers_by_week
+        .iter()
+        .map(|w| w.count)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let n = s.new_customers_by_week.len().max(1) as f64;
     let weeks = s
         .new_customers_by_week
@@ -160,8 +198,16 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
     let mut points = String::from("0,100");
     let mut table = Vec::new();
     for p in &curve.points {
-        points.push_str(&format!(" {},{:.2}", p.customer_percent, 100.0 - p.value_share * 100.0));
-        table.push((p.customer_percent, percent(p.value_share), 100.0 - p.value_share * 100.0));
+        points.push_str(&format!(
+            " {},{:.2}",
+            p.customer_percent,
+            100.0 - p.value_share * 100.0
+        ));
+        table.push((
+            p.customer_percent,
+            percent(p.value_share),
+            100.0 - p.value_share * 100.0,
+        ));
     }
     (charts, weeks, points, table)
 }
@@ -169,7 +215,10 @@ pub fn build(tr: &Tr, s: &CustomerStatistics) -> Charts {
 /// GET /dashboard
 pub async fn page(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> Response {
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let request = SummarizeCustomersRequest { filter: String::new(), weeks: 12 };
+    let request = SummarizeCustomersRequest {
+        filter: String::new(),
+        weeks: 12,
+    };
     let stats = match client.summarize_customers(call(&ctx, request)).await {
         Ok(s) => s.into_inner(),
         Err(status) => return super::error_page(&ctx, &status),
@@ -183,7 +232,13 @@ pub async fn page(State(web): State<Web>, Extension(ctx): Extension<Ctx>) -> Res
         week_width: 100.0 / n * 0.8,
         weeks,
         pareto_points,
-        top20: percent(stats.pareto.as_ref().map(|p| p.top_20_percent_share).unwrap_or(0.0)),
+        top20: percent(
+            stats
+                .pareto
+                .as_ref()
+                .map(|p| p.top_20_percent_share)
+                .unwrap_or(0.0),
+        ),
         pareto,
     })
 }

@@ -15,10 +15,10 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use crm_proto::crm::customers::v1::{
-    CustomerImport, DownloadCustomerImportReportRequest, ExportCustomersRequest, FileChunk, FileFormat,
-    GetCustomerImportRequest, ImportOptions, ImportRow, ListCustomerImportRowsRequest, UploadCustomerImportRequest,
-    bulk_service_client::BulkServiceClient, customer::Kind, customer_import::State as JobState, import_row::Outcome,
-    upload_customer_import_request::Part,
+    CustomerImport, DownloadCustomerImportReportRequest, ExportCustomersRequest, FileChunk,
+    FileFormat, GetCustomerImportRequest, ImportOptions, ImportRow, ListCustomerImportRowsRequest,
+    UploadCustomerImportRequest, bulk_service_client::BulkServiceClient, customer::Kind,
+    customer_import::State as JobState, import_row::Outcome, upload_customer_import_request::Part,
 };
 use futures::StreamExt;
 use http::{HeaderValue, StatusCode, header};
@@ -65,7 +65,9 @@ fn upload_path(token: &str, user: &str) -> Option<PathBuf> {
 
 /// Deletes uploads older than [`KEEP_SECONDS`] (best effort, on each new upload).
 fn sweep() {
-    let Ok(entries) = std::fs::read_dir(upload_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(upload_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let old = entry
             .metadata()
@@ -91,13 +93,27 @@ pub struct UploadPage {
 
 /// GET /customers/import
 pub async fn upload_form(Extension(ctx): Extension<Ctx>) -> Response {
-    render(&UploadPage { c: Chrome::new(&ctx, "customers"), problem: "" })
+    render(&UploadPage {
+        c: Chrome::new(&ctx, "customers"),
+        problem: "",
+    })
 }
 
 /// POST /customers/import: keeps the file and starts a dry run with the automatic mapping.
-pub async fn upload(State(web): State<Web>, Extension(ctx): Extension<Ctx>, mut multipart: Multipart) -> Response {
+pub async fn upload(
+    State(web): State<Web>,
+    Extension(ctx): Extension<Ctx>,
+    mut multipart: Multipart,
+) -> Response {
     let refuse = |problem: &'static str| {
-        (StatusCode::UNPROCESSABLE_ENTITY, render(&UploadPage { c: Chrome::new(&ctx, "customers"), problem })).into_response()
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&UploadPage {
+                c: Chrome::new(&ctx, "customers"),
+                problem,
+            }),
+        )
+            .into_response()
     };
     let (mut file_name, mut bytes, mut kind) = (String::new(), Vec::new(), String::new());
     loop {
@@ -125,14 +141,21 @@ pub async fn upload(State(web): State<Web>, Extension(ctx): Extension<Ctx>, mut 
         Ok(r) => format!("{}-{r}", ctx.session.user.replace('-', "")),
         Err(_) => return refuse("error.internal"),
     };
-    let Some(path) = upload_path(&token, &ctx.session.user) else { return refuse("error.internal") };
-    let stored = tokio::fs::create_dir_all(upload_dir()).await.and(tokio::fs::write(&path, &bytes).await);
+    let Some(path) = upload_path(&token, &ctx.session.user) else {
+        return refuse("error.internal");
+    };
+    let stored = tokio::fs::create_dir_all(upload_dir())
+        .await
+        .and(tokio::fs::write(&path, &bytes).await);
     if stored.is_err() {
         tracing::error!("cannot keep an uploaded import file");
         return refuse("error.internal");
     }
     let meta = format!("{file_name}\n{kind}");
-    if tokio::fs::write(path.with_extension("meta"), meta).await.is_err() {
+    if tokio::fs::write(path.with_extension("meta"), meta)
+        .await
+        .is_err()
+    {
         return refuse("error.internal");
     }
     start(&web, &ctx, &token, Default::default(), true).await
@@ -149,9 +172,14 @@ async fn start(
     let Some(path) = upload_path(token, &ctx.session.user) else {
         return super::error_page(ctx, &tonic::Status::not_found("upload"));
     };
-    let (Ok(bytes), Ok(meta)) = (tokio::fs::read(&path).await, tokio::fs::read_to_string(path.with_extension("meta")).await)
-    else {
-        return render(&UploadPage { c: Chrome::new(ctx, "customers"), problem: "import.expired" });
+    let (Ok(bytes), Ok(meta)) = (
+        tokio::fs::read(&path).await,
+        tokio::fs::read_to_string(path.with_extension("meta")).await,
+    ) else {
+        return render(&UploadPage {
+            c: Chrome::new(ctx, "customers"),
+            problem: "import.expired",
+        });
     };
     let (file_name, kind) = meta.split_once('\n').unwrap_or((meta.as_str(), ""));
     let options = ImportOptions {
@@ -161,16 +189,24 @@ async fn start(
         default_kind: Kind::from_str_name(kind).unwrap_or(Kind::Unspecified) as i32,
         ..Default::default()
     };
-    let first = UploadCustomerImportRequest { part: Some(Part::Options(options)) };
+    let first = UploadCustomerImportRequest {
+        part: Some(Part::Options(options)),
+    };
     let chunks: Vec<UploadCustomerImportRequest> = bytes
         .chunks(CHUNK)
-        .map(|c| UploadCustomerImportRequest { part: Some(Part::Chunk(c.to_vec())) })
+        .map(|c| UploadCustomerImportRequest {
+            part: Some(Part::Chunk(c.to_vec())),
+        })
         .collect();
     let stream = futures::stream::iter(std::iter::once(first).chain(chunks));
     let mut client = BulkServiceClient::new(web.upstreams().customers.clone());
     match client.upload_customer_import(call(ctx, stream)).await {
         Ok(job) => {
-            let id = job.into_inner().name.trim_start_matches("customerImports/").to_owned();
+            let id = job
+                .into_inner()
+                .name
+                .trim_start_matches("customerImports/")
+                .to_owned();
             Redirect::to(&format!("/customers/import/{id}?file={token}")).into_response()
         }
         Err(status) => super::error_page(ctx, &status),
@@ -227,7 +263,10 @@ pub async fn job(
 ) -> Response {
     let name = format!("customerImports/{id}");
     let mut client = BulkServiceClient::new(web.upstreams().customers.clone());
-    let job = match client.get_customer_import(call(&ctx, GetCustomerImportRequest { name: name.clone() })).await {
+    let job = match client
+        .get_customer_import(call(&ctx, GetCustomerImportRequest { name: name.clone() }))
+        .await
+    {
         Ok(j) => j.into_inner(),
         Err(status) => return super::error_page(&ctx, &status),
     };
@@ -243,11 +282,23 @@ pub async fn job(
             failed = rows.into_inner().rows;
         }
     }
-    let mut mapping: Vec<(String, String)> = job.mapping.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    mapping.extend(job.unmapped_columns.iter().map(|c| (c.clone(), String::new())));
+    let mut mapping: Vec<(String, String)> = job
+        .mapping
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    mapping.extend(
+        job.unmapped_columns
+            .iter()
+            .map(|c| (c.clone(), String::new())),
+    );
     mapping.sort();
     let file = param(&q, "file");
-    let file = if upload_path(file, &ctx.session.user).is_some_and(|p| p.exists()) { file.to_owned() } else { String::new() };
+    let file = if upload_path(file, &ctx.session.user).is_some_and(|p| p.exists()) {
+        file.to_owned()
+    } else {
+        String::new()
+    };
     let page = JobPage {
         c: Chrome::new(&ctx, "customers"),
         id,
@@ -268,9 +319,19 @@ pub async fn rerun(
 ) -> Response {
     let mapping = form
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("map:").map(|column| (column.to_owned(), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("map:")
+                .map(|column| (column.to_owned(), v.clone()))
+        })
         .collect();
-    start(&web, &ctx, param(&form, "file"), mapping, param(&form, "dry_run") == "1").await
+    start(
+        &web,
+        &ctx,
+        param(&form, "file"),
+        mapping,
+        param(&form, "dry_run") == "1",
+    )
+    .await
 }
 
 /// Streams a file the customers service produces (a report or an export) to the browser.
@@ -290,18 +351,28 @@ async fn download(
     };
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        first.file_name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "_"),
+        first.file_name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            "_"
+        ),
         percent_encoding::utf8_percent_encode(&first.file_name, percent_encoding::NON_ALPHANUMERIC)
     );
     let content_type = HeaderValue::from_str(&first.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let head = futures::stream::once(async move { Ok::<_, tonic::Status>(bytes_of(first.data)) });
     let rest = stream.map(|chunk| chunk.map(|c| bytes_of(c.data)));
-    let body = Body::from_stream(head.chain(rest).map(|r| r.map_err(|s| std::io::Error::other(s.message().to_owned()))));
+    let body = Body::from_stream(
+        head.chain(rest)
+            .map(|r| r.map_err(|s| std::io::Error::other(s.message().to_owned()))),
+    );
     let mut response = (StatusCode::OK, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
     if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
     response
 }
@@ -311,7 +382,11 @@ fn bytes_of(data: Vec<u8>) -> axum::body::Bytes {
 }
 
 fn format_of(pairs: &[(String, String)]) -> FileFormat {
-    if param(pairs, "format").eq_ignore_ascii_case("xlsx") { FileFormat::Xlsx } else { FileFormat::Csv }
+    if param(pairs, "format").eq_ignore_ascii_case("xlsx") {
+        FileFormat::Xlsx
+    } else {
+        FileFormat::Csv
+    }
 }
 
 /// GET /customers/import/{id}/report?format=csv|xlsx
@@ -322,8 +397,17 @@ pub async fn report(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     let mut client = BulkServiceClient::new(web.upstreams().customers.clone());
-    let request = DownloadCustomerImportReportRequest { name: format!("customerImports/{id}"), format: format_of(&q) as i32 };
-    download(&ctx, client.download_customer_import_report(call(&ctx, request)).await).await
+    let request = DownloadCustomerImportReportRequest {
+        name: format!("customerImports/{id}"),
+        format: format_of(&q) as i32,
+    };
+    download(
+        &ctx,
+        client
+            .download_customer_import_report(call(&ctx, request))
+            .await,
+    )
+    .await
 }
 
 /// GET /customers/export?<list query>&format=csv|xlsx: the current view, as the user sees it.
@@ -333,7 +417,12 @@ pub async fn export(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     let (filter, order_by) = super::customers::export_query(&q, &ctx.session.user);
-    let request = ExportCustomersRequest { format: format_of(&q) as i32, filter, order_by, ..Default::default() };
+    let request = ExportCustomersRequest {
+        format: format_of(&q) as i32,
+        filter,
+        order_by,
+        ..Default::default()
+    };
     let mut client = BulkServiceClient::new(web.upstreams().customers.clone());
     download(&ctx, client.export_customers(call(&ctx, request)).await).await
 }

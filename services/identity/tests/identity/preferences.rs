@@ -445,13 +445,26 @@ async fn masks_change_only_the_fields_they_name(db: Db) {
     );
     // No mask: only what the request sets changes, so an empty request wipes nothing (AIP-134).
     let nothing = zheng.update(me("", "", vec![]), &[]).await.unwrap();
-    assert_eq!((nothing.locale.as_str(), nothing.saved_views.len()), ("en", 1));
-    let zone_only = zheng.update(me("", "Asia/Tokyo", vec![]), &[]).await.unwrap();
     assert_eq!(
-        (zone_only.locale.as_str(), zone_only.time_zone.as_str(), zone_only.saved_views.len()),
+        (nothing.locale.as_str(), nothing.saved_views.len()),
+        ("en", 1)
+    );
+    let zone_only = zheng
+        .update(me("", "Asia/Tokyo", vec![]), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            zone_only.locale.as_str(),
+            zone_only.time_zone.as_str(),
+            zone_only.saved_views.len()
+        ),
         ("en", "Asia/Tokyo", 1)
     );
-    let star = zheng.update(me("en", "", vec![view("c", "C")]), &["*"]).await.unwrap();
+    let star = zheng
+        .update(me("en", "", vec![view("c", "C")]), &["*"])
+        .await
+        .unwrap();
     for bad in ["colour", "timeZone", "etag", "name", "saved_views.title"] {
         let refused = zheng
             .update(me("en", "", vec![]), &["locale", bad])
