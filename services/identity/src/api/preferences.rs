@@ -124,6 +124,10 @@ impl PreferencesService for Preferences {
             all || paths.iter().any(|p| p == f)
                 || (paths.is_empty() && set.iter().any(|(name, is_set)| *name == f && *is_set))
         };
+        if !wants("saved_views") && !p.saved_views.is_empty() {
+            let views: Vec<_> = p.saved_views.iter().cloned().map(view_row).collect();
+            crate::service::preferences::check_unmasked_views(&views)?;
+        }
         let changes = PreferencesChanges {
             locale: wants("locale").then_some(p.locale),
             time_zone: wants("time_zone").then_some(p.time_zone),

@@ -241,6 +241,18 @@ fn check(mut changes: PreferencesChanges) -> Result<PreferencesChanges, Error> {
     }
 }
 
+/// Checks saved views sent outside the update mask: they change nothing, but a malformed one is
+/// still refused (the request is wrong, and the caller should hear it).
+pub fn check_unmasked_views(views: &[SavedViewRow]) -> Result<(), Error> {
+    let mut v = Violations::default();
+    check_views(views, &mut v);
+    if v.0.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(v.0))
+    }
+}
+
 /// Tries of a write without an etag that keeps meeting concurrent writes of the same user.
 const TRIES: usize = 3;
 

@@ -204,7 +204,11 @@ async fn locale_and_time_zone_are_stored_canonical(db: Db) {
         (saved.locale.as_str(), saved.time_zone.as_str()),
         ("en", "UTC")
     );
-    let saved = zhao.update(me("", "", vec![]), &[]).await.unwrap();
+    // Clearing a field names it in the mask (without a mask, empty means "not sent").
+    let saved = zhao
+        .update(me("", "", vec![]), &["locale", "time_zone"])
+        .await
+        .unwrap();
     assert_eq!(
         (saved.locale.as_str(), saved.time_zone.as_str()),
         ("", ""),
@@ -409,10 +413,19 @@ async fn masks_change_only_the_fields_they_name(db: Db) {
     assert_eq!(locale_only.locale, "zh-CN");
     assert_eq!(locale_only.time_zone, "Europe/Berlin", "not in the mask");
     assert_eq!(locale_only.saved_views, views, "not in the mask");
-    // Fields outside the mask are not even checked.
-    let zone = zheng
+    // Scalar fields outside the mask are not checked; a malformed saved view is refused even
+    // outside it (the request is wrong), and nothing changes.
+    let refused = zheng
         .update(
             me("klingon", "Asia/Tokyo", vec![view("a", "")]),
+            &["time_zone"],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(violated(&refused), ["preferences.saved_views[0].title"]);
+    let zone = zheng
+        .update(
+            me("klingon", "Asia/Tokyo", vec![view("a", "A")]),
             &["time_zone"],
         )
         .await
