@@ -12,7 +12,8 @@ fn args(target: String, scenarios: Vec<String>, token: &str) -> RunArgs {
         concurrency: 4,
         rate: None,
         max_in_flight: 100,
-        duration: "300ms".into(),
+        // Long enough for one page of the debug build under a loaded test run.
+        duration: "1500ms".into(),
         warmup: "50ms".into(),
         connections: 1,
         ids: 500,

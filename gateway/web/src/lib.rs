@@ -149,6 +149,7 @@ pub fn router(web: Web) -> Router {
         )
         .route("/customers/{id}/reveal", post(pages::customer::reveal))
         .route("/customers/bulk", post(pages::actions::bulk))
+        .route("/customers/{id}/actions", get(pages::actions::page))
         .route("/customers/{id}/merge", post(pages::actions::merge))
         .route(
             "/customers/{id}/merges/{merge}/undo",

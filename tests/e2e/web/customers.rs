@@ -130,6 +130,44 @@ async fn customer_pages_do_what_they_say() {
             2
         );
 
+        // The duplicates section (loaded when scrolled into view) offers the merge, and the
+        // merge can be undone.
+        let section = b.get(&format!("/customers/{id}/actions")).await;
+        let other = attr(&section.body, "data-merge=", "data-merge").expect("a merge button");
+        let merged = b
+            .send_form(
+                "POST",
+                &format!("/customers/{id}/merge"),
+                &[("other", &other)],
+            )
+            .await;
+        assert_eq!(merged.status, 303, "{}", merged.body);
+        assert_eq!(
+            customers_named(&http, "上海云杉科技有限公司").await.len(),
+            1
+        );
+        let to = merged.headers["location"]
+            .to_str()
+            .unwrap()
+            .split('#')
+            .next()
+            .unwrap()
+            .to_owned();
+        let after = b.get(&to).await;
+        let undo = attr(&after.body, "id=\"undo-merge\"", "id").map(|_| {
+            let action = after.body.split("/merges/").nth(1).unwrap();
+            action[..action.find('/').unwrap()].to_owned()
+        });
+        let undo = undo.expect("the undo button");
+        let undone = b
+            .send_form("POST", &format!("/customers/{id}/merges/{undo}/undo"), &[])
+            .await;
+        assert_eq!(undone.status, 303, "{}", undone.body);
+        assert_eq!(
+            customers_named(&http, "上海云杉科技有限公司").await.len(),
+            2
+        );
+
         // Edit with a conflict: someone saves meanwhile; nothing of theirs is overwritten.
         let edit = b.get(&format!("/customers/{id}/edit")).await;
         let etag = attr(&edit.body, "name=\"etag\"", "value").unwrap();

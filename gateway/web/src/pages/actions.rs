@@ -122,6 +122,34 @@ pub async fn section(web: &Web, ctx: &Ctx, id: &str, undo: &str) -> ActionsParti
     }
 }
 
+/// The section alone as a page, for a browser without JavaScript.
+#[derive(Template)]
+#[template(path = "customers/actions_page.html")]
+pub struct ActionsPage {
+    /// The chrome.
+    pub c: Chrome,
+    /// The section.
+    pub actions: ActionsPartial,
+}
+
+/// GET /customers/{id}/actions: the section (htmx loads it when it scrolls into view).
+pub async fn page(
+    State(web): State<Web>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: http::HeaderMap,
+) -> Response {
+    let actions = section(&web, &ctx, &id, "").await;
+    if headers.contains_key("hx-request") {
+        render(&actions)
+    } else {
+        render(&ActionsPage {
+            c: Chrome::new(&ctx, "customers"),
+            actions,
+        })
+    }
+}
+
 /// POST /customers/{id}/merge: merges the customer `other` into this one (this one survives).
 pub async fn merge(
     State(web): State<Web>,

@@ -57,7 +57,10 @@ pub struct DetailPage {
     /// The sensitive fields, masked.
     pub sensitive: SensitivePartial,
     /// Duplicates, sharing, owner.
-    pub actions: super::actions::ActionsPartial,
+    /// Duplicates, sharing, owner: loaded with the page only right after a merge (to offer the
+    /// undo); otherwise fetched when scrolled into view, since the duplicate check is the
+    /// heaviest call of the page.
+    pub actions: Option<super::actions::ActionsPartial>,
 }
 
 impl DetailPage {
@@ -256,7 +259,14 @@ pub async fn detail(
     );
     let (page_size, page_token) = (20, String::new());
     let (actions, (summary, points, reminders, timeline, contacts, purchases, consents, history)) = tokio::join!(
-        super::actions::section(&web, &ctx, &id, param(&q, "merged")),
+        async {
+            let merged = param(&q, "merged");
+            if merged.is_empty() {
+                None
+            } else {
+                Some(super::actions::section(&web, &ctx, &id, merged).await)
+            }
+        },
         async {
             tokio::join!(
                 c1.get_customer_summary(call(
