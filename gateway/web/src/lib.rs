@@ -147,7 +147,7 @@ pub fn router(web: Web) -> Router {
             "/customers/{id}/interactions",
             post(customers::log_interaction),
         )
-        .route("/customers/{id}/reveal", post(pages::customer::reveal))
+        .route("/customers/{id}/reveal", post(pages::reveal::reveal))
         .route("/customers/bulk", post(pages::actions::bulk))
         .route("/customers/{id}/actions", get(pages::actions::page))
         .route("/customers/{id}/merge", post(pages::actions::merge))

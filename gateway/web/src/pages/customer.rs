@@ -55,7 +55,7 @@ pub struct DetailPage {
     /// Changes, newest first.
     pub history: Vec<CustomerHistoryEntry>,
     /// The sensitive fields, masked.
-    pub sensitive: SensitivePartial,
+    pub sensitive: super::reveal::SensitivePartial,
     /// Duplicates, sharing, owner.
     /// Duplicates, sharing, owner: loaded with the page only right after a merge (to offer the
     /// undo); otherwise fetched when scrolled into view, since the duplicate check is the
@@ -347,7 +347,7 @@ pub async fn detail(
             .unwrap_or_default(),
         consents: consents.map(|r| r.into_inner().current).unwrap_or_default(),
         history: history.map(|r| r.into_inner().entries).unwrap_or_default(),
-        sensitive: SensitivePartial {
+        sensitive: super::reveal::SensitivePartial {
             tr: ctx.tr,
             csrf: ctx.session.csrf.clone(),
             id: id.clone(),
@@ -358,72 +358,6 @@ pub async fn detail(
         },
         actions,
     })
-}
-
-/// The sensitive fields of a customer: masked, or revealed after an explicit, recorded read.
-#[derive(Template)]
-#[template(path = "customers/sensitive.html")]
-pub struct SensitivePartial {
-    /// Translations.
-    pub tr: crate::i18n::Tr,
-    /// The CSRF token of the reveal form.
-    pub csrf: String,
-    /// The customer's id.
-    pub id: String,
-    /// National id and bank account, as shown.
-    pub national_id: String,
-    /// Bank account.
-    pub bank_account: String,
-    /// Whether the values are in clear.
-    pub revealed: bool,
-    /// Whether the user may reveal them.
-    pub can_reveal: bool,
-}
-
-/// The reveal as a page of its own, for a browser without JavaScript.
-#[derive(Template)]
-#[template(path = "customers/sensitive_page.html")]
-pub struct SensitivePage {
-    /// The chrome.
-    pub c: Chrome,
-    /// The values.
-    pub values: SensitivePartial,
-}
-
-/// POST /customers/{id}/reveal: reads the sensitive values in clear. The customers service
-/// records the read in the customer's history; without the permission they stay masked.
-pub async fn reveal(
-    State(web): State<Web>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let request = GetCustomerRequest {
-        name: format!("customers/{id}"),
-        mask_sensitive: false,
-    };
-    let customer = match client.get_customer(call(&ctx, request)).await {
-        Ok(c) => c.into_inner(),
-        Err(status) => return super::error_page(&ctx, &status),
-    };
-    let values = SensitivePartial {
-        tr: ctx.tr,
-        csrf: ctx.session.csrf.clone(),
-        id,
-        revealed: ctx.can("customers.sensitive.read"),
-        can_reveal: false,
-        national_id: customer.national_id,
-        bank_account: customer.bank_account,
-    };
-    if headers.contains_key("hx-request") {
-        render(&values)
-    } else {
-        render(&SensitivePage {
-            c: Chrome::new(&ctx, "customers"),
-            values,
-        })
-    }
 }
 
 /// The quick "log an interaction" form.

@@ -3,10 +3,12 @@
 pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod create;
 pub mod customer;
 pub mod customers;
 pub mod dashboard;
 pub mod myday;
+pub mod reveal;
 pub mod settings;
 pub mod transfer;
 
