@@ -9,12 +9,15 @@
 #   2. page weights: HTML bytes of /customers, /customers/{id}, / and /settings, and the gzipped
 #      (gzip -9) size of every JavaScript asset the pages link;
 #   3. paint and load times in headless Chromium at 390 × 844 with the CPU slowed 4×
-#      (bench/ui_paint.mjs; needs node and playwright-core in $HOME/.cache/crm-tools).
+#      (bench/ui_paint.mjs; needs node and playwright-core in $HOME/.cache/crm-tools:
+#      PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix $HOME/.cache/crm-tools
+#      playwright-core@1.65.2; it drives Debian's /usr/bin/chromium).
 # Targets of the web UI issue: p99 <= 30 ms per page with 1,000,000 customers at 16 users;
 # FCP <= 500 ms and load <= 1 s; JavaScript <= 50 KB gzipped in total; no page over 150 KB.
 # Settings: BENCH_CUSTOMERS (1000000), BENCH_DURATION (15s), BENCH_WARMUP (3s),
 # BENCH_CONCURRENCY (16), BENCH_PG (postgres://postgres@127.0.0.1:5432/postgres),
-# BENCH_SKIP_SEED=1 (reuse the database of the last run), UI_PAINT_RUNS (10).
+# BENCH_SKIP_SEED=1 (reuse the database of the last run), UI_PAINT_RUNS (10),
+# UI_PAINT_CPU_SLOWDOWN (4), UI_PAINT_DPR (3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-${CARGO_TARGET_DIR:-target}/release/crm}
@@ -41,7 +44,7 @@ stop_all() {
   wait 2>/dev/null || true
   pids=()
 }
-trap stop_all EXIT
+trap 'stop_all; rm -rf "$out"' EXIT
 wait_http() {
   for _ in $(seq 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "bench: $1 did not come up" >&2
