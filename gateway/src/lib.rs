@@ -106,28 +106,18 @@ pub async fn build(
     authenticator: Arc<Authenticator>,
     shutdown: Shutdown,
 ) -> anyhow::Result<Router> {
+    // One channel per service, shared by the forwarder, the REST transcoder and the web UI:
+    // each service sees one connection pool from the gateway, not one per component.
+    let web_upstreams = crm_web::Upstreams {
+        identity: crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
+        customers: crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
+        events: crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
+    };
     let mut upstreams = forward::Upstreams::default();
-    upstreams.insert(
-        "customers",
-        crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
-    );
-    upstreams.insert(
-        "identity",
-        crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
-    );
-    upstreams.insert(
-        "events",
-        crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
-    );
-    let web = crm_web::Web::new(
-        &config.web,
-        crm_web::Upstreams {
-            identity: crm_platform::grpc::lazy_channel(&config.upstreams.identity)?,
-            customers: crm_platform::grpc::lazy_channel(&config.upstreams.customers)?,
-            events: crm_platform::grpc::lazy_channel(&config.upstreams.events)?,
-        },
-        authenticator.clone(),
-    )?;
+    upstreams.insert("customers", web_upstreams.customers.clone());
+    upstreams.insert("identity", web_upstreams.identity.clone());
+    upstreams.insert("events", web_upstreams.events.clone());
+    let web = crm_web::Web::new(&config.web, web_upstreams, authenticator.clone())?;
     let upstreams = Arc::new(upstreams);
     let api = Arc::new(api()?);
     let document = openapi::document("CRM REST API", env!("CARGO_PKG_VERSION"), &api, PUBLIC)

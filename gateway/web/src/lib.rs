@@ -241,12 +241,18 @@ pub fn router(web: Web) -> Router {
         .layer(axum::middleware::from_fn(guard::security_headers))
 }
 
-/// A gRPC request carrying the user's token, so the service applies the user's permissions.
-pub(crate) fn call<T>(ctx: &guard::Ctx, message: T) -> tonic::Request<T> {
+/// A gRPC request carrying the access token `access` (before a session exists: sign-in, refresh).
+pub(crate) fn bearer<T>(access: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    if let Ok(value) = format!("Bearer {}", ctx.session.access).parse() {
+    if let Ok(value) = format!("Bearer {access}").parse() {
         request.metadata_mut().insert("authorization", value);
     }
+    request
+}
+
+/// A gRPC request carrying the user's token, so the service applies the user's permissions.
+pub(crate) fn call<T>(ctx: &guard::Ctx, message: T) -> tonic::Request<T> {
+    let mut request = bearer(&ctx.session.access, message);
     if let Some(value) = ctx.peer.as_ref().and_then(|p| p.parse().ok()) {
         request.metadata_mut().insert("x-forwarded-for", value);
     }

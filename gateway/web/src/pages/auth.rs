@@ -1,7 +1,7 @@
 //! Sign in, sign out, token refresh and the language switch.
 use super::{Chrome, render};
 use crate::{
-    Web,
+    Web, bearer,
     guard::{self, Ctx},
     i18n::{Locale, Tr},
     session::{self, Session},
@@ -101,14 +101,6 @@ pub async fn login(
             failed("error.internal", StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
-}
-
-fn bearer<T>(access: &str, message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Ok(value) = format!("Bearer {access}").parse() {
-        request.metadata_mut().insert("authorization", value);
-    }
-    request
 }
 
 /// A session for freshly issued tokens: who the user is and their saved language and zone.
