@@ -1,5 +1,6 @@
 //! Generates the gRPC, prost and proto3-JSON (pbjson) code for every `.proto` under this crate,
 //! with protox (pure Rust), so no system `protoc` is needed and nothing generated is committed.
+use heck::{ToSnakeCase, ToUpperCamelCase};
 use prost::Message;
 use std::{env, error::Error, fs, path::Path, path::PathBuf};
 
@@ -46,10 +47,70 @@ fn main() -> Result<(), Box<dyn Error>> {
             config
         })?;
 
+    fs::write(
+        out_dir.join("json_outputs.rs"),
+        json_outputs(&prost_types::FileDescriptorSet::decode(bytes.as_slice())?),
+    )?;
+
     pbjson_build::Builder::new()
         .register_descriptors(&bytes)?
         // Clients of a REST API send fields we may not know yet (older or newer versions).
         .ignore_unknown_fields()
         .build(&[".crm"])?;
     Ok(())
+}
+
+/// The Rust path prost gives a top-level message of a `crm.*` package
+/// (`crm.type.v1.Money` -> `crate::crm::r#type::v1::Money`).
+fn rust_path(package: &str, message: &str) -> String {
+    let modules: Vec<String> = package
+        .split('.')
+        .map(|m| match m {
+            "type" => "r#type".to_owned(),
+            m => m.to_snake_case(),
+        })
+        .collect();
+    format!(
+        "crate::{}::{}",
+        modules.join("::"),
+        message.to_upper_camel_case()
+    )
+}
+
+/// A `match` from the full name of every unary RPC's output message to the pbjson encoder of
+/// its generated type. The gateway answers REST calls through it: decoding and serialising with
+/// generated code is about twice as fast as through reflection on a page of customers.
+fn json_outputs(set: &prost_types::FileDescriptorSet) -> String {
+    let crm = |f: &&prost_types::FileDescriptorProto| f.package().starts_with("crm.");
+    // Top-level messages only: a nested output type falls back to reflection.
+    let mut messages = std::collections::BTreeMap::new();
+    for file in set.file.iter().filter(crm) {
+        for message in &file.message_type {
+            messages.insert(
+                format!(".{}.{}", file.package(), message.name()),
+                rust_path(file.package(), message.name()),
+            );
+        }
+    }
+    let mut outputs = std::collections::BTreeSet::new();
+    for file in set.file.iter().filter(crm) {
+        for method in file.service.iter().flat_map(|s| &s.method) {
+            if !method.server_streaming() {
+                if let Some(path) = messages.get(method.output_type()) {
+                    outputs.insert((method.output_type()[1..].to_owned(), path.clone()));
+                }
+            }
+        }
+    }
+    let mut code = String::from(
+        "/// The JSON encoder of a unary RPC's output type, by its full name.\n\
+         pub fn output_json(full_name: &str) -> Option<JsonEncoder> {\n    match full_name {\n",
+    );
+    for (name, path) in outputs {
+        code.push_str(&format!(
+            "        {name:?} => Some(encode_json::<{path}>),\n"
+        ));
+    }
+    code.push_str("        _ => None,\n    }\n}\n");
+    code
 }

@@ -195,6 +195,11 @@ fn method_not_allowed(parts: &http::request::Parts, allowed: &[http::Method]) ->
 
 /// The RPC's answer as proto3 JSON (its `response_body` field when the route names one).
 fn json_reply(route: &Route, bytes: Bytes) -> Response {
+    // Generated code first; reflection writes what it cannot (an enum number this build has
+    // no name for, sent by a newer service during a rolling upgrade) and reports what is broken.
+    if let Some(Ok(json)) = route.json.map(|encode| encode(&bytes)) {
+        return json_response(json);
+    }
     let message = match DynamicMessage::decode(route.method.output(), bytes) {
         Ok(m) => m,
         Err(error) => {
@@ -210,17 +215,21 @@ fn json_reply(route: &Route, bytes: Bytes) -> Response {
         None => message,
     };
     match serde_json::to_vec(&message) {
-        Ok(json) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            json,
-        )
-            .into_response(),
+        Ok(json) => json_response(json),
         Err(error) => {
             tracing::error!(%error, rpc = route.method.full_name(), "unserialisable response");
             http_response(&tonic::Status::internal("internal error"))
         }
     }
+}
+
+fn json_response(json: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response()
 }

@@ -44,3 +44,35 @@ pub mod crm {
 /// and the gateway's OpenAPI document.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/crm_descriptor.bin"));
+
+/// Decodes an RPC's protobuf output and writes it as proto3 JSON.
+pub type JsonEncoder = fn(&[u8]) -> Result<Vec<u8>, JsonError>;
+
+/// Why an output could not be written as JSON.
+#[derive(Debug)]
+pub enum JsonError {
+    /// The bytes are not the message.
+    Decode(prost::DecodeError),
+    /// The message has a value JSON cannot hold (an enum number with no name).
+    Serialize(serde_json::Error),
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonError::Decode(e) => write!(f, "undecodable: {e}"),
+            JsonError::Serialize(e) => write!(f, "unserialisable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+fn encode_json<M: prost::Message + Default + serde::Serialize>(
+    bytes: &[u8],
+) -> Result<Vec<u8>, JsonError> {
+    let message = M::decode(bytes).map_err(JsonError::Decode)?;
+    serde_json::to_vec(&message).map_err(JsonError::Serialize)
+}
+
+include!(concat!(env!("OUT_DIR"), "/json_outputs.rs"));

@@ -15,6 +15,7 @@ mod grpc;
 mod harness;
 mod identity;
 mod matrix;
+mod overview;
 mod platform;
 mod privacy;
 mod rest;

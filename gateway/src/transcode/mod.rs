@@ -45,6 +45,9 @@ pub struct Route {
     pub body: Body,
     /// The field of the response returned as the body instead of the whole response.
     pub response_body: Option<FieldDescriptor>,
+    /// Writes the whole response as JSON with generated code, where the output type has it
+    /// (faster than through reflection); `None` for `response_body` routes and nested types.
+    pub json: Option<crm_proto::JsonEncoder>,
     /// The RPC.
     pub method: MethodDescriptor,
     /// `/crm.customers.v1.CustomerService/GetCustomer`.
@@ -272,6 +275,10 @@ impl Route {
             .iter()
             .filter(|s| matches!(s, template::Segment::Literal(_)))
             .count();
+        let json = match response_body {
+            None => crm_proto::output_json(method.output().full_name()),
+            Some(_) => None,
+        };
         Ok(Route {
             http_method: rule.method.clone(),
             template_text: rule.template.clone(),
@@ -281,6 +288,7 @@ impl Route {
             variables,
             body,
             response_body,
+            json,
             method: method.clone(),
             grpc_path,
             upstream,

@@ -143,6 +143,14 @@ impl Customers {
                 |r| r.id,
             )
             .await?;
+        Ok((rows, next, self.current_consents_of(customer).await?))
+    }
+
+    /// The decision in force per purpose, of a customer already checked to be in scope.
+    pub(crate) async fn current_consents_of(
+        &self,
+        customer: Uuid,
+    ) -> Result<Vec<ConsentRow>, Error> {
         // The latest decision per purpose, over the whole ledger (not just this page); ties on
         // the decision time go to the entry recorded last.
         let mut all = SqlBuf::new(format!(
@@ -151,10 +159,9 @@ impl Customers {
         all.push_bind(SqlValue::Uuid(customer));
         all.push(" ORDER BY decided_at DESC, id DESC");
         let ledger: Vec<ConsentRow> = crm_platform::db::fetch_all(self.store.db(), all).await?;
-        let current = PURPOSES
+        Ok(PURPOSES
             .iter()
             .filter_map(|p| ledger.iter().find(|r| r.purpose == *p).cloned())
-            .collect();
-        Ok((rows, next, current))
+            .collect())
     }
 }

@@ -135,6 +135,15 @@ impl Customers {
         params: &ListParams,
     ) -> Result<(Vec<ContactRow>, String), Error> {
         self.get(principal, customer).await?;
+        self.contacts_page_of(customer, params).await
+    }
+
+    /// A page of the contacts of a customer already checked to be in scope.
+    pub(crate) async fn contacts_page_of(
+        &self,
+        customer: Uuid,
+        params: &ListParams,
+    ) -> Result<(Vec<ContactRow>, String), Error> {
         let mut query = SqlBuf::new(format!(
             "SELECT {COLUMNS} FROM contacts WHERE customer_id = "
         ));

@@ -175,6 +175,15 @@ impl Customers {
             }
             Err(e) => return Err(e),
         }
+        self.history_of(customer, params).await
+    }
+
+    /// A page of the trail of a customer the caller may read, newest first.
+    pub(crate) async fn history_of(
+        &self,
+        customer: Uuid,
+        params: &ListParams,
+    ) -> Result<(Vec<HistoryRow>, String), Error> {
         let mut query = SqlBuf::new(format!(
             "SELECT {COLUMNS} FROM customer_history WHERE customer_id = "
         ));

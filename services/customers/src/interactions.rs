@@ -172,6 +172,15 @@ impl Customers {
         params: &ListParams,
     ) -> Result<(Vec<InteractionRow>, String), Error> {
         self.get(principal, customer).await?;
+        self.interactions_of(customer, params).await
+    }
+
+    /// A page of the timeline of a customer already checked to be in scope.
+    pub(crate) async fn interactions_of(
+        &self,
+        customer: Uuid,
+        params: &ListParams,
+    ) -> Result<(Vec<InteractionRow>, String), Error> {
         let mut query = SqlBuf::new(format!(
             "SELECT {COLUMNS} FROM interactions WHERE customer_id = "
         ));
@@ -191,35 +200,41 @@ impl Customers {
     /// The summary of a customer in the caller's scope.
     pub async fn summary(&self, principal: &Principal, customer: Uuid) -> Result<Summary, Error> {
         let row = self.get(principal, customer).await?;
+        self.summary_of(row).await
+    }
+
+    /// The summary of a customer already read within the caller's scope.
+    pub(crate) async fn summary_of(&self, row: CustomerRow) -> Result<Summary, Error> {
+        let customer = row.id;
         let now = crm_platform::db::now();
-        const INTERACTIONS: &str =
-            "SELECT COUNT(*), MAX(occurred_at) FROM interactions WHERE customer_id = $1";
-        const REMINDERS: &str = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN due_at < $2 THEN 1 ELSE 0 END), 0) \
-            FROM reminders WHERE customer_id = $1 AND state = 'OPEN'";
-        const PURCHASES: &str = "SELECT COUNT(*), MAX(order_time) FROM transactions \
-            WHERE customer_id = $1 AND status = 'COMPLETED'";
+        // The counts in one statement (one round trip); the value per currency in another.
+        const COUNTS: &str = "SELECT \
+            (SELECT COUNT(*) FROM interactions WHERE customer_id = $1), \
+            (SELECT MAX(occurred_at) FROM interactions WHERE customer_id = $1), \
+            (SELECT COUNT(*) FROM reminders WHERE customer_id = $1 AND state = 'OPEN'), \
+            (SELECT COALESCE(SUM(CASE WHEN due_at < $2 THEN 1 ELSE 0 END), 0) FROM reminders \
+                WHERE customer_id = $1 AND state = 'OPEN'), \
+            (SELECT COUNT(*) FROM transactions WHERE customer_id = $1 AND status = 'COMPLETED'), \
+            (SELECT MAX(order_time) FROM transactions WHERE customer_id = $1 AND status = 'COMPLETED')";
         const VALUE: &str = "SELECT currency, CAST(SUM(amount_minor) AS BIGINT) FROM transactions \
             WHERE customer_id = $1 AND status = 'COMPLETED' GROUP BY currency ORDER BY currency";
         let db = self.store.db();
-        let (interaction_count, last_interaction): (i64, Option<DateTime<Utc>>) =
-            with_pool!(db, |pool| sqlx::query_as(INTERACTIONS)
-                .bind(customer)
-                .fetch_one(pool)
-                .await)
-            .map_err(DbError::from)?;
-        let (open_reminders, overdue_reminders): (i64, i64) =
-            with_pool!(db, |pool| sqlx::query_as(REMINDERS)
-                .bind(customer)
-                .bind(now)
-                .fetch_one(pool)
-                .await)
-            .map_err(DbError::from)?;
-        let (purchase_count, last_purchase): (i64, Option<DateTime<Utc>>) =
-            with_pool!(db, |pool| sqlx::query_as(PURCHASES)
-                .bind(customer)
-                .fetch_one(pool)
-                .await)
-            .map_err(DbError::from)?;
+        type Counts = (
+            i64,
+            Option<DateTime<Utc>>,
+            i64,
+            i64,
+            i64,
+            Option<DateTime<Utc>>,
+        );
+        let counts: Counts = with_pool!(db, |pool| sqlx::query_as(COUNTS)
+            .bind(customer)
+            .bind(now)
+            .fetch_one(pool)
+            .await)
+        .map_err(DbError::from)?;
+        let (interaction_count, last_interaction, open_reminders) = (counts.0, counts.1, counts.2);
+        let (overdue_reminders, purchase_count, last_purchase) = (counts.3, counts.4, counts.5);
         let lifetime_value: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as(VALUE)
             .bind(customer)
             .fetch_all(pool)

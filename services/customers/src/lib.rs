@@ -19,6 +19,7 @@ pub mod history;
 pub mod interactions;
 pub mod jobs;
 pub mod merge;
+pub mod overview;
 pub mod privacy;
 pub mod privacy_archive;
 pub mod profile;

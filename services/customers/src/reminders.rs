@@ -244,6 +244,15 @@ impl Customers {
         params: &ListParams,
     ) -> Result<(Vec<ReminderRow>, String), Error> {
         self.get(principal, customer).await?;
+        self.reminders_of(customer, params).await
+    }
+
+    /// A page of the reminders of a customer already checked to be in scope.
+    pub(crate) async fn reminders_of(
+        &self,
+        customer: Uuid,
+        params: &ListParams,
+    ) -> Result<(Vec<ReminderRow>, String), Error> {
         let mut query = SqlBuf::new(format!(
             "SELECT {COLUMNS} FROM reminders WHERE customer_id = "
         ));

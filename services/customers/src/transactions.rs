@@ -346,6 +346,15 @@ impl Customers {
     ) -> Result<(Vec<TransactionRow>, String), Error> {
         // The customer must be in scope; its transactions follow it.
         self.get(principal, customer).await?;
+        self.transactions_of(customer, params).await
+    }
+
+    /// A page of the purchases of a customer already checked to be in scope, newest first.
+    pub(crate) async fn transactions_of(
+        &self,
+        customer: Uuid,
+        params: &ListParams,
+    ) -> Result<(Vec<TransactionRow>, String), Error> {
         let mut query = SqlBuf::new(format!(
             "SELECT {TX_COLUMNS} FROM transactions WHERE customer_id = "
         ));

@@ -552,6 +552,19 @@ pub struct Authorization {
     pub authenticator: Arc<Authenticator>,
 }
 
+fn required(table: PermissionTable, path: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, perm)| *perm)
+}
+
+/// Whether `principal` may call the method at `path` (`/crm.customers.v1.CustomerService/…`),
+/// as [`authorize`] decides: for a handler that calls other handlers of its service directly.
+pub fn allowed(table: PermissionTable, principal: &Principal, path: &str) -> bool {
+    required(table, path).is_some_and(|p| p.is_empty() || principal.has(p))
+}
+
 /// Middleware: refuses gRPC calls to `crm.*` methods whose permission the caller lacks, and
 /// calls to methods without a declared permission (fail closed). Refusals are logged, counted
 /// and reported to the security audit log.
@@ -565,10 +578,7 @@ pub async fn authorize(State(authz): State<Authorization>, req: Request, next: N
         // Public methods (login) carry no principal and need no permission.
         return next.run(req).await;
     };
-    let required = table
-        .iter()
-        .find(|(p, _)| *p == path)
-        .map(|(_, perm)| *perm);
+    let required = required(table, path);
     match required {
         Some(permission) if permission.is_empty() || principal.has(permission) => {
             next.run(req).await

@@ -83,6 +83,10 @@ impl Db {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // No ping before every checkout: it is a round trip per statement (a customer's page
+            // takes about ten), and a connection that died since is found by the statement
+            // itself, which fails with an error the caller may retry; nothing is half written.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Db::Pg(pool))

@@ -11,11 +11,9 @@ use axum::{
 };
 use crm_proto::crm::customers::v1::{
     Consent, Contact, ContactPoint, CreateInteractionRequest, Customer, CustomerHistoryEntry,
-    CustomerSummary, GetCustomerRequest, GetCustomerSummaryRequest, Interaction,
-    ListConsentsRequest, ListContactPointsRequest, ListContactsRequest, ListCustomerHistoryRequest,
-    ListInteractionsRequest, ListRemindersRequest, ListTransactionsRequest, Reminder, Transaction,
-    UpdateCustomerRequest, contact_point, customer_service_client::CustomerServiceClient,
-    interaction,
+    CustomerSummary, GetCustomerOverviewRequest, GetCustomerRequest, Interaction,
+    ListInteractionsRequest, Reminder, Transaction, UpdateCustomerRequest, contact_point,
+    customer_service_client::CustomerServiceClient, interaction,
 };
 use http::{HeaderMap, StatusCode};
 
@@ -200,6 +198,9 @@ impl TimelinePartial {
     }
 }
 
+/// Entries shown per section of the customer's page (the timeline included).
+const SECTION_PAGE: i32 = 20;
+
 async fn timeline(
     web: &Web,
     ctx: &Ctx,
@@ -209,7 +210,7 @@ async fn timeline(
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
     let request = ListInteractionsRequest {
         parent: format!("customers/{id}"),
-        page_size: 50,
+        page_size: SECTION_PAGE,
         page_token: String::new(),
     };
     let interactions = client
@@ -233,32 +234,14 @@ pub async fn detail(
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<Vec<(String, String)>>,
 ) -> Response {
-    let name = format!("customers/{id}");
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    // The customer first: outside the user's scope it is "not found", and nothing else is asked.
-    let customer = match client
-        .get_customer(call(
-            &ctx,
-            GetCustomerRequest {
-                name: name.clone(),
-                mask_sensitive: true,
-            },
-        ))
-        .await
-    {
-        Ok(c) => c.into_inner(),
-        Err(status) => return super::error_page(&ctx, &status),
+    // One call for the whole page: the service reads every section with the user's rights, and
+    // a section the user may not read comes back empty, so the others still show.
+    let request = GetCustomerOverviewRequest {
+        name: format!("customers/{id}"),
+        page_size: SECTION_PAGE,
     };
-    let customer_sensitive = (customer.national_id.clone(), customer.bank_account.clone());
-    let (mut c1, mut c2, mut c3) = (client.clone(), client.clone(), client.clone());
-    let (mut c4, mut c5, mut c6, mut c7) = (
-        client.clone(),
-        client.clone(),
-        client.clone(),
-        client.clone(),
-    );
-    let (page_size, page_token) = (20, String::new());
-    let (actions, (summary, points, reminders, timeline, contacts, purchases, consents, history)) = tokio::join!(
+    let (actions, overview) = tokio::join!(
         async {
             let merged = param(&q, "merged");
             if merged.is_empty() {
@@ -267,86 +250,33 @@ pub async fn detail(
                 Some(super::actions::section(&web, &ctx, &id, merged).await)
             }
         },
-        async {
-            tokio::join!(
-                c1.get_customer_summary(call(
-                    &ctx,
-                    GetCustomerSummaryRequest { name: name.clone() }
-                )),
-                c2.list_contact_points(call(
-                    &ctx,
-                    ListContactPointsRequest {
-                        parent: name.clone()
-                    }
-                )),
-                c3.list_reminders(call(
-                    &ctx,
-                    ListRemindersRequest {
-                        parent: name.clone(),
-                        page_size,
-                        page_token: page_token.clone()
-                    }
-                )),
-                timeline(&web, &ctx, &id, ""),
-                c4.list_contacts(call(
-                    &ctx,
-                    ListContactsRequest {
-                        parent: name.clone(),
-                        page_size,
-                        page_token: page_token.clone()
-                    }
-                )),
-                c5.list_transactions(call(
-                    &ctx,
-                    ListTransactionsRequest {
-                        parent: name.clone(),
-                        page_size,
-                        page_token: page_token.clone()
-                    }
-                )),
-                c6.list_consents(call(
-                    &ctx,
-                    ListConsentsRequest {
-                        parent: name.clone(),
-                        page_size,
-                        page_token: page_token.clone()
-                    }
-                )),
-                c7.list_customer_history(call(
-                    &ctx,
-                    ListCustomerHistoryRequest {
-                        parent: name.clone(),
-                        page_size,
-                        page_token: page_token.clone()
-                    }
-                )),
-            )
-        }
+        client.get_customer_overview(call(&ctx, request))
     );
-    let timeline = match timeline {
-        Ok(t) => t,
+    let o = match overview {
+        Ok(o) => o.into_inner(),
+        // Outside the user's scope the customer is "not found", and nothing else was read.
         Err(status) => return super::error_page(&ctx, &status),
+    };
+    let customer = o.customer.unwrap_or_default();
+    let customer_sensitive = (customer.national_id.clone(), customer.bank_account.clone());
+    let timeline = TimelinePartial {
+        tr: ctx.tr,
+        csrf: ctx.session.csrf.clone(),
+        id: id.clone(),
+        interactions: o.interactions,
+        error: "",
     };
     render(&DetailPage {
         c: Chrome::new(&ctx, "customers"),
         customer,
-        summary: summary.map(|s| s.into_inner()).unwrap_or_default(),
-        points: points
-            .map(|p| p.into_inner().contact_points)
-            .unwrap_or_default(),
+        summary: o.summary.unwrap_or_default(),
+        points: o.contact_points,
         timeline,
-        reminders: reminders
-            .map(|r| r.into_inner().reminders)
-            .unwrap_or_default(),
-        // Each section stands alone: a user without access to one still sees the others.
-        contacts: contacts
-            .map(|r| r.into_inner().contacts)
-            .unwrap_or_default(),
-        purchases: purchases
-            .map(|r| r.into_inner().transactions)
-            .unwrap_or_default(),
-        consents: consents.map(|r| r.into_inner().current).unwrap_or_default(),
-        history: history.map(|r| r.into_inner().entries).unwrap_or_default(),
+        reminders: o.reminders,
+        contacts: o.contacts,
+        purchases: o.transactions,
+        consents: o.consents,
+        history: o.history,
         sensitive: super::reveal::SensitivePartial {
             tr: ctx.tr,
             csrf: ctx.session.csrf.clone(),

@@ -322,42 +322,49 @@ pub async fn list(
 ) -> Response {
     let query = ListQuery::parse(&pairs);
     let mut client = CustomerServiceClient::new(web.upstreams().customers.clone());
-    let (customers, next_token) = if query.q.trim().is_empty() {
-        let request = ListCustomersRequest {
-            page_size: query.size,
-            page_token: query.page_token.clone(),
-            filter: query.aip_filter(&ctx.session.user),
-            order_by: query.order.clone(),
-        };
-        match client.list_customers(call(&ctx, request)).await {
-            Ok(r) => {
+    // A further page of rows is all an infinite-scroll request gets; a whole page also shows
+    // the saved views, asked for at the same time as the rows.
+    let rows_only = headers.contains_key("hx-request") && !query.page_token.is_empty();
+    let found = async {
+        if query.q.trim().is_empty() {
+            let request = ListCustomersRequest {
+                page_size: query.size,
+                page_token: query.page_token.clone(),
+                filter: query.aip_filter(&ctx.session.user),
+                order_by: query.order.clone(),
+            };
+            client.list_customers(call(&ctx, request)).await.map(|r| {
                 let r = r.into_inner();
                 (r.customers, r.next_page_token)
-            }
-            Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                return bad_filter(&web, &ctx, query, &status).await;
-            }
-            Err(status) => return super::error_page(&ctx, &status),
-        }
-    } else {
-        let request = SearchCustomersRequest {
-            query: query.q.clone(),
-            page_size: query.size,
-        };
-        match client.search_customers(call(&ctx, request)).await {
-            Ok(r) => (
-                r.into_inner()
+            })
+        } else {
+            let request = SearchCustomersRequest {
+                query: query.q.clone(),
+                page_size: query.size,
+            };
+            client.search_customers(call(&ctx, request)).await.map(|r| {
+                let customers = r
+                    .into_inner()
                     .results
                     .into_iter()
-                    .filter_map(|r| r.customer)
-                    .collect(),
-                String::new(),
-            ),
-            Err(status) if status.code() == tonic::Code::InvalidArgument => {
-                return bad_filter(&web, &ctx, query, &status).await;
-            }
-            Err(status) => return super::error_page(&ctx, &status),
+                    .filter_map(|r| r.customer);
+                (customers.collect(), String::new())
+            })
         }
+    };
+    let (found, views) = tokio::join!(found, async {
+        if rows_only {
+            Vec::new()
+        } else {
+            saved_views(&web, &ctx).await
+        }
+    });
+    let (customers, next_token) = match found {
+        Ok(found) => found,
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            return bad_filter(&ctx, query, views, &status);
+        }
+        Err(status) => return super::error_page(&ctx, &status),
     };
     let next = if next_token.is_empty() {
         String::new()
@@ -374,10 +381,9 @@ pub async fn list(
         width: query.columns.len() + 3,
         next,
     };
-    if headers.contains_key("hx-request") && !query.page_token.is_empty() {
+    if rows_only {
         return render(&partial);
     }
-    let views = saved_views(&web, &ctx).await;
     render(&ListPage {
         c: Chrome::new(&ctx, "customers"),
         query,
@@ -388,7 +394,12 @@ pub async fn list(
     })
 }
 
-async fn bad_filter(web: &Web, ctx: &Ctx, query: ListQuery, status: &tonic::Status) -> Response {
+fn bad_filter(
+    ctx: &Ctx,
+    query: ListQuery,
+    views: Vec<(String, String)>,
+    status: &tonic::Status,
+) -> Response {
     let page = ListPage {
         c: Chrome::new(ctx, "customers"),
         rows: RowsPartial {
@@ -398,7 +409,7 @@ async fn bad_filter(web: &Web, ctx: &Ctx, query: ListQuery, status: &tonic::Stat
             next: String::new(),
         },
         query,
-        views: saved_views(web, ctx).await,
+        views,
         problem: "list.bad_filter",
         detail: super::violations(status)
             .into_iter()

@@ -14,7 +14,7 @@ use crm_proto::crm::customers::v1::{
 };
 use tonic::{Request, Response, Status};
 
-fn proto(row: &ContactPointRow) -> ContactPoint {
+pub(super) fn proto(row: &ContactPointRow) -> ContactPoint {
     let mut p = ContactPoint {
         name: format!(
             "{}/contactPoints/{}",

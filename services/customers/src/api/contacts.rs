@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 /// Fields an update mask may name.
 const UPDATABLE: &[&str] = &["display_name", "title", "role", "email", "phone"];
 
-fn proto(row: &ContactRow) -> Contact {
+pub(super) fn proto(row: &ContactRow) -> Contact {
     Contact {
         name: format!(
             "{}/contacts/{}",

@@ -11,7 +11,7 @@ use crm_proto::crm::customers::v1::{
 };
 use tonic::{Request, Response, Status};
 
-fn proto(row: &HistoryRow) -> CustomerHistoryEntry {
+pub(super) fn proto(row: &HistoryRow) -> CustomerHistoryEntry {
     // Stored actions are the proto's names.
     let action = Action::from_str_name(&row.action).unwrap_or(Action::Unspecified);
     CustomerHistoryEntry {

@@ -156,8 +156,14 @@ pub(super) async fn summary(
 ) -> Result<Response<CustomerSummary>, Status> {
     let principal = auth::principal(&req)?;
     let customer = parse_name(&req.get_ref().name, "name")?;
-    let s = c.summary(&principal, customer).await?;
-    Ok(Response::new(CustomerSummary {
+    Ok(Response::new(summary_proto(
+        c.summary(&principal, customer).await?,
+    )))
+}
+
+/// A summary as the API shows it.
+pub(super) fn summary_proto(s: crate::interactions::Summary) -> CustomerSummary {
+    CustomerSummary {
         customer: crate::domain::name_of(s.customer.id),
         interaction_count: s.interaction_count,
         last_interaction_time: s.last_interaction.map(timestamp),
@@ -175,7 +181,7 @@ pub(super) async fn summary(
             .collect(),
         lifecycle_stage: profile::enum_value(Some(&s.customer.lifecycle_stage), profile::STAGES),
         value_tier: profile::enum_value(Some(&s.customer.value_tier), profile::TIERS),
-    }))
+    }
 }
 
 pub(super) async fn batch_get(

@@ -9,6 +9,7 @@ mod duplicates;
 mod history;
 mod interactions;
 mod once;
+mod overview;
 mod pages;
 mod permission_table;
 mod privacy;
@@ -332,6 +333,13 @@ impl CustomerService for Api {
         req: Request<v1::GetCustomerSummaryRequest>,
     ) -> Result<Response<v1::CustomerSummary>, Status> {
         interactions::summary(&self.customers, req).await
+    }
+
+    async fn get_customer_overview(
+        &self,
+        req: Request<v1::GetCustomerOverviewRequest>,
+    ) -> Result<Response<v1::CustomerOverview>, Status> {
+        overview::get(&self.customers, req).await
     }
 
     async fn batch_get_customers(

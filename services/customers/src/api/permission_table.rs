@@ -8,6 +8,10 @@ pub const PERMISSIONS: crm_platform::auth::PermissionTable = &[
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
     (
+        "/crm.customers.v1.CustomerService/GetCustomerOverview",
+        permissions::CUSTOMERS_CUSTOMER_READ,
+    ),
+    (
         "/crm.customers.v1.CustomerService/ListCustomers",
         permissions::CUSTOMERS_CUSTOMER_READ,
     ),
