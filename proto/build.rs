@@ -37,6 +37,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         // Well-known types come from pbjson-types so that they have proto3-JSON serde impls.
         .compile_well_known_types(true)
+        // Except Timestamp, whose JSON form pbjson-types writes with "+00:00" (see `wkt`).
+        .extern_path(".google.protobuf.Timestamp", "crate::wkt::Timestamp")
         .extern_path(".google.protobuf", "::pbjson_types")
         // `prost::Name` impls give every message its type URL, for events packed in `Any`.
         .compile_fds_with_config(prost_types::FileDescriptorSet::decode(bytes.as_slice())?, {
@@ -95,10 +97,10 @@ fn json_outputs(set: &prost_types::FileDescriptorSet) -> String {
     let mut outputs = std::collections::BTreeSet::new();
     for file in set.file.iter().filter(crm) {
         for method in file.service.iter().flat_map(|s| &s.method) {
-            if !method.server_streaming() {
-                if let Some(path) = messages.get(method.output_type()) {
-                    outputs.insert((method.output_type()[1..].to_owned(), path.clone()));
-                }
+            if !method.server_streaming()
+                && let Some(path) = messages.get(method.output_type())
+            {
+                outputs.insert((method.output_type()[1..].to_owned(), path.clone()));
             }
         }
     }

@@ -1,6 +1,9 @@
 //! Generated code for every CRM API: prost messages, tonic clients and servers, and
 //! proto3-JSON serde impls (pbjson). Nothing here is written by hand but the module tree.
 
+pub mod wkt;
+pub use wkt::Timestamp;
+
 /// Packages under `crm.*`.
 pub mod crm {
     /// Shared types: money, audit stamps.

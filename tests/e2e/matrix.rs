@@ -119,7 +119,7 @@ pub async fn customer_subresources(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let at = Some(pbjson_types::Timestamp {
+    let at = Some(crm_proto::Timestamp {
         seconds: now,
         nanos: 0,
     });

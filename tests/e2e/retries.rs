@@ -61,7 +61,7 @@ async fn retried_sub_resource_writes_happen_once() {
         let req = CreateReminderRequest {
             parent: parent.clone(),
             reminder: Some(Reminder {
-                due_time: Some(pbjson_types::Timestamp {
+                due_time: Some(crm_proto::Timestamp {
                     seconds: 4_000_000_000,
                     nanos: 0,
                 }),

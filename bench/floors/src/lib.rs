@@ -120,6 +120,12 @@ impl<L: Lookup> CustomerService for Floor<L> {
     ) -> Result<Response<v1::CustomerSummary>, Status> {
         Err(unimplemented())
     }
+    async fn get_customer_overview(
+        &self,
+        _: Request<v1::GetCustomerOverviewRequest>,
+    ) -> Result<Response<v1::CustomerOverview>, Status> {
+        Err(unimplemented())
+    }
     async fn batch_get_customers(
         &self,
         _: Request<v1::BatchGetCustomersRequest>,

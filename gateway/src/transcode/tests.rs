@@ -213,7 +213,7 @@ fn patch_sets_the_name_from_the_path_and_masks_the_fields_sent() {
 #[test]
 fn generated_json_matches_reflection() {
     let api = Api::from_descriptor_set(crm_proto::FILE_DESCRIPTOR_SET, "crm.").unwrap();
-    let (list, _) = route(&api, Method::GET, "/v1/customers");
+    let (list, _) = route(&api, Method::GET, "/api/v1/customers");
     let encode = list.json.expect("ListCustomers has a generated encoder");
     let page = serde_json::json!({
         "customers": [{
@@ -236,8 +236,10 @@ fn generated_json_matches_reflection() {
 
     // An enum number this build has no name for is not written by the generated code: the
     // route falls back to reflection, which writes the number.
-    let mut customer = crm_proto::crm::customers::v1::Customer::default();
-    customer.kind = 99;
+    let customer = crm_proto::crm::customers::v1::Customer {
+        kind: 99,
+        ..Default::default()
+    };
     let page = crm_proto::crm::customers::v1::ListCustomersResponse {
         customers: vec![customer],
         ..Default::default()

@@ -4,15 +4,15 @@
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// A time in proto form.
-pub fn timestamp(t: DateTime<Utc>) -> pbjson_types::Timestamp {
-    pbjson_types::Timestamp {
+pub fn timestamp(t: DateTime<Utc>) -> crm_proto::Timestamp {
+    crm_proto::Timestamp {
         seconds: t.timestamp(),
         nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
 
 /// A proto time, cut to microseconds; `None` when out of range.
-pub fn from_timestamp(t: &pbjson_types::Timestamp) -> Option<DateTime<Utc>> {
+pub fn from_timestamp(t: &crm_proto::Timestamp) -> Option<DateTime<Utc>> {
     let t = DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))?;
     Some(t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t))
 }
@@ -25,7 +25,7 @@ mod tests {
     fn round_trips_at_microsecond_precision() {
         let t = crate::db::now();
         assert_eq!(from_timestamp(&timestamp(t)), Some(t));
-        let finer = pbjson_types::Timestamp {
+        let finer = crm_proto::Timestamp {
             seconds: 1_700_000_000,
             nanos: 123_456_789,
         };
@@ -34,7 +34,7 @@ mod tests {
             Some(123_456_000)
         );
         // Negative nanos are invalid proto; read as the whole second rather than refused.
-        let odd = pbjson_types::Timestamp {
+        let odd = crm_proto::Timestamp {
             seconds: 5,
             nanos: -1,
         };

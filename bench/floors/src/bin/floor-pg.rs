@@ -36,7 +36,7 @@ impl Lookup for Pg {
             kind: if kind == "PERSON" { 1 } else { 2 },
             email: email.unwrap_or_default(),
             phone: phone.unwrap_or_default(),
-            create_time: Some(pbjson_types::Timestamp {
+            create_time: Some(crm_proto::Timestamp {
                 seconds: created_at.timestamp(),
                 nanos: 0,
             }),

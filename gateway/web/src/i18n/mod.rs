@@ -155,7 +155,7 @@ impl Tr {
         self.locale.tag()
     }
 
-    fn local(&self, ts: &Option<pbjson_types::Timestamp>) -> Option<DateTime<Tz>> {
+    fn local(&self, ts: &Option<crm_proto::Timestamp>) -> Option<DateTime<Tz>> {
         let ts = ts.as_ref()?;
         let utc = DateTime::<Utc>::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)?;
         Some(utc.with_timezone(&self.tz))
@@ -163,7 +163,7 @@ impl Tr {
 
     /// A date and time in the user's zone ("7 Dec 2026, 09:30" / "2026年12月7日 09:30"); empty
     /// when unset.
-    pub fn datetime(&self, ts: &Option<pbjson_types::Timestamp>) -> String {
+    pub fn datetime(&self, ts: &Option<crm_proto::Timestamp>) -> String {
         self.local(ts)
             .map(|t| {
                 let (h, m) = (t.hour(), t.minute());
@@ -183,7 +183,7 @@ impl Tr {
     }
 
     /// The date alone, in the user's zone.
-    pub fn date(&self, ts: &Option<pbjson_types::Timestamp>) -> String {
+    pub fn date(&self, ts: &Option<crm_proto::Timestamp>) -> String {
         self.local(ts)
             .map(|t| match self.locale {
                 Locale::En => format!("{} {} {}", t.day(), month_abbr(t.month()), t.year()),
@@ -193,7 +193,7 @@ impl Tr {
     }
 
     /// The instant as an ISO 8601 string for `<time datetime>` and `datetime-local` inputs.
-    pub fn iso(&self, ts: &Option<pbjson_types::Timestamp>) -> String {
+    pub fn iso(&self, ts: &Option<crm_proto::Timestamp>) -> String {
         self.local(ts)
             .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
             .unwrap_or_default()

@@ -239,7 +239,7 @@ fn accept_language_picks_the_best_supported_locale() {
 #[test]
 fn dates_numbers_and_money_follow_locale_and_zone() {
     init().expect("catalogs");
-    let ts = Some(pbjson_types::Timestamp {
+    let ts = Some(crm_proto::Timestamp {
         seconds: 1_796_000_000,
         nanos: 0,
     }); // 2026-11-30T00:53:20Z

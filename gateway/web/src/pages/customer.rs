@@ -307,7 +307,7 @@ pub async fn log_interaction(
             r#type: kind as i32,
             subject: param(&form, "subject").to_owned(),
             body: param(&form, "body").to_owned(),
-            occur_time: Some(pbjson_types::Timestamp {
+            occur_time: Some(crm_proto::Timestamp {
                 seconds: now.timestamp(),
                 nanos: 0,
             }),

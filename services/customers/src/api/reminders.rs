@@ -45,7 +45,7 @@ pub fn reminder_proto(row: &ReminderRow, now: DateTime<Utc>) -> Reminder {
     }
 }
 
-fn time(ts: &Option<pbjson_types::Timestamp>) -> Option<DateTime<Utc>> {
+fn time(ts: &Option<crm_proto::Timestamp>) -> Option<DateTime<Utc>> {
     ts.as_ref().and_then(from_timestamp)
 }
 
