@@ -254,8 +254,8 @@ pub(super) fn custom_value(
                     "{text:?} has more digits than a number field keeps"
                 ));
             }
-            serde_json::Number::from_f64(n)
-                .map(Value::Number)
+            // Stored as the API stores numbers, so a re-imported export changes nothing.
+            crate::custom_fields::number_value(n)
                 .ok_or_else(|| "is not a finite number".to_owned())?
         }
         "DATE" => Value::String(
