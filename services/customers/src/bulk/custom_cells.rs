@@ -108,7 +108,7 @@ mod tests {
             dec("1234567.89012345")
         );
         assert_eq!(of("NUMBER", json!(0.1)), dec("0.1"));
-        assert_eq!(of("NUMBER", json!(2.50)), dec("2.5"));
+        assert_eq!(of("NUMBER", json!(2.5)), dec("2.5"));
         assert_eq!(of("NUMBER", json!(5.0)), dec("5"), "a whole double");
         assert_eq!(of("NUMBER", json!(-5)), CustomCell::Integer(-5));
         assert_eq!(of("NUMBER", json!(-0.0)), dec("-0"));

@@ -54,13 +54,14 @@ const TEXTS: &[&str] = &[
 const NUMBERS: &[(f64, bool)] = &[
     (1234567.89012345, true),
     (0.1, true),
-    (2.50, true),
+    (2.5, true), // "2.50": a double has no trailing zeros
     (-5.0, true),
     (-0.0, true),
     (123456789012345.0, true),
     (0.30000000000000004, false),
     (1e20, false),
-    (12345678901234567890.0, false),
+    // The double nearest 12345678901234567890, all a NUMBER field can hold of it.
+    (1.2345678901234567e19, false),
     (9007199254740991.0, false),
     (-1234.5, true),
     (0.0000001, true),
