@@ -147,7 +147,7 @@ fn sample(k: usize) -> Customer {
         ("n".to_owned(), NUMBERS[k % NUMBERS.len()].0.into()),
         ("i".to_owned(), INTEGERS[k % INTEGERS.len()].into()),
         ("d".to_owned(), DATES[k % DATES.len()].into()),
-        ("b".to_owned(), (k % 2 == 0).into()),
+        ("b".to_owned(), (k.is_multiple_of(2)).into()),
         ("s".to_owned(), ["gold", "=1+1", "-0"][k % 3].into()),
     ];
     if !multi.is_empty() {
@@ -306,7 +306,7 @@ async fn every_value_survives_an_xlsx_export_and_reimport(db: Db) {
                 row[col("custom_fields.d")]
             );
         }
-        assert_eq!(row[col("custom_fields.b")], Data::Bool(k % 2 == 0));
+        assert_eq!(row[col("custom_fields.b")], Data::Bool(k.is_multiple_of(2)));
     }
     assert_eq!(seen, count);
     let formulas = book.worksheet_formula("Customers").unwrap();
@@ -355,7 +355,7 @@ async fn every_value_survives_a_csv_export_and_reimport(db: Db) {
         assert_eq!(cells[col("custom_fields.d")], DATES[k % DATES.len()]);
         assert_eq!(
             cells[col("custom_fields.b")],
-            if k % 2 == 0 { "true" } else { "false" }
+            if k.is_multiple_of(2) { "true" } else { "false" }
         );
     }
     assert_eq!(seen, count);
