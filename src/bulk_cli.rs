@@ -1,6 +1,11 @@
 //! `crm import customers FILE` and `crm export customers`: the bulk service's front end against
 //! a running suite (the gateway's gRPC port), signed in with a token (`--token`, `CRM_TOKEN`)
 //! or a login (`--user`, `CRM_USER` and `CRM_PASSWORD`).
+//!
+//! `crm import` exits with status 2 when any row failed (dry runs too), so a script or a CI job
+//! cannot mistake a file whose every row was refused for a success; `--allow-failures` accepts
+//! failed rows. Any other error (the file could not be read, the import was cancelled, the
+//! suite is unreachable) exits with 1. The report's address is printed either way.
 use clap::{Args, Subcommand};
 use crm_proto::crm::customers::v1::{
     ExportCustomersRequest, FileFormat, GetCustomerImportRequest, ImportOptions,
@@ -11,6 +16,7 @@ use crm_proto::crm::identity::v1::{LoginRequest, auth_service_client::AuthServic
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use tokio::io::AsyncReadExt;
 use tonic::transport::Channel;
 
@@ -53,10 +59,16 @@ pub enum ImportCommand {
         /// Day/month order of dates like 03/04/2024: DMY or MDY.
         #[arg(long)]
         date_order: Option<String>,
+        /// Exit with status 0 even when rows failed (they are still listed and reported).
+        #[arg(long)]
+        allow_failures: bool,
         #[command(flatten)]
         connection: Connection,
     },
 }
+
+/// The exit status of an import whose rows failed, apart from 1 (any other error).
+pub const ROWS_FAILED: u8 = 2;
 
 /// `crm export`.
 #[derive(Debug, Subcommand)]
@@ -129,8 +141,9 @@ fn bar(done: i64, total: i64) -> String {
     )
 }
 
-/// Runs `crm import ...`.
-pub async fn import(command: ImportCommand) -> anyhow::Result<()> {
+/// Runs `crm import ...`; the exit status is [`ROWS_FAILED`] when rows failed and failures
+/// were not allowed.
+pub async fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
     let ImportCommand::Customers {
         file,
         dry_run,
@@ -139,6 +152,7 @@ pub async fn import(command: ImportCommand) -> anyhow::Result<()> {
         sheet,
         block_duplicates,
         date_order,
+        allow_failures,
         connection,
     } = command;
     let mapping: HashMap<String, String> = match mapping {
@@ -226,7 +240,14 @@ pub async fn import(command: ImportCommand) -> anyhow::Result<()> {
     if !job.unmapped_columns.is_empty() {
         println!("columns not imported: {}", job.unmapped_columns.join(", "));
     }
+    // Where the whole report is (every failed, skipped or updated row, as in the file, then
+    // its outcome), printed whatever the outcome so a script can always fetch it.
+    let report = format!(
+        "{}/api/v1/{name}/report?format=XLSX",
+        connection.server.trim_end_matches('/')
+    );
     if !job.error.is_empty() {
+        println!("report: {report}");
         anyhow::bail!("{}", job.error);
     }
     let rows = client
@@ -245,9 +266,21 @@ pub async fn import(command: ImportCommand) -> anyhow::Result<()> {
         println!("row {}: {} {}", r.row_number, r.field, r.error);
     }
     if job.failed > rows.rows.len() as i64 {
-        println!("... the whole report: GET /api/v1/{name}/report?format=XLSX");
+        println!("... and {} more", job.failed - rows.rows.len() as i64);
     }
-    Ok(())
+    println!("report: {report}");
+    // Cancelled, or stopped by a restart: not every row was handled.
+    if job.state != customer_import::State::Succeeded as i32 {
+        anyhow::bail!("{name} ended {state} after {} rows", job.rows_done);
+    }
+    if job.failed > 0 && !allow_failures {
+        eprintln!(
+            "{} of {} rows failed: exit status {ROWS_FAILED} (--allow-failures accepts failed rows)",
+            job.failed, job.rows_done
+        );
+        return Ok(ExitCode::from(ROWS_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `crm export ...`.

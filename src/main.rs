@@ -2,7 +2,7 @@
 use clap::{Parser, Subcommand};
 use crm::{Config, DevOptions};
 use crm_platform::server::Shutdown;
-use std::{net::SocketAddr, path::PathBuf, time::Instant};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Instant};
 
 mod identity_cli;
 
@@ -63,6 +63,7 @@ enum Command {
         command: crm::customers_cli::CustomersCommand,
     },
     /// Import into a running suite: `crm import customers FILE [--dry-run] [--mapping FILE]`.
+    /// Exits with 2 when rows failed (unless `--allow-failures`), 1 on any other error.
     Import {
         #[command(subcommand)]
         command: crm::bulk_cli::ImportCommand,
@@ -80,10 +81,10 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let _telemetry = crm_platform::telemetry::init("crm")?;
-    match cli.command {
+    let ran = match cli.command {
         Command::Dev {
             data_dir,
             listen,
@@ -102,7 +103,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { services } => serve(services).await,
         Command::Migrate { service } => migrate(&service).await,
         Command::Bench { command } => crm::bench::main(command).await,
-        Command::Import { command } => crm::bulk_cli::import(command).await,
+        // Its exit code also tells whether rows failed (scripts and CI check it).
+        Command::Import { command } => return crm::bulk_cli::import(command).await,
         Command::Export { command } => crm::bulk_cli::export(command).await,
         Command::Events { command } => {
             let config: Config = crm_platform::config::load()?;
@@ -123,7 +125,8 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-    }
+    };
+    ran.map(|()| ExitCode::SUCCESS)
 }
 
 async fn dev(options: DevOptions) -> anyhow::Result<()> {

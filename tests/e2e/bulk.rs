@@ -118,3 +118,107 @@ async fn an_import_is_uploaded_followed_reported_and_exported_over_rest() {
         suite.stop().await;
     }
 }
+
+/// Runs the `crm` binary's `import customers FILE` against the suite: (exit code, stdout,
+/// stderr).
+async fn crm_import(
+    suite: &Suite,
+    file: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_crm"))
+        .args(["import", "customers"])
+        .arg(file)
+        .arg("--server")
+        .arg(suite.gateway())
+        .arg("--token")
+        .arg(&suite.admin_token)
+        .args(extra)
+        .env_remove("CRM_USER")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The display names of every customer, sorted.
+async fn names(suite: &Suite) -> Vec<String> {
+    let r = suite
+        .http()
+        .call("GET", "/api/v1/customers?pageSize=100", None)
+        .await;
+    let mut names: Vec<String> = r.json["customers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| c["displayName"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `crm import customers`: a run with a failed row exits with status 2 (a dry run too) unless
+/// `--allow-failures`, and the report's address is printed either way and serves the report.
+#[tokio::test]
+async fn the_import_command_exits_non_zero_when_a_row_failed() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mixed = dir.path().join("mixed.csv");
+        std::fs::write(
+            &mixed,
+            "name,kind,phone\n赵六,PERSON,138 0000 1111\n钱七,PERSON,not a phone\n",
+        )
+        .unwrap();
+        let clean = dir.path().join("clean.csv");
+        std::fs::write(&clean, "name,kind\n孙八,PERSON\n").unwrap();
+
+        let (code, out, err) = crm_import(&suite, &mixed, &[]).await;
+        assert_eq!(code, Some(2), "{out}\n{err}");
+        assert_eq!(names(&suite).await, ["赵六"], "the good row is written");
+        let report = out
+            .lines()
+            .find_map(|l| l.strip_prefix("report: "))
+            .unwrap_or_else(|| panic!("no report line: {out}"));
+        let path = report
+            .strip_prefix(&suite.gateway())
+            .unwrap_or_else(|| panic!("{report} is not on {}", suite.gateway()));
+        let (status, _, file) = suite
+            .http()
+            .raw("GET", path, "text/plain", Vec::new())
+            .await;
+        assert_eq!(status, 200, "{report}");
+        let rows: Vec<Vec<String>> =
+            crm_tabular::xlsx_rows_from_reader(std::io::Cursor::new(file.to_vec()), None)
+                .unwrap()
+                .map(|r| r.unwrap().cells)
+                .collect();
+        assert!(
+            rows.iter()
+                .any(|r| r.iter().any(|c| c == "not a phone") && r.iter().any(|c| c == "FAILED")),
+            "the failed row is in the report: {rows:?}"
+        );
+
+        // A dry run checks a file: a row that would fail fails it too.
+        let (code, out, err) = crm_import(&suite, &mixed, &["--dry-run"]).await;
+        assert_eq!(code, Some(2), "{out}\n{err}");
+
+        // Failures allowed: status 0, and the report is still printed.
+        let (code, out, err) = crm_import(&suite, &mixed, &["--dry-run", "--allow-failures"]).await;
+        assert_eq!(code, Some(0), "{out}\n{err}");
+        assert!(out.contains("report: "), "{out}");
+
+        // Every row imported: status 0.
+        let (code, out, err) = crm_import(&suite, &clean, &[]).await;
+        assert_eq!(code, Some(0), "{out}\n{err}");
+        assert!(out.contains("report: "), "{out}");
+        assert_eq!(names(&suite).await, ["孙八", "赵六"]);
+        suite.stop().await;
+    }
+}

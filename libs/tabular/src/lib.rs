@@ -16,7 +16,9 @@
 //! * maps headers to fields by a forgiving key but reports anything unmapped
 //!   or mapped twice ([`header`]);
 //! * writes exports so that Excel cannot reinterpret text ([`mod@write`]): text
-//!   cells carry the `@` (Text) number format and are never formulas.
+//!   cells carry the `@` (Text) number format and are never formulas. XLSX is
+//!   the lossless path; CSV text that a spreadsheet would run as a formula
+//!   gets a leading apostrophe ([`formula`]), which importers strip again.
 //!
 //! Anything that cannot be represented exactly is an error that names the row
 //! (and column where known), so the customers service can show the user which
@@ -67,11 +69,13 @@
 #![warn(missing_docs)]
 
 pub mod currency;
+pub mod formula;
 pub mod header;
 pub mod read;
 pub mod value;
 pub mod write;
 
+pub use formula::{guard_formula, strip_formula_guard};
 pub use header::{Mapper, Mapping, header_key};
 pub use read::{
     CsvOptions, CsvRows, Format, OpenOptions, ReadError, Row, Rows, TextEncoding, XlsxRows,

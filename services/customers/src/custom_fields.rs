@@ -99,7 +99,8 @@ pub fn parse_key(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// Checks choices: 1-200 distinct values of 1-100 characters.
+/// Checks choices: 1-200 distinct values of 1-100 characters, without ";" (a multi-choice
+/// value is written to files as its choices joined with ";", and imports split on it).
 pub fn parse_choices(raw: &[String]) -> Result<Vec<String>, &'static str> {
     let choices: Vec<String> = raw.iter().map(|c| c.trim().to_owned()).collect();
     let distinct: std::collections::HashSet<_> = choices.iter().collect();
@@ -110,10 +111,26 @@ pub fn parse_choices(raw: &[String]) -> Result<Vec<String>, &'static str> {
         .any(|c| c.is_empty() || c.chars().count() > 100)
     {
         Err("each value must be 1-100 characters")
+    } else if choices.iter().any(|c| c.contains([';', '；'])) {
+        Err(
+            "values must not contain \";\" (it separates the choices of a multi-choice value in files)",
+        )
     } else if distinct.len() != choices.len() {
         Err("must not repeat a value")
     } else {
         Ok(choices)
+    }
+}
+
+/// A NUMBER value as stored: whole numbers below 9e15 (where a double is still exact) as JSON
+/// integers, others as doubles; `None` when not finite. The API and imports both store numbers
+/// through this, so the same number is the same JSON whichever way it came in (and an export
+/// re-imported leaves it unchanged).
+pub fn number_value(n: f64) -> Option<Value> {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Some(Value::Number(serde_json::Number::from(n as i64)))
+    } else {
+        serde_json::Number::from_f64(n).map(Value::Number)
     }
 }
 
@@ -530,6 +547,16 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_stored_alike_whatever_the_path() {
+        assert_eq!(number_value(5.0), Some(json!(5)));
+        assert_eq!(number_value(-0.0), Some(json!(0)));
+        assert_eq!(number_value(2.5), Some(json!(2.5)));
+        assert_eq!(number_value(1e20), Some(json!(1e20)));
+        assert_eq!(number_value(f64::NAN), None);
+        assert_eq!(number_value(f64::INFINITY), None);
+    }
+
+    #[test]
     fn keys_and_choices_are_checked() {
         assert!(parse_key("credit_limit2").is_ok());
         for bad in ["", "2x", "Credit", "a-b", "a.b", &"x".repeat(51)] {
@@ -538,5 +565,6 @@ mod tests {
         assert!(parse_choices(&["a".into(), "b".into()]).is_ok());
         assert!(parse_choices(&[]).is_err());
         assert!(parse_choices(&["a".into(), "a".into()]).is_err());
+        assert!(parse_choices(&["a;b".into()]).is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! Customer values, parsed once at the edge ("parse, don't validate"): a value of these types
 //! is valid by construction. No I/O here.
 
-/// A customer's display name: trimmed, 1 to 200 characters, no control characters.
+/// A customer's display name as written: not blank, at most 200 characters, no control
+/// characters. Spaces around it are kept: text comes back exactly as it went in (search and
+/// duplicate keys normalise names on their own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -11,17 +13,16 @@ impl DisplayName {
 
     /// Parses a display name.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let s = raw.trim();
-        if s.is_empty() {
+        if raw.trim().is_empty() {
             return Err("is required");
         }
-        if s.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err("must be at most 200 characters");
         }
-        if s.chars().any(char::is_control) {
+        if raw.chars().any(char::is_control) {
             return Err("must not contain control characters");
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(raw.to_owned()))
     }
 
     /// The name.
@@ -272,7 +273,8 @@ mod tests {
     fn display_names() {
         assert_eq!(
             DisplayName::parse("  Acme GmbH ").map(|n| n.0),
-            Ok("Acme GmbH".into())
+            Ok("  Acme GmbH ".into()),
+            "kept as written"
         );
         assert_eq!(DisplayName::parse("张伟").map(|n| n.0), Ok("张伟".into()));
         assert!(DisplayName::parse("   ").is_err());

@@ -53,24 +53,32 @@ pub fn enum_value(stored: Option<&str>, names: &[&str]) -> i32 {
         .map_or(0, |i| i32::try_from(i + 1).unwrap_or(0))
 }
 
-/// Trimmed single-line text of at most `max` characters; `None` when empty.
+/// Single-line free text of at most `max` characters, kept exactly as written (spaces around
+/// it included: text comes back as it went in); `None` when empty.
 pub fn short_text(raw: &str, max: usize) -> Result<Option<String>, String> {
-    let s = raw.trim();
-    if s.is_empty() {
+    if raw.is_empty() {
         return Ok(None);
     }
-    if s.chars().count() > max {
+    if raw.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if s.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".to_owned());
     }
-    Ok(Some(s.to_owned()))
+    Ok(Some(raw.to_owned()))
 }
 
-/// Notes: multi-line text of at most 10,000 characters (tabs and line breaks allowed).
+/// A key another system matches on (external ids): single-line text of at most `max`
+/// characters, trimmed. Unlike free text, spaces around a key are never part of it: a
+/// spreadsheet's " 007" is the key "007", and keeping the space would break upserts by it.
+pub fn key_text(raw: &str, max: usize) -> Result<Option<String>, String> {
+    short_text(raw.trim(), max)
+}
+
+/// Notes: multi-line text of at most 10,000 characters (tabs and line breaks allowed), kept
+/// exactly as written, trailing spaces and line breaks included.
 pub fn notes(raw: &str) -> Result<Option<String>, String> {
-    if raw.trim().is_empty() {
+    if raw.is_empty() {
         return Ok(None);
     }
     if raw.chars().count() > 10_000 {
@@ -82,7 +90,7 @@ pub fn notes(raw: &str) -> Result<Option<String>, String> {
     {
         return Err("must not contain control characters".to_owned());
     }
-    Ok(Some(raw.trim_end().to_owned()))
+    Ok(Some(raw.to_owned()))
 }
 
 /// Tags: each trimmed, 1-50 characters, no commas or control characters; duplicates ignoring
@@ -327,9 +335,17 @@ mod tests {
         assert!(short_text(&"x".repeat(101), 100).is_err());
         assert!(short_text("a\u{7}b", 100).is_err());
         assert_eq!(
-            notes("line 1\nline 2\n").unwrap().as_deref(),
-            Some("line 1\nline 2")
+            notes("line 1\r\nline 2\n").unwrap().as_deref(),
+            Some("line 1\r\nline 2\n"),
+            "kept as written"
         );
+        assert_eq!(
+            short_text(" trailing spaces   ", 100).unwrap().as_deref(),
+            Some(" trailing spaces   ")
+        );
+        assert_eq!(short_text("", 100).unwrap(), None);
+        assert_eq!(key_text(" 007 ", 100).unwrap().as_deref(), Some("007"));
+        assert_eq!(key_text("  ", 100).unwrap(), None);
         assert!(notes("bell \u{7}").is_err());
     }
 }

@@ -4,12 +4,18 @@
 //! so the BOM is on by default. Note that CSV carries no types: Excel will
 //! still turn `007` into 7 when it *opens* a CSV, whatever we write. For
 //! files meant to be edited in Excel and re-imported, export XLSX.
+//!
+//! Text that a spreadsheet would run as a formula gets a leading apostrophe
+//! (the formula guard, on by default; see [`crate::formula`]). Importers undo
+//! it with [`crate::formula::strip_formula_guard`], so an export re-imports
+//! unchanged.
 
 use std::io::Write;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{Cell, WriteError, format_money};
+use crate::formula::guard_formula;
 use crate::value::parse_decimal;
 
 /// Settings for [`CsvExport`].
@@ -20,10 +26,11 @@ pub struct CsvExportOptions {
     /// Write a UTF-8 byte-order mark first (default `true`; Excel needs it
     /// to read Chinese correctly).
     pub bom: bool,
-    /// Prefix text cells starting with `=`, `+`, `-` or `@` with `'` so a
-    /// spreadsheet shows them instead of evaluating them (CSV/formula
-    /// injection). Off by default because it changes the value: only turn
-    /// it on for files that go to people, never for files re-imported.
+    /// Prefix text cells starting with `=`, `+`, `-`, `@`, TAB or CR with
+    /// `'` so a spreadsheet shows them instead of evaluating them (CSV
+    /// injection, CWE-1236). On by default: a CSV may be opened by anyone.
+    /// The change is reversible ([`crate::formula::strip_formula_guard`]);
+    /// numbers, dates and money are never guarded, only text.
     pub formula_guard: bool,
 }
 
@@ -32,7 +39,7 @@ impl Default for CsvExportOptions {
         Self {
             delimiter: b',',
             bom: true,
-            formula_guard: false,
+            formula_guard: true,
         }
     }
 }
@@ -115,8 +122,8 @@ impl<W: Write> CsvExport<W> {
     }
 
     fn guard(&self, s: &str) -> String {
-        if self.formula_guard && s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
+        if self.formula_guard {
+            guard_formula(s).into_owned()
         } else {
             s.to_owned()
         }

@@ -45,11 +45,15 @@ fn csv_export_is_rfc4180_with_bom_and_reads_back() {
         "{text}"
     );
     let rows = collect_ok(csv_rows(&bytes[..], &CsvOptions::default()).expect("read"));
+    // The formula guard is on by default: the text reads back with its
+    // apostrophe, which an importer strips again.
+    assert_eq!(cells(&rows)[2][1], "'=1+1");
+    assert_eq!(crm_tabular::strip_formula_guard(&rows[2].cells[1]), "=1+1");
     assert_eq!(
         cells(&rows)[2],
         [
             "007",
-            "=1+1",
+            "'=1+1",
             "2024-02-04T10:30:00",
             "1234",
             "JPY",

@@ -87,7 +87,8 @@ pub(super) async fn record(
         status,
         decided_at,
         source: source.to_owned(),
-        evidence: consent.evidence.trim().to_owned(),
+        // Free text, kept as written.
+        evidence: consent.evidence.clone(),
     };
     let row = c.record_consent(&principal, customer, new).await?;
     Ok(Response::new(consent_proto(&row)))

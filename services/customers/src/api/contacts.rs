@@ -48,7 +48,8 @@ fn fields(c: &Contact, v: &mut Violations, check_name: bool) -> ContactFields {
     } else {
         String::new()
     };
-    let title = c.title.trim().to_owned();
+    // Free text, kept as written.
+    let title = c.title.clone();
     if title.chars().count() > 100 {
         v.add("contact.title", "must be at most 100 characters");
     }

@@ -14,7 +14,7 @@ use crm_proto::crm::customers::v1::{
     UpdateCustomFieldDefinitionRequest, custom_field_definition::Type,
 };
 use pbjson_types::{ListValue, Struct, Value as ProtoValue, value::Kind as ValueKind};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use tonic::{Request, Response, Status};
 
 /// Proto representation of a definition.
@@ -39,11 +39,7 @@ pub fn to_json(value: &ProtoValue) -> Value {
         Some(ValueKind::BoolValue(b)) => Value::Bool(*b),
         Some(ValueKind::StringValue(s)) => Value::String(s.clone()),
         Some(ValueKind::NumberValue(n)) => {
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                Value::Number(Number::from(*n as i64))
-            } else {
-                Number::from_f64(*n).map_or(Value::Null, Value::Number)
-            }
+            crate::custom_fields::number_value(*n).unwrap_or(Value::Null)
         }
         Some(ValueKind::ListValue(l)) => Value::Array(l.values.iter().map(to_json).collect()),
         Some(ValueKind::StructValue(s)) => Value::Object(struct_to_map(s)),

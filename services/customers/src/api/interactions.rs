@@ -42,15 +42,15 @@ pub fn interaction_proto(row: &InteractionRow) -> Interaction {
     }
 }
 
+/// Free text kept exactly as written: spaces and line breaks around it are the writer's.
 fn text(v: &mut Violations, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim();
-    if t.chars().count() > max {
+    if raw.chars().count() > max {
         v.add(
             format!("interaction.{field}"),
             format!("must be at most {max} characters"),
         );
     }
-    t.to_owned()
+    raw.to_owned()
 }
 
 fn parse(i: &Interaction) -> Result<NewInteraction, Status> {

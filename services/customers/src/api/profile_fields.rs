@@ -38,7 +38,7 @@ pub(super) fn parse_profile(c: &Customer, v: &mut Violations) -> Profile {
             v.add("customer.tags", e);
             Vec::new()
         }),
-        external_id: text(v, "external_id", profile::short_text(&c.external_id, 200)),
+        external_id: text(v, "external_id", profile::key_text(&c.external_id, 200)),
         source: text(v, "source", profile::source(&c.source)),
         birth_date: text(v, "birth_date", profile::date(&c.birth_date)),
         preferred_language: text(

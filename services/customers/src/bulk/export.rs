@@ -2,7 +2,10 @@
 //! the caller's reach, sensitive fields masked unless the caller may read them, and reported
 //! to the security audit log (DATA_EXPORTED, counted by the LARGE_EXPORT alert rule). Text
 //! stays text in Excel ("2/4", leading zeros, long ids); dates are dates; money carries its
-//! currency.
+//! currency; custom fields are typed by their definitions (`custom_cells`). XLSX is the
+//! lossless format; in CSV, text a spreadsheet would run as a formula carries a leading
+//! apostrophe, which the importer strips again.
+use super::custom_cells::CustomCell;
 use super::report::{CSV, FileOut, Sink, XLSX, temp_path};
 use crate::{
     error::Error,
@@ -79,9 +82,9 @@ fn text(v: &Option<String>) -> Cell<'_> {
 /// The cells of one customer; `owned` keeps the strings the cells borrow.
 fn cells<'a>(
     row: &'a CustomerRow,
-    owned: &'a [String; 4],
+    owned: &'a [String; 3],
     secrets: Option<&'a crate::sensitive::Values>,
-    custom: &'a [(String, serde_json::Value)],
+    custom: &'a [CustomCell],
 ) -> Vec<Cell<'a>> {
     let secret = |name| {
         secrets
@@ -114,20 +117,7 @@ fn cells<'a>(
         Cell::DateTime(row.created_at.naive_utc()),
         Cell::DateTime(row.updated_at.naive_utc()),
     ];
-    for (_, v) in custom {
-        out.push(match v {
-            serde_json::Value::Null => Cell::Empty,
-            serde_json::Value::Bool(b) => Cell::Bool(*b),
-            serde_json::Value::Number(n) => n
-                .as_i64()
-                .map_or_else(|| Cell::Text(&owned[3]), Cell::Integer),
-            serde_json::Value::String(s) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                Ok(d) => Cell::Date(d),
-                Err(_) => Cell::Text(s),
-            },
-            _ => Cell::Text(&owned[3]),
-        });
-    }
+    out.extend(custom.iter().map(CustomCell::cell));
     out
 }
 
@@ -141,17 +131,18 @@ impl Customers {
         if req.sheet_per_customer && !req.xlsx {
             return Err(Error::field("sheet_per_customer", "needs the XLSX format"));
         }
-        let defs: Vec<String> = self
+        // (key, type): each value is written as its field's type.
+        let defs: Vec<(String, String)> = self
             .definitions()
             .await?
             .into_iter()
-            .map(|d| d.key)
+            .map(|d| (d.key, d.field_type))
             .collect();
         let ext = if req.xlsx { "xlsx" } else { "csv" };
         let path = temp_path("customers-export", ext);
         let mut sink = Sink::create(req.xlsx, &path)?;
         let mut header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-        header.extend(defs.iter().map(|k| format!("custom_fields.{k}")));
+        header.extend(defs.iter().map(|(k, _)| format!("custom_fields.{k}")));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         if !req.sheet_per_customer {
             sink.sheet("Customers", &header)?;
@@ -176,15 +167,18 @@ impl Customers {
             for row in &page {
                 let values: serde_json::Map<String, serde_json::Value> =
                     serde_json::from_str(&row.custom_fields).unwrap_or_default();
-                let custom: Vec<(String, serde_json::Value)> = defs
+                let custom: Vec<CustomCell> = defs
                     .iter()
-                    .map(|k| (k.clone(), values.get(k).cloned().unwrap_or_default()))
+                    .map(|(k, ty)| {
+                        values
+                            .get(k)
+                            .map_or(CustomCell::Empty, |v| CustomCell::of(ty, v))
+                    })
                     .collect();
                 let owned = [
                     crate::domain::name_of(row.id),
                     row.tag_list().join(";"),
                     row.owner_id.map(|o| o.to_string()).unwrap_or_default(),
-                    String::new(),
                 ];
                 let cells = cells(row, &owned, secrets.get(&row.id), &custom);
                 if req.sheet_per_customer {

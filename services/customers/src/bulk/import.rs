@@ -299,6 +299,7 @@ impl Customers {
                 .default_kind
                 .as_deref()
                 .and_then(crm_proto::crm::customers::v1::customer::Kind::from_str_name),
+            csv: format == Format::Csv,
         })
     }
 

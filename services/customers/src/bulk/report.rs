@@ -36,7 +36,7 @@ pub fn temp_path(prefix: &str, ext: &str) -> PathBuf {
 
 /// A file being written: CSV, or XLSX with one or more sheets.
 pub enum Sink {
-    /// UTF-8 with a byte order mark, so Excel reads Chinese right.
+    /// UTF-8 with a byte order mark, so Excel reads Chinese right; formula-leading text guarded.
     Csv(Box<CsvExport<BufWriter<std::fs::File>>>),
     /// A workbook and its current sheet.
     Xlsx(Box<XlsxExport>, Option<SheetId>),
@@ -57,8 +57,11 @@ impl Sink {
             return Ok(Sink::Xlsx(Box::new(book), None));
         }
         let file = std::fs::File::create(path).map_err(write_error)?;
+        // Formula-leading text gets an apostrophe (CSV injection): exports and reports hold
+        // whatever customers and uploaded files wrote. The importer strips it again.
         let opts = CsvExportOptions {
             bom: true,
+            formula_guard: true,
             ..Default::default()
         };
         Ok(Sink::Csv(Box::new(

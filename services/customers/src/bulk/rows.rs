@@ -207,6 +207,10 @@ pub(super) struct Plan {
     pub(super) def_list: Vec<crate::custom_fields::DefinitionRow>,
     pub(super) dates: Vec<DateFormat>,
     pub(super) default_kind: Option<crm_proto::crm::customers::v1::customer::Kind>,
+    /// The file is CSV: cells lose the apostrophe our CSV exports put before formula-leading
+    /// text (`crm_tabular::strip_formula_guard`), so an export re-imports unchanged. XLSX
+    /// cells are taken verbatim.
+    pub(super) csv: bool,
 }
 
 impl Plan {
@@ -254,8 +258,8 @@ pub(super) fn custom_value(
                     "{text:?} has more digits than a number field keeps"
                 ));
             }
-            serde_json::Number::from_f64(n)
-                .map(Value::Number)
+            // Stored as the API stores numbers, so a re-imported export changes nothing.
+            crate::custom_fields::number_value(n)
                 .ok_or_else(|| "is not a finite number".to_owned())?
         }
         "DATE" => Value::String(
@@ -283,7 +287,18 @@ pub(super) fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, 
             "more cells than headers (an unquoted delimiter inside a value?)".into(),
         ));
     }
-    let (mut customer, custom) = fields::customer_of(&row.cells, &plan.mapping, plan.default_kind)
+    // Copied only when a cell may carry the guard (most rows have none).
+    let cells: std::borrow::Cow<'_, [String]> =
+        if plan.csv && row.cells.iter().any(|c| c.starts_with('\'')) {
+            row.cells
+                .iter()
+                .map(|c| crm_tabular::strip_formula_guard(c).to_owned())
+                .collect::<Vec<_>>()
+                .into()
+        } else {
+            (&row.cells[..]).into()
+        };
+    let (mut customer, custom) = fields::customer_of(&cells, &plan.mapping, plan.default_kind)
         .map_err(|(f, e)| (plan.header_of(&f), e))?;
     // Every bad cell of the row is reported at once, so one pass over the file fixes it.
     let mut bad: Vec<(String, String)> = Vec::new();

@@ -8,6 +8,7 @@ mod contact_points;
 mod contacts;
 mod custom_fields;
 mod duplicates;
+mod exports;
 mod history;
 mod interactions;
 mod privacy;
