@@ -131,7 +131,11 @@ async fn browser_edit_shows_a_conflict_and_keeps_the_typed_value() {
                 &suite.gateway(),
                 async |b| {
                     b.sign_in("admin", ADMIN_PASSWORD).await;
-                    b.go(&format!("/customers/{id}/edit")).await;
+                    // The form opens in place of the profile, on the customer's page.
+                    b.go(&format!("/customers/{id}")).await;
+                    b.click("#edit").await;
+                    b.find("#edit-form #region").await;
+                    b.at(&format!("/customers/{id}")).await;
                     assert_eq!(b.value("#region").await, "North");
                     // Someone else saves meanwhile.
                     let theirs = http
