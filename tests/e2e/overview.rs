@@ -48,7 +48,10 @@ async fn the_overview_holds_what_each_list_returns() {
         assert_eq!(o["customer"]["displayName"], "周  晓雯");
         assert_ne!(o["customer"]["nationalId"], "11010519491231002X", "masked");
         let masked = o["customer"]["nationalId"].as_str().unwrap();
-        assert!(masked.ends_with("002X") && !masked.contains("1949"), "{masked}");
+        assert!(
+            masked.ends_with("002X") && !masked.contains("1949"),
+            "{masked}"
+        );
         let list = |path: &str| {
             let http = &http;
             let url = format!("{base}/{path}");

@@ -35,6 +35,14 @@ pub static EMAIL_LITERALS: Normalizer = Normalizer {
 pub static SCHEMA: Schema = Schema {
     id_column: "id",
     fields: &[
+        // For picking customers by id (`id = "…" OR id = "…"`), as the UI's export of ticked
+        // rows does.
+        FieldSpec {
+            name: "id",
+            column: "id",
+            ty: FieldType::Uuid,
+            sortable: false,
+        },
         FieldSpec {
             name: "display_name",
             column: "display_name",

@@ -275,6 +275,35 @@ async fn customer_pages_do_what_they_say() {
             export.body
         );
 
+        // Export of the ticked rows: an Excel file of just those customers.
+        let ticked = [
+            ("action", "export"),
+            ("id", person.as_str()),
+            ("id", id.as_str()),
+        ];
+        let picked = b.send_form("POST", "/customers/bulk", &ticked).await;
+        assert_eq!(picked.status, 303, "{}", picked.body);
+        let to = picked.headers["location"].to_str().unwrap().to_owned();
+        let xlsx = b.get(&to).await;
+        assert_eq!(xlsx.status, 200, "{to}: {}", xlsx.body);
+        let disposition = xlsx.headers["content-disposition"].to_str().unwrap();
+        assert!(disposition.contains(".xlsx\";"), "{disposition}");
+        // The same selection as CSV, to read: the two ticked customers and no other.
+        let csv = b.get(&to.replace("format=xlsx", "format=csv")).await;
+        assert!(csv.has(&format!("customers/{person}")), "{}", csv.body);
+        assert!(csv.has(&format!("customers/{id}")), "{}", csv.body);
+        assert_eq!(csv.body.matches("customers/").count(), 2, "{}", csv.body);
+        let many: Vec<(&str, &str)> = std::iter::once(("action", "export"))
+            .chain(std::iter::repeat_n(("id", person.as_str()), 41))
+            .collect();
+        let refused = b.send_form("POST", "/customers/bulk", &many).await;
+        assert_eq!(refused.status, 200);
+        assert!(
+            refused.has("at most 40") || refused.has("最多导出 40"),
+            "{}",
+            refused.body
+        );
+
         // The dashboard counts what the user may see.
         let stats = http.call("GET", "/api/v1/customers:summarize", None).await;
         let dashboard = b.get("/dashboard").await;

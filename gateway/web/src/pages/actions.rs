@@ -332,6 +332,7 @@ pub async fn bulk(
         "tag" => add_tag(&web, &ctx, &names, param(&form, "tag"))
             .await
             .map(|n| ctx.tr.t1("bulk.tagged", n)),
+        "export" => return export_ticked(&ctx, &ids),
         "merge" if names.len() > 1 => {
             let request = MergeCustomersRequest {
                 survivor: names[0].clone(),
@@ -358,6 +359,32 @@ pub async fn bulk(
         }),
         Err(status) => super::error_page(&ctx, &status),
     }
+}
+
+/// The most ticked customers one export takes: their ids must fit in one filter (2,000
+/// characters); a larger set is a view to export.
+const MAX_EXPORT_TICKED: usize = 40;
+
+/// Exports the ticked customers to Excel: the export of a view whose filter names them.
+fn export_ticked(ctx: &Ctx, ids: &[String]) -> Response {
+    if ids.len() > MAX_EXPORT_TICKED {
+        return render(&BulkDone {
+            c: Chrome::new(ctx, "customers"),
+            message: ctx.tr.t1("bulk.export_too_many", MAX_EXPORT_TICKED),
+        });
+    }
+    // Ids come from the form: only well-formed ones go into the filter.
+    let filter = ids
+        .iter()
+        .filter(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        .map(|id| format!("id = \"{id}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter", &filter)
+        .append_pair("format", "xlsx")
+        .finish();
+    Redirect::to(&format!("/customers/export?{query}")).into_response()
 }
 
 /// Adds `tag` to each customer (read, then update its tags guarded by the etag).
