@@ -12,6 +12,16 @@
   document.querySelectorAll("input[data-back]").forEach(function (input) {
     input.value = location.pathname + location.search;
   });
+  // Charts: a tap (or click) on a point, a column or a bar writes its value under the chart,
+  // since a touch screen has no hover to show the tooltip.
+  document.addEventListener("click", function (event) {
+    var svg = event.target.closest && event.target.closest("svg.chart, svg.bars");
+    var out = svg && svg.id ? document.querySelector('[data-tap-for="' + svg.id + '"]') : null;
+    var mark = out ? event.target.closest("g, circle, rect") : null;
+    var title = mark ? (mark.querySelector(":scope > title") ||
+      mark.parentNode.querySelector(":scope > title")) : null;
+    if (title) { out.textContent = title.textContent; }
+  });
   // A request that fails shows the server's message page in place of silence.
   document.addEventListener("htmx:responseError", function (event) {
     var target = event.detail.target;

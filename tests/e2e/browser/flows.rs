@@ -1,7 +1,7 @@
 //! The main flow, on every backend: sign in, create a customer past the duplicate warning, edit
 //! it against someone else's save, log a call.
 use super::{Driver, SIZES, check, create_customer, customers_named};
-use crate::harness::{ADMIN_PASSWORD, Suite, backends};
+use crate::harness::{ADMIN_PASSWORD, Backend, Suite, backends};
 use serde_json::json;
 
 #[tokio::test]
@@ -225,4 +225,44 @@ async fn browser_logs_a_call_without_reloading_the_page() {
         }
         suite.stop().await;
     }
+}
+
+#[tokio::test]
+async fn browser_dashboard_shows_a_value_on_tap() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let suite = Suite::start(Backend::Sqlite).await;
+    let http = suite.http();
+    for name in ["Tap A", "Tap B"] {
+        create_customer(&http, json!({"displayName": name, "kind": "PERSON"})).await;
+    }
+    for size in SIZES {
+        check(
+            &driver,
+            "dashboard_tap",
+            size,
+            &suite.gateway(),
+            async |b| {
+                b.sign_in("admin", ADMIN_PASSWORD).await;
+                b.go("/dashboard").await;
+                let out = "svg.bars + p.tap";
+                assert_eq!(b.text(out).await, "", "nothing before a tap");
+                b.click("svg.bars g rect").await;
+                let title = b
+                    .js("return document.querySelector('svg.bars g title').textContent;")
+                    .await
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                b.until("the value under the chart", async || {
+                    b.text(out).await == title
+                })
+                .await;
+                assert!(title.contains(':'), "{title}");
+            },
+        )
+        .await;
+    }
+    suite.stop().await;
 }
