@@ -150,6 +150,31 @@ impl Tr {
         self.t(key).replace("{0}", &arg.to_string())
     }
 
+    /// The matcher's reasons for a likely duplicate, in this locale, joined; one the catalog
+    /// does not know is shown as the matcher wrote it.
+    pub fn reasons(&self, reasons: &[String]) -> String {
+        let one = |r: &str| {
+            if let Some((_, key)) = REASONS.iter().find(|(text, _)| *text == r) {
+                return self.t(key).to_owned();
+            }
+            if let Some(n) = r
+                .strip_prefix("common name (")
+                .and_then(|r| r.strip_suffix(" records)"))
+            {
+                return self.t1("reason.common_name", n);
+            }
+            if let Some(rest) = r.strip_prefix("name ") {
+                return match rest.strip_suffix(" (pinyin)") {
+                    Some(score) => self.t1("reason.name_pinyin", score),
+                    None => self.t1("reason.name", rest),
+                };
+            }
+            r.to_owned()
+        };
+        let sep = if self.lang() == "en" { ", " } else { "，" };
+        reasons.iter().map(|r| one(r)).collect::<Vec<_>>().join(sep)
+    }
+
     /// The BCP 47 tag of the locale.
     pub fn lang(&self) -> &'static str {
         self.locale.tag()
@@ -273,3 +298,27 @@ pub fn time_zone(name: &str) -> Tz {
 
 #[cfg(test)]
 mod tests;
+
+/// The matcher's fixed reasons (crm_dedup::Reason's Display) and their catalog keys.
+const REASONS: &[(&str, &str)] = &[
+    ("same email", "reason.same_email"),
+    ("same phone", "reason.same_phone"),
+    ("same email domain", "reason.same_email_domain"),
+    ("same legal name", "reason.same_legal_name"),
+    ("different legal name", "reason.different_legal_name"),
+    ("same birth date", "reason.same_birth_date"),
+    ("similar birth date", "reason.similar_birth_date"),
+    ("different birth date", "reason.different_birth_date"),
+    ("same address", "reason.same_address"),
+    ("similar address", "reason.similar_address"),
+    ("same postal code", "reason.same_postal_code"),
+    ("different postal code", "reason.different_postal_code"),
+    ("different email", "reason.different_email"),
+    ("different email domain", "reason.different_email_domain"),
+    ("different phone", "reason.different_phone"),
+    ("different house number", "reason.different_house_number"),
+    (
+        "no shared contact, birth date or address",
+        "reason.uncorroborated",
+    ),
+];

@@ -268,3 +268,32 @@ fn dates_numbers_and_money_follow_locale_and_zone() {
     assert_eq!(en_utc.t("no.such.key"), "no.such.key");
     assert_eq!(time_zone("Mars/Olympus"), Tz::UTC);
 }
+
+/// The matcher's reasons are shown in the page's language; one the catalog does not know stays
+/// as written.
+#[test]
+fn duplicate_reasons_are_translated() {
+    init().expect("catalogs");
+    let reasons: Vec<String> = [
+        "same phone",
+        "name 0.93 (pinyin)",
+        "name 0.88",
+        "common name (120 records)",
+        "no shared contact, birth date or address",
+        "something new",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let zh = Tr::new(Locale::ZhCn, Tz::UTC);
+    assert_eq!(
+        zh.reasons(&reasons),
+        "同一电话，姓名相似度 0.93（拼音），姓名相似度 0.88，常见姓名（120 条记录），\
+         无相同的联系方式、出生日期或地址，something new"
+    );
+    let en = Tr::new(Locale::En, Tz::UTC);
+    assert_eq!(
+        en.reasons(&reasons),
+        reasons.join(", "),
+        "English is the matcher's own"
+    );
+}
