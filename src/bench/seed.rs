@@ -112,7 +112,10 @@ pub async fn seed_db(
             let mut start = 0;
             while start < count {
                 let end = (start + BATCH).min(count);
-                let mut tx = pool.begin().await?;
+                // IMMEDIATE: the write lock is taken at BEGIN, through the busy timeout. A
+                // deferred transaction takes it at its first INSERT and can fail at once with
+                // "database is locked" when a running service committed in between.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let mut i = start;
                 while i < end {
                     let stop = (i + ROWS).min(end);
