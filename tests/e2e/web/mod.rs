@@ -132,17 +132,22 @@ impl Browser {
         b
     }
 
+    /// The `Cookie` header of the jar.
+    fn cookie_header(&self) -> String {
+        let jar: Vec<_> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        jar.join("; ")
+    }
+
     async fn send(&mut self, method: &str, path: &str, form: Option<String>) -> Page {
         let mut req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
         if !self.cookies.is_empty() {
-            let jar: Vec<_> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.header("cookie", jar.join("; "));
+            req = req.header("cookie", self.cookie_header());
         }
         if method != "GET" {
             req = req
@@ -205,12 +210,7 @@ impl Browser {
             .method("POST")
             .uri(format!("{}{path}", self.base))
             .header("content-type", content_type);
-        let jar: Vec<_> = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        req = req.header("cookie", jar.join("; "));
+        req = req.header("cookie", self.cookie_header());
         for (k, v) in extra {
             req = req.header(*k, v);
         }

@@ -36,11 +36,7 @@ impl NewPage {
 
     /// The service's message for `field`, "" for none.
     pub fn error(&self, field: &str) -> &str {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field || f.ends_with(&format!(".{field}")))
-            .map(|(_, m)| m.as_str())
-            .unwrap_or("")
+        super::field_error(&self.errors, field)
     }
 }
 

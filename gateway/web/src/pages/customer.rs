@@ -192,6 +192,17 @@ pub struct TimelinePartial {
 }
 
 impl TimelinePartial {
+    /// The timeline of customer `id` for the signed-in user; `error` a catalog key or "".
+    fn new(ctx: &Ctx, id: &str, interactions: Vec<Interaction>, error: &'static str) -> Self {
+        TimelinePartial {
+            tr: ctx.tr,
+            csrf: ctx.session.csrf.clone(),
+            id: id.to_owned(),
+            interactions,
+            error,
+        }
+    }
+
     /// Catalog key of an interaction's type.
     pub fn kind(&self, i: &Interaction) -> &'static str {
         super::customers::interaction_key(i.r#type)
@@ -218,13 +229,7 @@ async fn timeline(
         .await?
         .into_inner()
         .interactions;
-    Ok(TimelinePartial {
-        tr: ctx.tr,
-        csrf: ctx.session.csrf.clone(),
-        id: id.to_owned(),
-        interactions,
-        error,
-    })
+    Ok(TimelinePartial::new(ctx, id, interactions, error))
 }
 
 /// GET /customers/{id}
@@ -259,13 +264,7 @@ pub async fn detail(
     };
     let customer = o.customer.unwrap_or_default();
     let customer_sensitive = (customer.national_id.clone(), customer.bank_account.clone());
-    let timeline = TimelinePartial {
-        tr: ctx.tr,
-        csrf: ctx.session.csrf.clone(),
-        id: id.clone(),
-        interactions: o.interactions,
-        error: "",
-    };
+    let timeline = TimelinePartial::new(&ctx, &id, o.interactions, "");
     render(&DetailPage {
         c: Chrome::new(&ctx, "customers"),
         customer,
@@ -369,11 +368,7 @@ impl EditPage {
 
     /// The service's message on `field`.
     pub fn error(&self, field: &str) -> &str {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field || f.ends_with(&format!(".{field}")))
-            .map(|(_, m)| m.as_str())
-            .unwrap_or("")
+        super::field_error(&self.errors, field)
     }
 
     /// The saved value the form started from.

@@ -141,6 +141,16 @@ pub fn error_page(ctx: &Ctx, status: &tonic::Status) -> Response {
     (http_status(status), render(&page)).into_response()
 }
 
+/// The message of the violation naming `field` ("" for none). A violation names the field by
+/// its path in the request (`customer.display_name`, `password`): the last segment counts.
+pub fn field_error<'a>(violations: &'a [(String, String)], field: &str) -> &'a str {
+    violations
+        .iter()
+        .find(|(path, _)| path == field || path.rsplit('.').next() == Some(field))
+        .map(|(_, message)| message.as_str())
+        .unwrap_or("")
+}
+
 /// The field violations of an INVALID_ARGUMENT refusal: (field path, description).
 pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
     use tonic_types::StatusExt;

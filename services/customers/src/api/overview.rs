@@ -31,21 +31,29 @@ fn path(rpc: &str) -> String {
     format!("/crm.customers.v1.CustomerService/{rpc}")
 }
 
-/// A section's rows as the API shows them (none when not `shown`); its name joins `truncated`
-/// when the page did not hold all of it.
-fn page<T>(
-    section: &str,
-    (rows, next): Page<T>,
-    shown: bool,
-    truncated: &mut Vec<String>,
-) -> Vec<T> {
-    if !shown {
-        return Vec::new();
+/// An unpaged section as a page: all of it, nothing more to come.
+fn whole<T>(rows: Vec<T>) -> Page<T> {
+    (rows, String::new())
+}
+
+/// Which sections the caller may not see, and which were cut by the page size.
+struct Sections {
+    omitted: Vec<&'static str>,
+    truncated: Vec<String>,
+}
+
+impl Sections {
+    /// A section's rows as the API shows them: none when omitted; its name joins `truncated`
+    /// when the page (`next` not empty) did not hold all of it.
+    fn take<T>(&mut self, section: &str, (rows, next): Page<T>) -> Vec<T> {
+        if self.omitted.contains(&section) {
+            return Vec::new();
+        }
+        if !next.is_empty() {
+            self.truncated.push(section.to_owned());
+        }
+        rows
     }
-    if !next.is_empty() {
-        truncated.push(section.to_owned());
-    }
-    rows
 }
 
 pub(super) async fn get(
@@ -67,53 +75,41 @@ pub(super) async fn get(
         ..ListParams::default()
     };
     let o = c.overview(&principal, customer, &params).await?;
-    let omitted: Vec<&str> = SECTIONS
+    let omitted = SECTIONS
         .iter()
         .filter(|(_, rpc)| !auth::allowed(PERMISSIONS, &principal, &path(rpc)))
         .map(|(section, _)| *section)
         .collect();
-    let shown = |section: &str| !omitted.contains(&section);
-    let mut truncated = Vec::new();
+    let mut sections = Sections {
+        omitted,
+        truncated: Vec::new(),
+    };
     let now = crm_platform::db::now();
-    let reminders = page("reminders", o.reminders, shown("reminders"), &mut truncated);
-    let interactions = page(
-        "interactions",
-        o.interactions,
-        shown("interactions"),
-        &mut truncated,
-    );
-    let contacts = page("contacts", o.contacts, shown("contacts"), &mut truncated);
-    let transactions = page(
-        "transactions",
-        o.transactions,
-        shown("transactions"),
-        &mut truncated,
-    );
-    let history = page("history", o.history, shown("history"), &mut truncated);
+    let summary = sections.take("summary", whole(vec![o.summary])).pop();
+    let contact_points = sections.take("contact_points", whole(o.contact_points));
+    let reminders = sections.take("reminders", o.reminders);
+    let interactions = sections.take("interactions", o.interactions);
+    let contacts = sections.take("contacts", o.contacts);
+    let transactions = sections.take("transactions", o.transactions);
+    let consents = sections.take("consents", whole(o.consents));
+    let history = sections.take("history", o.history);
     let mut customer = to_proto(&o.customer);
     sensitive::fill(&mut customer, Some(&o.secrets));
     Ok(Response::new(v1::CustomerOverview {
         customer: Some(customer),
-        summary: shown("summary").then(|| super::interactions::summary_proto(o.summary)),
-        contact_points: match shown("contact_points") {
-            true => o
-                .contact_points
-                .iter()
-                .map(super::contact_points::proto)
-                .collect(),
-            false => Vec::new(),
-        },
+        summary: summary.map(super::interactions::summary_proto),
+        contact_points: contact_points
+            .iter()
+            .map(super::contact_points::proto)
+            .collect(),
         reminders: reminders.iter().map(|r| reminder_proto(r, now)).collect(),
         interactions: interactions.iter().map(interaction_proto).collect(),
         contacts: contacts.iter().map(super::contacts::proto).collect(),
         transactions: transactions.iter().map(transaction_proto).collect(),
-        consents: match shown("consents") {
-            true => o.consents.iter().map(consent_proto).collect(),
-            false => Vec::new(),
-        },
+        consents: consents.iter().map(consent_proto).collect(),
         history: history.iter().map(super::history::proto).collect(),
-        omitted_sections: omitted.iter().map(|s| (*s).to_owned()).collect(),
-        truncated_sections: truncated,
+        omitted_sections: sections.omitted.iter().map(|s| (*s).to_owned()).collect(),
+        truncated_sections: sections.truncated,
     }))
 }
 

@@ -170,17 +170,8 @@ impl Outcome {
         if !self.on(form, target) {
             return "";
         }
-        self.errors
-            .iter()
-            .find(|(path, _)| field_matches(path, field))
-            .map(|(_, message)| message.as_str())
-            .unwrap_or("")
+        super::field_error(&self.errors, field)
     }
-}
-
-/// Whether a violation's field path (`user.login_name`, `password`) names `field`.
-fn field_matches(path: &str, field: &str) -> bool {
-    path == field || path.rsplit('.').next() == Some(field)
 }
 
 /// Every value of a repeated form field (checkboxes, multiple selects).
