@@ -62,6 +62,13 @@ pub enum ImportCommand {
         /// Exit with status 0 even when rows failed (they are still listed and reported).
         #[arg(long)]
         allow_failures: bool,
+        /// The kind of rows without a kind column or cell: person or organization. Unset: a
+        /// name with a legal form (Ltd, GmbH, 有限公司, ...) is an organization, others persons.
+        #[arg(long)]
+        kind: Option<String>,
+        /// The source system of external ids in rows without a source (default "import").
+        #[arg(long)]
+        source: Option<String>,
         #[command(flatten)]
         connection: Connection,
     },
@@ -153,8 +160,18 @@ pub async fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
         block_duplicates,
         date_order,
         allow_failures,
+        kind,
+        source,
         connection,
     } = command;
+    let default_kind = match kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => crm_proto::crm::customers::v1::customer::Kind::Unspecified,
+        Some("person") => crm_proto::crm::customers::v1::customer::Kind::Person,
+        Some("organization" | "organisation") => {
+            crm_proto::crm::customers::v1::customer::Kind::Organization
+        }
+        Some(other) => anyhow::bail!("--kind {other:?}: must be person or organization"),
+    };
     let mapping: HashMap<String, String> = match mapping {
         Some(path) => serde_json::from_str(&std::fs::read_to_string(&path)?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
@@ -178,6 +195,8 @@ pub async fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
         },
         date_order: date_order.unwrap_or_default(),
         request_id: uuid::Uuid::now_v7().to_string(),
+        default_kind: default_kind as i32,
+        default_source: source.unwrap_or_default(),
         ..Default::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(4);

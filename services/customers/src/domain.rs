@@ -106,20 +106,28 @@ pub const PHONE_REGIONS: &[(&str, &str)] = &[
 
 /// The calling code numbers without one are read in (`CRM_CUSTOMERS__PHONE_REGION`).
 static DEFAULT_CALLING_CODE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+/// The configured region itself: the country of imported addresses that name none.
+static DEFAULT_REGION: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The configured default region ("CN" when never set), an ISO 3166-1 alpha-2 code.
+pub fn default_region() -> &'static str {
+    DEFAULT_REGION.get().copied().unwrap_or("CN")
+}
 
 /// Sets the region of numbers written without a country code (once, at start-up; "CN" when
 /// never set). Fails for a region not in [`PHONE_REGIONS`].
 pub fn set_default_phone_region(region: &str) -> Result<(), String> {
-    let code = PHONE_REGIONS
+    let (region, code) = PHONE_REGIONS
         .iter()
         .find(|(r, _)| r.eq_ignore_ascii_case(region.trim()))
-        .map(|(_, c)| *c)
+        .map(|(r, c)| (*r, *c))
         .ok_or_else(|| {
             let known: Vec<_> = PHONE_REGIONS.iter().map(|(r, _)| *r).collect();
             format!("phone region {region:?} is not one of {}", known.join(", "))
         })?;
     // A second start in the same process (tests) keeps the first setting.
     let _ = DEFAULT_CALLING_CODE.set(code);
+    let _ = DEFAULT_REGION.set(region);
     Ok(())
 }
 

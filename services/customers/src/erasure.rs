@@ -109,7 +109,7 @@ impl Customers {
         let mut actions = Vec::new();
         let mut profile = SqlBuf::new(
             "UPDATE customers SET display_name = 'Erased customer', email = NULL, phone = NULL, \
-             legal_name = NULL, region = NULL, birth_date = NULL, preferred_language = NULL, notes = NULL, \
+             legal_name = NULL, given_name = NULL, family_name = NULL, region = NULL, birth_date = NULL, preferred_language = NULL, notes = NULL, \
              external_id = NULL, source = NULL, tags = '[]', custom_fields = '{}', secrets = NULL, \
              search_doc = '', version = version + 1, updated_at = ",
         );

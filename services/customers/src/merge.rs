@@ -34,6 +34,8 @@ const PLAIN: &[&str] = &["interactions", "reminders", "consents", "contacts"];
 /// Fields a rule can name (besides `custom_fields.<key>`).
 pub const FIELDS: &[&str] = &[
     "display_name",
+    "given_name",
+    "family_name",
     "email",
     "phone",
     "legal_name",

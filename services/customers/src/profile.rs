@@ -68,6 +68,21 @@ pub fn short_text(raw: &str, max: usize) -> Result<Option<String>, String> {
     Ok(Some(raw.to_owned()))
 }
 
+/// A person's full name from its parts, in the script's order: family name first and no space
+/// when either part is written in Han characters ("张伟"), else given name first ("Wei Zhang").
+/// `None` when both parts are blank.
+pub fn compose_name(given: &str, family: &str) -> Option<String> {
+    let (given, family) = (given.trim(), family.trim());
+    let han = |s: &str| s.chars().any(crm_dedup::names::is_han);
+    match (given.is_empty(), family.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(given.to_owned()),
+        (true, false) => Some(family.to_owned()),
+        _ if han(given) || han(family) => Some(format!("{family}{given}")),
+        _ => Some(format!("{given} {family}")),
+    }
+}
+
 /// A key another system matches on (external ids): single-line text of at most `max`
 /// characters, trimmed. Unlike free text, spaces around a key are never part of it: a
 /// spreadsheet's " 007" is the key "007", and keeping the space would break upserts by it.
@@ -214,6 +229,10 @@ pub struct Profile {
     pub preferred_language: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// A person's given name.
+    pub given_name: Option<String>,
+    /// A person's family name.
+    pub family_name: Option<String>,
 }
 
 /// Profile fields an update mask may name.
@@ -231,6 +250,8 @@ pub const FIELDS: &[&str] = &[
     "birth_date",
     "preferred_language",
     "notes",
+    "given_name",
+    "family_name",
 ];
 
 impl Profile {
@@ -276,6 +297,12 @@ impl Profile {
         }
         if wants("notes") {
             row.notes = self.notes.clone();
+        }
+        if wants("given_name") {
+            row.given_name = self.given_name.clone();
+        }
+        if wants("family_name") {
+            row.family_name = self.family_name.clone();
         }
     }
 }

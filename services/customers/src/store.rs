@@ -80,6 +80,18 @@ pub static SCHEMA: Schema = Schema {
             sortable: false,
         },
         FieldSpec {
+            name: "given_name",
+            column: "given_name",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
+            name: "family_name",
+            column: "family_name",
+            ty: FieldType::Text,
+            sortable: false,
+        },
+        FieldSpec {
             name: "lifecycle_stage",
             column: "lifecycle_stage",
             ty: FieldType::Enum(crate::profile::STAGES),
@@ -170,7 +182,8 @@ pub static SCHEMA: Schema = Schema {
 
 pub(crate) const COLUMNS: &str = "id, display_name, kind, email, phone, owner_id, owner_unit_path, version, created_at, updated_at, \
     legal_name, lifecycle_stage, stage_pinned, value_tier, industry, region, company_size, source_channel, tags, \
-    external_id, source, birth_date, preferred_language, notes, custom_fields, lifetime_value_minor, secrets";
+    external_id, source, birth_date, preferred_language, notes, custom_fields, lifetime_value_minor, secrets, \
+    given_name, family_name";
 
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -230,6 +243,10 @@ pub struct CustomerRow {
     /// The sensitive values' ciphertexts, "field=ciphertext,..." (kept by `sensitive::Vault`;
     /// never plaintext).
     pub secrets: Option<String>,
+    /// A person's given name.
+    pub given_name: Option<String>,
+    /// A person's family name.
+    pub family_name: Option<String>,
 }
 
 impl CustomerRow {
@@ -275,6 +292,8 @@ impl CustomerRow {
             custom_fields: "{}".to_owned(),
             lifetime_value_minor: 0,
             secrets: None,
+            given_name: None,
+            family_name: None,
         }
     }
 
@@ -310,6 +329,8 @@ impl CustomerRow {
             ("birth_date", text(&self.birth_date)),
             ("preferred_language", text(&self.preferred_language)),
             ("notes", text(&self.notes)),
+            ("given_name", text(&self.given_name)),
+            ("family_name", text(&self.family_name)),
         ]
     }
 
@@ -390,7 +411,7 @@ impl Store {
     ) -> Result<CustomerRow, DbError> {
         let sql = format!(
             "INSERT INTO customers ({COLUMNS}, search_doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) RETURNING {COLUMNS}"
+             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) RETURNING {COLUMNS}"
         );
         const LOG: &str = "INSERT INTO request_log (request_id, method, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)";
         with_tx!(tx, |conn| {
@@ -422,6 +443,8 @@ impl Store {
                 .bind(&row.custom_fields)
                 .bind(row.lifetime_value_minor)
                 .bind(&row.secrets)
+                .bind(&row.given_name)
+                .bind(&row.family_name)
                 .bind(crate::search::document(row))
                 .fetch_one(&mut *conn)
                 .await?;
@@ -524,6 +547,8 @@ impl Store {
             ("birth_date", &row.birth_date),
             ("preferred_language", &row.preferred_language),
             ("notes", &row.notes),
+            ("given_name", &row.given_name),
+            ("family_name", &row.family_name),
         ] {
             buf.push(&format!(", {column} = "));
             push_opt_text(&mut buf, value);

@@ -16,6 +16,8 @@ pub(crate) fn value(row: &CustomerRow, field: &str) -> Option<String> {
     }
     let v = match field {
         "display_name" => Some(row.display_name.clone()),
+        "given_name" => row.given_name.clone(),
+        "family_name" => row.family_name.clone(),
         "email" => row.email.clone(),
         "phone" => row.phone.clone(),
         "legal_name" => row.legal_name.clone(),
@@ -51,6 +53,8 @@ pub(crate) fn set(row: &mut CustomerRow, field: &str, v: Option<String>) {
                 row.display_name = v;
             }
         }
+        "given_name" => row.given_name = v,
+        "family_name" => row.family_name = v,
         "email" => row.email = v,
         "phone" => row.phone = v,
         "legal_name" => row.legal_name = v,

@@ -48,6 +48,18 @@ pub const TARGETS: &[&str] = &[
     "preferred_language",
     "notes",
     "owner_id",
+    "given_name",
+    "family_name",
+    "email_2",
+    "phone_2",
+    "national_id",
+    "bank_account",
+    "address_line_1",
+    "address_line_2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
 ];
 
 fn upload_dir() -> PathBuf {

@@ -140,7 +140,12 @@ fn parse_options(o: &ImportOptions) -> Result<Options, Status> {
         .ok()
         .filter(|k| *k != crm_proto::crm::customers::v1::customer::Kind::Unspecified)
         .map(|k| k.as_str_name().to_owned());
+    let default_source = match crate::profile::source(&o.default_source) {
+        Ok(s) => s,
+        Err(e) => return Err(Error::field("options.default_source", e).into()),
+    };
     Ok(Options {
+        default_source,
         file_name: o.file_name.clone(),
         xlsx: match FileFormat::try_from(o.format) {
             Ok(FileFormat::Xlsx) => Some(true),

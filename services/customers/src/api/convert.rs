@@ -44,6 +44,8 @@ pub fn to_proto(row: &CustomerRow) -> Customer {
         birth_date: row.birth_date.clone().unwrap_or_default(),
         preferred_language: row.preferred_language.clone().unwrap_or_default(),
         notes: row.notes.clone().unwrap_or_default(),
+        given_name: row.given_name.clone().unwrap_or_default(),
+        family_name: row.family_name.clone().unwrap_or_default(),
         custom_fields: super::custom_fields::values_proto(&row.custom_fields),
         lifetime_value_minor: row.lifetime_value_minor,
         duplicate_candidates: Vec::new(),
@@ -127,10 +129,17 @@ pub fn parse_new_customer(
     c: &Customer,
 ) -> Result<NewCustomer, Vec<crm_platform::error::FieldViolation>> {
     let mut v = Violations::default();
+    // A person given by name parts alone gets the name composed from them.
+    let composed = c
+        .display_name
+        .trim()
+        .is_empty()
+        .then(|| profile::compose_name(&c.given_name, &c.family_name))
+        .flatten();
     let display_name = field(
         &mut v,
         "customer.display_name",
-        DisplayName::parse(&c.display_name),
+        DisplayName::parse(composed.as_deref().unwrap_or(&c.display_name)),
     );
     let kind = parse_kind(c.kind, "customer.kind", &mut v);
     let email = optional(&mut v, "customer.email", &c.email, Email::parse);
@@ -181,6 +190,8 @@ const UPDATABLE: &[&str] = &[
     "birth_date",
     "preferred_language",
     "notes",
+    "given_name",
+    "family_name",
 ];
 const OUTPUT_ONLY: &[&str] = &[
     "name",

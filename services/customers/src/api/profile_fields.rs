@@ -47,6 +47,8 @@ pub(super) fn parse_profile(c: &Customer, v: &mut Violations) -> Profile {
             profile::language(&c.preferred_language),
         ),
         notes: text(v, "notes", profile::notes(&c.notes)),
+        given_name: text(v, "given_name", profile::short_text(&c.given_name, 100)),
+        family_name: text(v, "family_name", profile::short_text(&c.family_name, 100)),
     };
     match (&p.external_id, &p.source) {
         (Some(_), None) => v.add("customer.source", "is required with external_id"),

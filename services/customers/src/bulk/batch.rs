@@ -3,8 +3,10 @@
 //! other), then one transaction of multi-row inserts for the customers, their keys, their
 //! history and their `customer.created` events. Per row this is the same as
 //! `Customers::create_checked`, at a fraction of the round trips.
+use super::contacts::Extras;
 use crate::{
     access::Reach,
+    contact_points::{self, ContactPointRow},
     duplicates::{Check, key_hashes, record_of},
     error::Error,
     events, history,
@@ -172,12 +174,13 @@ impl Customers {
         Ok(checks)
     }
 
-    /// Stores new customers (already checked) with their keys, history and events, in one
-    /// transaction.
+    /// Stores new customers (already checked) with their keys, contact points, sensitive
+    /// values, history and events, in one transaction. `extras` is empty or one per row.
     pub(crate) async fn insert_batch(
         &self,
         principal: &Principal,
         rows: &[CustomerRow],
+        extras: &[Extras],
     ) -> Result<(), Error> {
         if rows.is_empty() {
             return Ok(());
@@ -186,7 +189,7 @@ impl Customers {
         let mut tx = self.store.db().begin().await?;
         let head =
             format!("INSERT INTO customers ({COLUMNS}, search_doc, match_keys_version) VALUES ");
-        insert_rows(&mut tx, &head, 29, rows.len(), |i, v| {
+        insert_rows(&mut tx, &head, 31, rows.len(), |i, v| {
             let r = &rows[i];
             v.extend([
                 SqlValue::Uuid(r.id),
@@ -216,6 +219,8 @@ impl Customers {
                 SqlValue::Text(r.custom_fields.clone()),
                 SqlValue::Int(r.lifetime_value_minor),
                 text(&r.secrets),
+                text(&r.given_name),
+                text(&r.family_name),
                 SqlValue::Text(crate::search::document(r)),
                 SqlValue::Int(i64::from(crate::duplicates::KEYS_VERSION)),
             ]);
@@ -239,18 +244,69 @@ impl Customers {
             |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
         )
         .await?;
+        let now = db::now();
+        let points: Vec<ContactPointRow> = extras
+            .iter()
+            .zip(rows)
+            .flat_map(|(e, r)| {
+                let mut seen: HashSet<&str> = HashSet::new();
+                e.points.iter().map(move |p| ContactPointRow {
+                    id: Uuid::now_v7(),
+                    customer_id: r.id,
+                    kind: p.kind.to_owned(),
+                    label: p.label.clone(),
+                    // The first of its kind is the primary, as when added through the API.
+                    is_primary: seen.insert(p.kind),
+                    value: p.value.clone(),
+                    created_at: now,
+                })
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            &format!(
+                "INSERT INTO contact_points ({}) VALUES ",
+                contact_points::COLUMNS
+            ),
+            7,
+            points.len(),
+            |i, v| {
+                let p = &points[i];
+                v.extend([
+                    SqlValue::Uuid(p.id),
+                    SqlValue::Uuid(p.customer_id),
+                    SqlValue::Text(p.kind.clone()),
+                    SqlValue::Text(p.label.clone()),
+                    SqlValue::Bool(p.is_primary),
+                    SqlValue::Text(p.value.clone()),
+                    SqlValue::Timestamp(p.created_at),
+                ])
+            },
+        )
+        .await?;
+        let mut trails: Vec<Vec<history::Change>> = rows
+            .iter()
+            .map(|r| history::changes(None, Some(r)))
+            .collect();
+        // Sensitive values through the vault, as the API stores them: sealed, blind-indexed, and
+        // masked in the history.
+        for ((r, e), trail) in rows.iter().zip(extras).zip(trails.iter_mut()) {
+            if e.secrets.0.iter().any(|(_, v)| v.is_some()) {
+                trail.extend(
+                    self.vault
+                        .write(&mut tx, r.id, &e.secrets, r.created_at)
+                        .await?,
+                );
+            }
+        }
         let actor = principal.actor();
         let (request, trace) = (
             crm_platform::request::current_id(),
             crm_platform::request::current_trace_id(),
         );
-        let now = db::now();
-        let trails: Vec<String> = rows
+        let trails: Vec<String> = trails
             .iter()
-            .map(|r| {
-                serde_json::to_string(&history::changes(None, Some(r)))
-                    .unwrap_or_else(|_| "[]".into())
-            })
+            .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()))
             .collect();
         insert_rows(
             &mut tx,

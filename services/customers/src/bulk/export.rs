@@ -40,6 +40,8 @@ pub struct ExportRequest {
 const COLUMNS: &[&str] = &[
     "name",
     "display_name",
+    "given_name",
+    "family_name",
     "kind",
     "email",
     "phone",
@@ -94,6 +96,8 @@ fn cells<'a>(
     let mut out = vec![
         Cell::Text(&owned[0]),
         Cell::Text(&row.display_name),
+        text(&row.given_name),
+        text(&row.family_name),
         Cell::Text(&row.kind),
         text(&row.email),
         text(&row.phone),

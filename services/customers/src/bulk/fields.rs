@@ -141,7 +141,220 @@ pub const ALIASES: &[(&str, &[&str])] = &[
         ],
     ),
     ("owner_id", &["owner_id", "owner id", "负责人id"]),
+    (
+        "given_name",
+        &[
+            "given_name",
+            "given name",
+            "first name",
+            "firstname",
+            "forename",
+            "名",
+            "名字",
+        ],
+    ),
+    (
+        "family_name",
+        &[
+            "family_name",
+            "family name",
+            "last name",
+            "lastname",
+            "surname",
+            "姓",
+            "姓氏",
+        ],
+    ),
+    (
+        "email_2",
+        &[
+            "email_2",
+            "email 2",
+            "e-mail 2",
+            "second email",
+            "other email",
+            "alternate email",
+            "secondary email",
+            "work email",
+            "邮箱2",
+            "备用邮箱",
+            "其他邮箱",
+        ],
+    ),
+    (
+        "phone_2",
+        &[
+            "phone_2",
+            "phone 2",
+            "mobile 2",
+            "tel 2",
+            "second phone",
+            "other phone",
+            "alternate phone",
+            "secondary phone",
+            "work phone",
+            "landline",
+            "电话2",
+            "手机2",
+            "备用电话",
+            "其他电话",
+            "座机",
+            "固定电话",
+        ],
+    ),
+    (
+        "national_id",
+        &[
+            "national_id",
+            "national id",
+            "id number",
+            "id card",
+            "id card number",
+            "identity card",
+            "身份证",
+            "身份证号",
+            "身份证号码",
+            "证件号码",
+        ],
+    ),
+    (
+        "bank_account",
+        &[
+            "bank_account",
+            "bank account",
+            "account number",
+            "iban",
+            "银行账号",
+            "银行账户",
+            "开户账号",
+            "银行卡号",
+        ],
+    ),
+    (
+        "address_line_1",
+        &[
+            "address_line_1",
+            "address",
+            "address 1",
+            "address line 1",
+            "street",
+            "street address",
+            "地址",
+            "详细地址",
+            "街道",
+            "街道地址",
+            "联系地址",
+        ],
+    ),
+    (
+        "address_line_2",
+        &["address_line_2", "address 2", "address line 2", "地址2"],
+    ),
+    (
+        "address_city",
+        &["address_city", "city", "town", "城市", "市"],
+    ),
+    (
+        "address_region",
+        &[
+            "address_region",
+            "state",
+            "province",
+            "county",
+            "省",
+            "省份",
+            "州",
+        ],
+    ),
+    (
+        "address_postal_code",
+        &[
+            "address_postal_code",
+            "postal code",
+            "postcode",
+            "post code",
+            "zip",
+            "zip code",
+            "邮编",
+            "邮政编码",
+        ],
+    ),
+    (
+        "address_country",
+        &["address_country", "country", "国家", "国家/地区"],
+    ),
 ];
+
+/// Fields that are not on the customer message: they become contact points.
+pub const CONTACT_FIELDS: &[&str] = &[
+    "email_2",
+    "phone_2",
+    "address_line_1",
+    "address_line_2",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+];
+
+/// Trailing words that make a name an organisation's (compared lower-case, dots removed).
+const LEGAL_FORMS: &[&str] = &[
+    "ltd",
+    "limited",
+    "llc",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "company",
+    "gmbh",
+    "ag",
+    "kg",
+    "ug",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "oy",
+    "oyj",
+    "plc",
+    "llp",
+    "pty",
+    "kk",
+    "sas",
+];
+
+/// Endings of Chinese organisation names.
+const HAN_FORMS: &[&str] = &[
+    "公司",
+    "集团",
+    "有限合伙",
+    "事务所",
+    "合作社",
+    "研究所",
+    "研究院",
+    "银行",
+    "大学",
+    "学院",
+    "医院",
+    "工厂",
+    "厂",
+];
+
+/// Whether a name carries a legal form ("Acme Ltd.", "Müller GmbH & Co. KG", "华信科技有限公司").
+pub fn has_legal_form(name: &str) -> bool {
+    let t = name.trim();
+    if HAN_FORMS.iter().any(|f| t.ends_with(f)) {
+        return true;
+    }
+    let lower = t.to_lowercase().replace('.', "");
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .skip(1)
+        .any(|w| LEGAL_FORMS.contains(&w))
+}
 
 /// Whether `field` can be imported (a custom field is "custom_fields.<key>").
 pub fn importable(field: &str) -> bool {
@@ -171,16 +384,28 @@ fn enum_value(text: &str, from_name: impl Fn(&str) -> Option<i32>) -> Result<i32
         .ok_or_else(|| format!("{t:?} is not one of the allowed values"))
 }
 
+/// What a row holds besides the customer message: custom field cells (their types come from
+/// their definitions) and contact point cells ([`CONTACT_FIELDS`]), by field.
+#[derive(Debug, Default)]
+pub struct Cells {
+    /// Custom field key → text.
+    pub custom: HashMap<String, String>,
+    /// Contact point field → text.
+    pub contacts: HashMap<&'static str, String>,
+}
+
 /// A row read into a customer message by `mapping` (column → field), ready for the API's
-/// checks. Custom field cells are returned apart (their types come from their definitions).
-/// Errors name the field.
+/// checks. Rows that do not say their kind are organisations when the name carries a legal
+/// form, else of `default_kind`, else persons; an external id without a source gets
+/// `default_source`. Errors name the field.
 pub fn customer_of(
     cells: &[String],
     mapping: &[Option<String>],
     default_kind: Option<customer::Kind>,
-) -> Result<(Customer, HashMap<String, String>), (String, String)> {
+    default_source: &str,
+) -> Result<(Customer, Cells), (String, String)> {
     let mut c = Customer::default();
-    let mut custom = HashMap::new();
+    let mut extra = Cells::default();
     for (i, field) in mapping.iter().enumerate() {
         let (Some(field), Some(cell)) = (field, cells.get(i)) else {
             continue;
@@ -227,19 +452,35 @@ pub fn customer_of(
             "preferred_language" => c.preferred_language = text,
             "notes" => c.notes = text,
             "owner_id" => c.owner_id = text,
+            "given_name" => c.given_name = text,
+            "family_name" => c.family_name = text,
+            "national_id" => c.national_id = text,
+            "bank_account" => c.bank_account = text,
             other => {
-                if let Some(key) = other.strip_prefix("custom_fields.")
-                    && !text.is_empty()
-                {
-                    custom.insert(key.to_owned(), text);
+                if let Some(key) = other.strip_prefix("custom_fields.") {
+                    if !text.is_empty() {
+                        extra.custom.insert(key.to_owned(), text);
+                    }
+                } else if let Some(f) = CONTACT_FIELDS.iter().find(|f| **f == other) {
+                    extra.contacts.insert(f, text);
                 }
             }
         }
     }
-    if c.kind == 0
-        && let Some(k) = default_kind
-    {
-        c.kind = k as i32;
+    if c.kind == 0 {
+        let name = if c.display_name.trim().is_empty() {
+            &c.legal_name
+        } else {
+            &c.display_name
+        };
+        c.kind = if has_legal_form(name) || has_legal_form(&c.legal_name) {
+            customer::Kind::Organization
+        } else {
+            default_kind.unwrap_or(customer::Kind::Person)
+        } as i32;
     }
-    Ok((c, custom))
+    if c.source.trim().is_empty() && !c.external_id.trim().is_empty() {
+        c.source = default_source.to_owned();
+    }
+    Ok((c, extra))
 }

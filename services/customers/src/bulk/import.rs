@@ -3,10 +3,12 @@
 //! and written. Every row is validated exactly like the API (`api::convert::parse_new`); a
 //! bad row fails alone, with the column at fault, and never stops the others. Values are taken
 //! as text and never guessed: dates parse only in unambiguous or declared forms.
+use super::contacts::{Extras, already_has, second_contacts};
 pub use super::rows::{ImportOptions, MatchKey};
 use super::rows::{Outcome, Plan, Read, parse_row, read_file, skip_reason, sorted};
 use super::{ImportRow, fields, import_name};
 use crate::{
+    contact_points::NewContactPoint,
     duplicates::Policy,
     error::Error,
     service::{Changes, Created, Customers, NewCustomer},
@@ -240,7 +242,8 @@ impl Customers {
         }
         let mapper = Mapper::new(fields::ALIASES, options.mapping.clone())
             .map_err(|e| Error::field("mapping", e.to_string()))?;
-        let mapping = mapper.map(&header.cells);
+        let mut mapping = mapper.map(&header.cells);
+        second_contacts(&mut mapping);
         if let Some((field, columns)) = mapping.duplicates.first() {
             let names: Vec<&str> = columns
                 .iter()
@@ -300,6 +303,11 @@ impl Customers {
                 .as_deref()
                 .and_then(crm_proto::crm::customers::v1::customer::Kind::from_str_name),
             csv: format == Format::Csv,
+            default_source: options
+                .default_source
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "import".to_owned()),
         })
     }
 
@@ -319,7 +327,7 @@ impl Customers {
             MatchKey::None => None,
             _ => Some(self.reach(principal, true).await?),
         };
-        let mut creates: Vec<(Row, CustomerRow)> = Vec::new();
+        let mut creates: Vec<(Row, CustomerRow, Extras)> = Vec::new();
         for row in batch {
             let row = match row {
                 Ok(row) => row,
@@ -336,8 +344,8 @@ impl Customers {
                     continue;
                 }
             };
-            let new = match parse_row(plan, &row) {
-                Ok(new) => new,
+            let (new, points) = match parse_row(plan, &row) {
+                Ok(parsed) => parsed,
                 Err((field, error)) => {
                     outcomes.push(Outcome::failed(&row, &field, error));
                     continue;
@@ -347,7 +355,7 @@ impl Customers {
                 && let Some(existing) = self.matching(reach, options.match_key, &new).await?
             {
                 outcomes.push(
-                    self.update_row(principal, options, plan, row, new, existing)
+                    self.update_row(principal, options, plan, row, (new, points), existing)
                         .await?,
                 );
                 continue;
@@ -366,10 +374,17 @@ impl Customers {
                     continue;
                 }
             }
-            creates.push((row, draft));
+            creates.push((
+                row,
+                draft,
+                Extras {
+                    secrets: new.secrets,
+                    points,
+                },
+            ));
         }
         let policy = options.policy();
-        let drafts: Vec<CustomerRow> = creates.iter().map(|(_, d)| d.clone()).collect();
+        let drafts: Vec<CustomerRow> = creates.iter().map(|(_, d, _)| d.clone()).collect();
         counts.parse += started.elapsed();
         let started = std::time::Instant::now();
         let checks = match policy {
@@ -381,7 +396,8 @@ impl Customers {
         };
         let mut kept = Vec::new();
         let mut created = Vec::new();
-        for ((row, draft), check) in creates.into_iter().zip(checks) {
+        let mut extras = Vec::new();
+        for ((row, draft, extra), check) in creates.into_iter().zip(checks) {
             let first = check.candidates.first().map(|c| c.id);
             let outcome = Outcome::done(
                 &row,
@@ -399,6 +415,7 @@ impl Customers {
             } else {
                 kept.push(row);
                 created.push(draft);
+                extras.push(extra);
                 outcomes.push(outcome);
             }
         }
@@ -407,7 +424,7 @@ impl Customers {
             return Ok(sorted(outcomes));
         }
         let started = std::time::Instant::now();
-        let inserted = self.insert_batch(principal, &created).await;
+        let inserted = self.insert_batch(principal, &created, &extras).await;
         counts.write += started.elapsed();
         match inserted {
             Ok(()) => Ok(sorted(outcomes)),
@@ -431,7 +448,7 @@ impl Customers {
         options: &ImportOptions,
         plan: &Plan,
         row: Row,
-        new: NewCustomer,
+        (new, points): (NewCustomer, Vec<NewContactPoint>),
         existing: Uuid,
     ) -> Result<Outcome, Error> {
         if options.dry_run {
@@ -440,7 +457,10 @@ impl Customers {
         let changes = Changes::from_new(new, Some(&plan.fields));
         Ok(
             match self.update(principal, existing, None, changes).await {
-                Ok(updated) => Outcome::done(&row, "UPDATED", Some(updated.id), None),
+                Ok(updated) => {
+                    self.add_new_points(principal, &updated, points).await?;
+                    Outcome::done(&row, "UPDATED", Some(updated.id), None)
+                }
                 Err(Error::InvalidArgument(v)) => {
                     let (field, error) = plan.first_violation(v);
                     Outcome::failed(&row, &field, error)
@@ -461,20 +481,23 @@ impl Customers {
         plan: &Plan,
         row: Row,
     ) -> Result<Outcome, Error> {
-        let new = match parse_row(plan, &row) {
-            Ok(new) => new,
+        let (new, points) = match parse_row(plan, &row) {
+            Ok(parsed) => parsed,
             Err((field, error)) => return Ok(Outcome::failed(&row, &field, error)),
         };
         match self
             .create_checked(principal, new, options.policy(), None, |_, _| Vec::new())
             .await
         {
-            Ok((Created::New(created), candidates)) => Ok(Outcome::done(
-                &row,
-                "CREATED",
-                Some(created.id),
-                candidates.first().map(|c| c.id),
-            )),
+            Ok((Created::New(created), candidates)) => {
+                self.add_new_points(principal, &created, points).await?;
+                Ok(Outcome::done(
+                    &row,
+                    "CREATED",
+                    Some(created.id),
+                    candidates.first().map(|c| c.id),
+                ))
+            }
             Ok((Created::Replayed(_), _)) => Ok(Outcome::failed(&row, "", "replayed")),
             Err(Error::Duplicate(check)) => Ok(Outcome {
                 error: skip_reason(&check),
@@ -492,6 +515,26 @@ impl Customers {
             Err(e @ Error::AlreadyExists(_)) => Ok(Outcome::failed(&row, "", e.to_string())),
             Err(e) => Err(e),
         }
+    }
+
+    /// Adds the row's contact points a customer does not have yet.
+    async fn add_new_points(
+        &self,
+        principal: &Principal,
+        customer: &CustomerRow,
+        points: Vec<NewContactPoint>,
+    ) -> Result<(), Error> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let existing = self.contact_points_of(customer.id).await?;
+        for point in points {
+            if !already_has(&existing, (&customer.email, &customer.phone), &point) {
+                self.add_contact_point(principal, customer.id, point)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// The customer in the caller's reach a row updates, by the match key.

@@ -1,6 +1,7 @@
 //! Bulk work on customers (issue 6): imports from CSV and Excel files as jobs with per-row
 //! results (`import`), their reports (`report`), and exports (`export`).
 pub mod batch;
+pub mod contacts;
 mod custom_cells;
 pub mod export;
 pub mod fields;

@@ -1,7 +1,7 @@
 //! The reading half of an import: options, the file read on a blocking thread and sent in
 //! batches, and each row checked into a new customer (exactly as the API would check it).
 use super::fields;
-use crate::{duplicates::Policy, service::NewCustomer};
+use crate::{contact_points::NewContactPoint, duplicates::Policy, service::NewCustomer};
 use crm_tabular::{DateFormat, Format, OpenOptions, Row};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -50,6 +50,9 @@ pub struct ImportOptions {
     pub date_order: Option<String>,
     /// The kind of rows without one ("PERSON", "ORGANIZATION").
     pub default_kind: Option<String>,
+    /// The source of external ids without one ("import" when unset).
+    #[serde(default)]
+    pub default_source: Option<String>,
 }
 
 impl ImportOptions {
@@ -207,6 +210,8 @@ pub(super) struct Plan {
     pub(super) def_list: Vec<crate::custom_fields::DefinitionRow>,
     pub(super) dates: Vec<DateFormat>,
     pub(super) default_kind: Option<crm_proto::crm::customers::v1::customer::Kind>,
+    /// The source of external ids without one.
+    pub(super) default_source: String,
     /// The file is CSV: cells lose the apostrophe our CSV exports put before formula-leading
     /// text (`crm_tabular::strip_formula_guard`), so an export re-imports unchanged. XLSX
     /// cells are taken verbatim.
@@ -279,8 +284,11 @@ pub(super) fn custom_value(
     })
 }
 
-/// One row read into a validated new customer, or the column at fault.
-pub(super) fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, String)> {
+/// One row read into a validated new customer with its contact points, or the column at fault.
+pub(super) fn parse_row(
+    plan: &Plan,
+    row: &Row,
+) -> Result<(NewCustomer, Vec<NewContactPoint>), (String, String)> {
     if row.cells.len() > plan.width && row.cells[plan.width..].iter().any(|c| !c.is_empty()) {
         return Err((
             String::new(),
@@ -298,10 +306,19 @@ pub(super) fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, 
         } else {
             (&row.cells[..]).into()
         };
-    let (mut customer, custom) = fields::customer_of(&cells, &plan.mapping, plan.default_kind)
-        .map_err(|(f, e)| (plan.header_of(&f), e))?;
+    let (mut customer, extra) = fields::customer_of(
+        &cells,
+        &plan.mapping,
+        plan.default_kind,
+        &plan.default_source,
+    )
+    .map_err(|(f, e)| (plan.header_of(&f), e))?;
     // Every bad cell of the row is reported at once, so one pass over the file fixes it.
     let mut bad: Vec<(String, String)> = Vec::new();
+    let points = super::contacts::contact_points(&extra.contacts).unwrap_or_else(|e| {
+        bad.extend(e.into_iter().map(|(f, why)| (plan.header_of(&f), why)));
+        Vec::new()
+    });
     if !customer.birth_date.trim().is_empty() {
         match crm_tabular::parse_date(&customer.birth_date, &plan.dates) {
             Ok(d) => customer.birth_date = d.to_string(),
@@ -312,7 +329,7 @@ pub(super) fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, 
         }
     }
     let mut values = serde_json::Map::new();
-    for (key, text) in custom {
+    for (key, text) in extra.custom {
         let field = plan.header_of(&format!("custom_fields.{key}"));
         match plan.defs.get(&key) {
             None => bad.push((field, format!("no custom field {key:?} is defined"))),
@@ -348,7 +365,7 @@ pub(super) fn parse_row(plan: &Plan, row: &Row) -> Result<NewCustomer, (String, 
     }
     let mut new = parsed.map_err(|_| (String::new(), "is invalid".to_owned()))?;
     new.custom_fields = values;
-    Ok(new)
+    Ok((new, points))
 }
 
 pub(super) fn sorted(mut outcomes: Vec<Outcome>) -> Vec<Outcome> {

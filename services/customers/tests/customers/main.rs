@@ -11,6 +11,7 @@ mod duplicates;
 mod exports;
 mod history;
 mod interactions;
+mod plain_sheets;
 mod privacy;
 mod profile;
 mod reminders;
