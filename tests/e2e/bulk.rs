@@ -222,3 +222,104 @@ async fn the_import_command_exits_non_zero_when_a_row_failed() {
         suite.stop().await;
     }
 }
+
+/// `crm import customers` with a spreadsheet as people keep one: no kind or source column,
+/// Chinese name parts, two phones, address parts. Everything arrives, as REST shows it.
+#[tokio::test]
+async fn a_plain_spreadsheet_imports_through_the_command() {
+    for backend in backends() {
+        let suite = Suite::start(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("客户名单.csv");
+        std::fs::write(
+            &file,
+            "公司,姓,名,手机,备用电话,邮箱,地址,城市,省份,邮编,国家,客户编号\n\
+             ,张,伟,138 1234 5678,010 8888 1234,zhang.wei@example.com,建国路88号,北京,北京,100022,中国,K-1\n\
+             华信科技有限公司,,,021 5555 0000,,,南京西路1266号,上海,上海,200040,,K-2\n\
+             ,李,娜,not a phone,,,,,,,,K-3\n",
+        )
+        .unwrap();
+        let (code, out, err) = crm_import(&suite, &file, &["--source", "sap"]).await;
+        assert_eq!(code, Some(2), "one row fails: {out}\n{err}");
+        assert!(
+            out.contains("row 4: 手机 must be a phone number"),
+            "the failed row is listed: {out}"
+        );
+        let org = suite
+            .http()
+            .call(
+                "GET",
+                "/api/v1/customers?filter=external_id%20%3D%20%22K-2%22",
+                None,
+            )
+            .await;
+        assert_eq!(
+            org.json["customers"][0]["displayName"], "华信科技有限公司",
+            "{}",
+            org.json
+        );
+        assert_eq!(
+            org.json["customers"][0]["kind"], "ORGANIZATION",
+            "a legal form in the name"
+        );
+
+        let r = suite
+            .http()
+            .call(
+                "GET",
+                "/api/v1/customers?filter=family_name%20%3D%20%22%E5%BC%A0%22",
+                None,
+            )
+            .await;
+        let found = r.json["customers"].as_array().cloned().unwrap_or_default();
+        assert_eq!(found.len(), 1, "{}", r.json);
+        let c = &found[0];
+        assert_eq!(c["displayName"], "张伟");
+        assert_eq!(
+            (c["givenName"].as_str(), c["familyName"].as_str()),
+            (Some("伟"), Some("张"))
+        );
+        assert_eq!(c["kind"], "PERSON");
+        assert_eq!(
+            (c["externalId"].as_str(), c["source"].as_str()),
+            (Some("K-1"), Some("sap"))
+        );
+        assert_eq!(c["phone"], "+8613812345678");
+        let id = c["id"].as_str().unwrap();
+        let points = suite
+            .http()
+            .call(
+                "GET",
+                &format!("/api/v1/customers/{id}/contactPoints"),
+                None,
+            )
+            .await;
+        let points = points.json["contactPoints"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            points
+                .iter()
+                .any(|p| p["kind"] == "PHONE" && p["phone"] == "+861088881234"),
+            "{points:?}"
+        );
+        let address = points
+            .iter()
+            .find(|p| p["kind"] == "ADDRESS")
+            .unwrap_or_else(|| panic!("no address: {points:?}"));
+        assert_eq!(address["primary"], true);
+        let a = &address["address"];
+        assert_eq!(
+            (
+                a["country"].as_str(),
+                a["region"].as_str(),
+                a["city"].as_str(),
+                a["postalCode"].as_str()
+            ),
+            (Some("CN"), Some("北京"), Some("北京"), Some("100022"))
+        );
+        assert_eq!(a["lines"][0], "建国路88号");
+        suite.stop().await;
+    }
+}
