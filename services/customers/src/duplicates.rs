@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Version of the key rules. Raise it when `crm_dedup::blocking_keys` changes: stored customers
-/// are re-keyed at the next start ([`backfill`]).
+/// are re-keyed at the next start ([`crate::backfill`]).
 pub const KEYS_VERSION: i32 = 1;
 
 /// Candidates looked at per check: the customers sharing the most keys. Strong keys (email,
@@ -377,30 +377,6 @@ impl Customers {
                 .map(|(r, m)| (r.id, r.display_name, visible.contains(&r.id), m))
                 .collect(),
         ))
-    }
-}
-
-/// Writes the keys of customers stored before duplicates were tracked, or keyed by older
-/// rules, `batch` at a time. Returns how many were keyed.
-pub async fn backfill(db: &Db, cfg: &crm_dedup::Config, batch: i64) -> Result<u64, DbError> {
-    let store = Store::new(db.clone());
-    let mut done = 0;
-    loop {
-        let mut buf = Store::list_query(&Reach::all());
-        buf.push(" AND match_keys_version <> ");
-        buf.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
-        buf.push(" LIMIT ");
-        buf.push_bind(SqlValue::Int(batch));
-        let rows = store.fetch(buf).await?;
-        if rows.is_empty() {
-            return Ok(done);
-        }
-        let mut tx = db.begin().await?;
-        for row in &rows {
-            write_keys(&mut tx, row, cfg).await?;
-        }
-        tx.commit().await?;
-        done += rows.len() as u64;
     }
 }
 

@@ -4,6 +4,7 @@
 //! with `domain` (parsed values) and `error` (one error enum, one status mapping).
 pub mod access;
 pub mod api;
+pub mod backfill;
 pub mod bulk;
 pub mod classification;
 pub mod consents;
@@ -237,20 +238,18 @@ pub async fn spawn_workers(
     // shutdown (a stack stops when one of them ends).
     let db = ctx.db.clone();
     let matcher = config.duplicates.matcher();
+    // Likewise the duplicate keys (customers stored before, or keyed by older rules).
     tokio::spawn(async move {
-        match search::backfill(&db, 1000).await {
+        let started = std::time::Instant::now();
+        match backfill::run(&db, &matcher, backfill::Throttle::default()).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(customers = n, "search documents written"),
+            Ok(n) => tracing::info!(
+                customers = n,
+                seconds = started.elapsed().as_secs_f64(),
+                "search documents and duplicate keys written"
+            ),
             Err(e) => {
-                tracing::warn!(error = %e, "search backfill failed; it runs again at the next start")
-            }
-        }
-        // Likewise the duplicate keys (customers stored before, or keyed by older rules).
-        match duplicates::backfill(&db, &matcher, 1000).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(customers = n, "duplicate keys written"),
-            Err(e) => {
-                tracing::warn!(error = %e, "duplicate key backfill failed; it runs again at the next start")
+                tracing::warn!(error = %e, "backfill failed; it runs again at the next start")
             }
         }
     });

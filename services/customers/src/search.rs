@@ -441,39 +441,6 @@ async fn contact_point_owners(db: &Db, value: &str) -> Result<Vec<Uuid>, Error> 
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-/// Writes the search document of customers that have none (stored before search existed, or
-/// loaded in bulk), in batches; returns how many were written.
-pub async fn backfill(db: &Db, batch: i64) -> Result<u64, crm_platform::db::DbError> {
-    let store = Store::new(db.clone());
-    let mut done = 0;
-    loop {
-        let mut buf = SqlBuf::new(format!(
-            "SELECT {} FROM customers WHERE search_doc = '' LIMIT ",
-            crate::store::COLUMNS
-        ));
-        buf.push_bind(SqlValue::Int(batch));
-        let rows = store.fetch(buf).await?;
-        if rows.is_empty() {
-            return Ok(done);
-        }
-        let mut tx = db.begin().await?;
-        for row in &rows {
-            // Never empty: every customer has a name, so a row is written once.
-            let doc = document(row);
-            crm_platform::with_tx!(tx, |conn| sqlx::query(
-                "UPDATE customers SET search_doc = $1 WHERE id = $2"
-            )
-            .bind(if doc.is_empty() { "-".to_owned() } else { doc })
-            .bind(row.id)
-            .execute(&mut *conn)
-            .await
-            .map(drop))?;
-        }
-        tx.commit().await?;
-        done += rows.len() as u64;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

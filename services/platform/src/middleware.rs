@@ -12,6 +12,15 @@ use tower::{Layer, Service};
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
+/// Requests this process has started to answer: background work (backfills) compares two
+/// readings to learn whether users are being served, and slows down while they are.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many requests this process has started to answer so far.
+pub fn requests_served() -> u64 {
+    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn is_grpc(req: &Request) -> bool {
     req.headers()
         .get(http::header::CONTENT_TYPE)
@@ -65,6 +74,7 @@ where
             None => "unmatched".to_owned(),
         };
         let start = Instant::now();
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fut = self.inner.call(req);
         Box::pin(async move {
             let Ok(response) = fut.await;

@@ -28,9 +28,12 @@ const PER_KEY: i64 = 50;
 /// Binds per statement, under SQLite's limit (32,766) and PostgreSQL's (65,535).
 const MAX_BINDS: usize = 30_000;
 
-async fn insert_rows<F>(
+/// Inserts `count` rows of `width` values, as few statements as the bind limit allows:
+/// `head` ("INSERT INTO t (a, b) VALUES "), the rows, then `tail` (e.g. an ON CONFLICT clause).
+pub(crate) async fn insert_rows<F>(
     tx: &mut Tx,
     head: &str,
+    tail: &str,
     width: usize,
     count: usize,
     mut row: F,
@@ -50,17 +53,23 @@ where
             buf.push_binds(values);
             buf.push(")");
         }
-        let SqlBuf { sql, binds } = buf;
-        with_tx!(tx, |conn| db::bind_values(
-            sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-            &binds
-        )
-        .execute(&mut *conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+        buf.push(tail);
+        execute(tx, buf).await?;
         start = end;
     }
     Ok(())
+}
+
+/// Runs one statement in `tx`.
+pub(crate) async fn execute(tx: &mut Tx, buf: SqlBuf) -> Result<u64, DbError> {
+    let SqlBuf { sql, binds } = buf;
+    Ok(with_tx!(tx, |conn| db::bind_values(
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
+        &binds
+    )
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?)
 }
 
 fn text(v: &Option<String>) -> SqlValue {
@@ -189,7 +198,7 @@ impl Customers {
         let mut tx = self.store.db().begin().await?;
         let head =
             format!("INSERT INTO customers ({COLUMNS}, search_doc, match_keys_version) VALUES ");
-        insert_rows(&mut tx, &head, 31, rows.len(), |i, v| {
+        insert_rows(&mut tx, &head, "", 31, rows.len(), |i, v| {
             let r = &rows[i];
             v.extend([
                 SqlValue::Uuid(r.id),
@@ -239,6 +248,7 @@ impl Customers {
         insert_rows(
             &mut tx,
             "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
+            "",
             2,
             keys.len(),
             |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
@@ -268,6 +278,7 @@ impl Customers {
                 "INSERT INTO contact_points ({}) VALUES ",
                 contact_points::COLUMNS
             ),
+            "",
             7,
             points.len(),
             |i, v| {
@@ -311,6 +322,7 @@ impl Customers {
         insert_rows(
             &mut tx,
             "INSERT INTO customer_history (id, customer_id, action, actor, changes, created_at, request_id, trace_id) VALUES ",
+            "",
             8,
             rows.len(),
             |i, v| {

@@ -1,0 +1,147 @@
+//! Derived data of stored customers: search documents and duplicate keys, written for
+//! customers loaded in bulk (without them) or keyed by older rules. Set-based: the customers
+//! are walked once in id order, a batch per transaction, with one statement each to read the
+//! batch, drop its old keys, insert its new keys and mark it done. Throttled while the service
+//! answers requests, so live traffic keeps its latency; full speed when idle. Progress is a
+//! metric: `crm_customers_backfill_remaining` (customers still to do) and
+//! `crm_customers_backfill_rows_total`.
+use crate::{
+    duplicates::{KEYS_VERSION, key_hashes},
+    store::{COLUMNS, CustomerRow},
+};
+use crm_platform::{
+    db::{Db, DbError},
+    sql::{SqlBuf, SqlValue},
+    with_pool, with_tx,
+};
+use std::time::Instant;
+use uuid::Uuid;
+
+/// How hard a backfill runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    /// Customers per transaction.
+    pub batch: i64,
+    /// Pause after a batch, as a multiple of the batch's own time, when requests were served
+    /// meanwhile (4: the backfill takes at most a fifth of the time while users work).
+    pub busy_ratio: f64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            batch: 1000,
+            busy_ratio: 4.0,
+        }
+    }
+}
+
+/// Rows that need work: no search document, or keys of another rule version.
+const PENDING: &str = "(search_doc = '' OR match_keys_version <> $1)";
+
+/// How many customers still need derived data.
+pub async fn pending(db: &Db) -> Result<i64, DbError> {
+    let sql = format!("SELECT COUNT(*) FROM customers WHERE {PENDING}");
+    let (n,): (i64,) = with_pool!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(KEYS_VERSION)
+        .fetch_one(pool)
+        .await)?;
+    Ok(n)
+}
+
+/// Writes the derived data of every customer that lacks it; returns how many were written.
+pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result<u64, DbError> {
+    let mut remaining = pending(db).await?;
+    metrics::gauge!("crm_customers_backfill_remaining").set(remaining as f64);
+    let mut after = Uuid::nil();
+    let mut done = 0u64;
+    loop {
+        let served = crm_platform::middleware::requests_served();
+        let started = Instant::now();
+        let Some((last, n)) = batch(db, cfg, after, throttle.batch).await? else {
+            break;
+        };
+        after = last;
+        done += n;
+        remaining = (remaining - n as i64).max(0);
+        metrics::counter!("crm_customers_backfill_rows_total").increment(n);
+        metrics::gauge!("crm_customers_backfill_remaining").set(remaining as f64);
+        if crm_platform::middleware::requests_served() != served {
+            tokio::time::sleep(started.elapsed().mul_f64(throttle.busy_ratio)).await;
+        } else {
+            // Let a request that just arrived in.
+            tokio::task::yield_now().await;
+        }
+    }
+    metrics::gauge!("crm_customers_backfill_remaining").set(0.0);
+    Ok(done)
+}
+
+/// One batch after `after` in id order: the last id looked at and how many were written, or
+/// `None` when no customer after `after` needs work.
+async fn batch(
+    db: &Db,
+    cfg: &crm_dedup::Config,
+    after: Uuid,
+    size: i64,
+) -> Result<Option<(Uuid, u64)>, DbError> {
+    let mut tx = db.begin().await?;
+    // Locked (PostgreSQL; SQLite's write transaction excludes other writers anyway), so a
+    // customer changed meanwhile cannot get keys made from its older fields.
+    let lock = if tx.backend() == "postgres" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers WHERE id > $2 AND {PENDING} ORDER BY id LIMIT $3{lock}"
+    );
+    let rows: Vec<CustomerRow> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(KEYS_VERSION)
+        .bind(after)
+        .bind(size)
+        .fetch_all(&mut *conn)
+        .await)?;
+    let Some(last) = rows.last().map(|r| r.id) else {
+        return Ok(None);
+    };
+    let mut keys: Vec<(i64, Uuid)> = Vec::new();
+    for r in &rows {
+        let (mut s, w) = key_hashes(r, cfg);
+        s.extend(w);
+        s.sort_unstable();
+        s.dedup();
+        keys.extend(s.into_iter().map(|h| (h, r.id)));
+    }
+    let ids: Vec<SqlValue> = rows.iter().map(|r| SqlValue::Uuid(r.id)).collect();
+    let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id IN (");
+    delete.push_binds(ids);
+    delete.push(")");
+    crate::bulk::batch::execute(&mut tx, delete).await?;
+    crate::bulk::batch::insert_rows(
+        &mut tx,
+        "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
+        " ON CONFLICT DO NOTHING",
+        2,
+        keys.len(),
+        |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
+    )
+    .await?;
+    // One UPDATE for the batch: each row's document (the same text a write makes, so
+    // rewriting one that exists changes nothing) and key version.
+    let mut update = SqlBuf::new("WITH v (id, doc) AS (VALUES ");
+    for (i, r) in rows.iter().enumerate() {
+        update.push(if i == 0 { "(" } else { ", (" });
+        let doc = crate::search::document(r);
+        // Never empty: "-" marks a document written, so the row is not picked again.
+        let doc = if doc.is_empty() { "-".to_owned() } else { doc };
+        update.push_binds([SqlValue::Uuid(r.id), SqlValue::Text(doc)]);
+        update.push(")");
+    }
+    update.push(") UPDATE customers SET search_doc = v.doc, match_keys_version = ");
+    update.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
+    update.push(" FROM v WHERE customers.id = v.id");
+    crate::bulk::batch::execute(&mut tx, update).await?;
+    tx.commit().await?;
+    Ok(Some((last, rows.len() as u64)))
+}
