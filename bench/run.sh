@@ -9,6 +9,9 @@
 # BENCH_CONCURRENCY (32), BENCH_RATE (open-loop rate, 1000/s), BENCH_PG (admin URL,
 # postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS (redis://127.0.0.1:6379),
 # BENCH_EVENTS (20000), BENCH_EVENTS_RATE (500/s), BENCH_NO_WRITE=1 to print instead of appending.
+# For a quick look at some scenarios: BENCH_ONLY="search-customers create-customer" runs just
+# those against the suite and prints their results (nothing is appended), and BENCH_SKIP_SEED=1
+# reuses the database of an earlier run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,12 +51,15 @@ wait_http() {
 }
 rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 
-echo "bench: seeding $customers customers into $db_name" >&2
-psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" \
-  -c "DROP DATABASE IF EXISTS ${db_name}_identity WITH (FORCE)" -c "CREATE DATABASE ${db_name}_identity"
-seed_start=$(date +%s.%N)
-"$bin/crm" bench seed --database-url "$db_url" --customers "$customers" 2>"$out/seed.log"
-seed_s=$(awk "BEGIN {printf \"%.3f\", $(date +%s.%N) - $seed_start}")
+seed_s=0
+if [ "${BENCH_SKIP_SEED:-0}" != 1 ]; then
+  echo "bench: seeding $customers customers into $db_name" >&2
+  psql "$pg_admin" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" -c "CREATE DATABASE $db_name" \
+    -c "DROP DATABASE IF EXISTS ${db_name}_identity WITH (FORCE)" -c "CREATE DATABASE ${db_name}_identity"
+  seed_start=$(date +%s.%N)
+  "$bin/crm" bench seed --database-url "$db_url" --customers "$customers" 2>"$out/seed.log"
+  seed_s=$(awk "BEGIN {printf \"%.3f\", $(date +%s.%N) - $seed_start}")
+fi
 
 echo "bench: starting the suite and the floors" >&2
 export CRM_AUTH__IDENTITY_URL=http://127.0.0.1:51052
@@ -96,6 +102,13 @@ run() { # label target json scenario... (extra flags via $extra)
     --warmup "$warmup" --concurrency "$concurrency" --quiet --json "$out/$json" ${label:+--label "$label"} >&2
 }
 
+if [ -n "${BENCH_ONLY:-}" ]; then
+  # shellcheck disable=SC2086 # a list of scenarios
+  run "" http://127.0.0.1:51080 only.json $BENCH_ONLY
+  python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$out/only.json" 2>/dev/null \
+    || cat "$out/only.json"
+  exit 0
+fi
 echo "bench: floors" >&2
 run floor-echo http://127.0.0.1:51091 floor-echo.json get-customer
 run floor-pg http://127.0.0.1:51092 floor-pg.json get-customer

@@ -77,14 +77,14 @@ wait_http http://127.0.0.1:53464/readyz
 wait_http http://127.0.0.1:53466/readyz
 wait_http $origin/readyz
 # The customers service writes the duplicate keys the seed leaves out, in the background, at
-# start; measuring while it runs would measure the backfill too. Wait for it.
-keys_version=$(sed -nE 's/^pub const KEYS_VERSION: i32 = ([0-9]+);/\1/p' services/customers/src/duplicates.rs)
+# start; measuring while it runs would measure the backfill too. Wait for it
+# (crm_customers_backfill_remaining on the service's admin port reaches 0).
 started=$(date +%s)
 while :; do
-  left=$(psql "$db_url" -Atc "SELECT count(*) FROM customers WHERE match_keys_version <> $keys_version")
+  left=$(curl -fs http://127.0.0.1:53464/metrics | awk '/^crm_customers_backfill_remaining / {print $2}')
   [ "$left" = 0 ] && break
-  echo "waiting for the duplicate-key backfill: $left customers left"
-  sleep 15
+  echo "waiting for the backfill: ${left:-?} customers left"
+  sleep 5
 done
 echo "backfill done (waited $(elapsed "$started"))"
 

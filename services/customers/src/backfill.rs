@@ -36,14 +36,52 @@ impl Default for Throttle {
     }
 }
 
-/// Rows that need work: no search document, or keys of another rule version.
-const PENDING: &str = "(search_doc = '' OR match_keys_version <> $1)";
+/// What a run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Customers without keys or without a search document (after a bulk load).
+    Missing,
+    /// Every customer: the key rules changed since the stored keys were made.
+    Rekey,
+}
+
+impl Mode {
+    /// The condition on `customers` of the rows this mode writes.
+    fn pending(self) -> &'static str {
+        match self {
+            Mode::Missing => {
+                "(search_doc = '' OR NOT EXISTS (SELECT 1 FROM customer_match_keys k WHERE k.customer_id = customers.id))"
+            }
+            Mode::Rekey => "TRUE",
+        }
+    }
+}
+
+/// The key rules' version the stored keys were made with (0: none recorded).
+async fn stored_version(db: &Db) -> Result<i32, DbError> {
+    let v: Option<i32> = with_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT version FROM derived_versions WHERE name = 'match_keys'"
+    )
+    .fetch_optional(pool)
+    .await)?;
+    Ok(v.unwrap_or(0))
+}
+
+async fn mode(db: &Db) -> Result<Mode, DbError> {
+    Ok(if stored_version(db).await? == KEYS_VERSION {
+        Mode::Missing
+    } else {
+        Mode::Rekey
+    })
+}
 
 /// How many customers still need derived data.
 pub async fn pending(db: &Db) -> Result<i64, DbError> {
-    let sql = format!("SELECT COUNT(*) FROM customers WHERE {PENDING}");
+    let sql = format!(
+        "SELECT COUNT(*) FROM customers WHERE {}",
+        mode(db).await?.pending()
+    );
     let (n,): (i64,) = with_pool!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(KEYS_VERSION)
         .fetch_one(pool)
         .await)?;
     Ok(n)
@@ -51,6 +89,7 @@ pub async fn pending(db: &Db) -> Result<i64, DbError> {
 
 /// Writes the derived data of every customer that lacks it; returns how many were written.
 pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result<u64, DbError> {
+    let mode = mode(db).await?;
     let mut remaining = pending(db).await?;
     metrics::gauge!("crm_customers_backfill_remaining").set(remaining as f64);
     let mut after = Uuid::nil();
@@ -58,7 +97,7 @@ pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result
     loop {
         let served = crm_platform::middleware::requests_served();
         let started = Instant::now();
-        let Some((last, n)) = batch(db, cfg, after, throttle.batch).await? else {
+        let Some((last, n)) = batch(db, cfg, mode, after, throttle.batch).await? else {
             break;
         };
         after = last;
@@ -73,6 +112,17 @@ pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result
             tokio::task::yield_now().await;
         }
     }
+    if mode == Mode::Rekey {
+        let mut tx = db.begin().await?;
+        let delete = SqlBuf::new("DELETE FROM derived_versions WHERE name = 'match_keys'");
+        crate::bulk::batch::execute(&mut tx, delete).await?;
+        let mut insert =
+            SqlBuf::new("INSERT INTO derived_versions (name, version) VALUES ('match_keys', ");
+        insert.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
+        insert.push(")");
+        crate::bulk::batch::execute(&mut tx, insert).await?;
+        tx.commit().await?;
+    }
     metrics::gauge!("crm_customers_backfill_remaining").set(0.0);
     Ok(done)
 }
@@ -82,6 +132,7 @@ pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result
 async fn batch(
     db: &Db,
     cfg: &crm_dedup::Config,
+    mode: Mode,
     after: Uuid,
     size: i64,
 ) -> Result<Option<(Uuid, u64)>, DbError> {
@@ -94,26 +145,26 @@ async fn batch(
         ""
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM customers WHERE id > $2 AND {PENDING} ORDER BY id LIMIT $3{lock}"
+        "SELECT {COLUMNS}, search_doc = '' AS no_doc FROM customers WHERE id > $1 AND {} ORDER BY id LIMIT $2{lock}",
+        mode.pending()
     );
-    let rows: Vec<CustomerRow> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(KEYS_VERSION)
+    let rows: Vec<Pending> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(after)
         .bind(size)
         .fetch_all(&mut *conn)
         .await)?;
-    let Some(last) = rows.last().map(|r| r.id) else {
+    let Some(last) = rows.last().map(|r| r.row.id) else {
         return Ok(None);
     };
     let mut keys: Vec<(i64, Uuid)> = Vec::new();
     for r in &rows {
-        let (mut s, w) = key_hashes(r, cfg);
+        let (mut s, w) = key_hashes(&r.row, cfg);
         s.extend(w);
         s.sort_unstable();
         s.dedup();
-        keys.extend(s.into_iter().map(|h| (h, r.id)));
+        keys.extend(s.into_iter().map(|h| (h, r.row.id)));
     }
-    let ids: Vec<SqlValue> = rows.iter().map(|r| SqlValue::Uuid(r.id)).collect();
+    let ids: Vec<SqlValue> = rows.iter().map(|r| SqlValue::Uuid(r.row.id)).collect();
     let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id IN (");
     delete.push_binds(ids);
     delete.push(")");
@@ -127,21 +178,35 @@ async fn batch(
         |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
     )
     .await?;
-    // One UPDATE for the batch: each row's document (the same text a write makes, so
-    // rewriting one that exists changes nothing) and key version.
-    let mut update = SqlBuf::new("WITH v (id, doc) AS (VALUES ");
-    for (i, r) in rows.iter().enumerate() {
-        update.push(if i == 0 { "(" } else { ", (" });
-        let doc = crate::search::document(r);
-        // Never empty: "-" marks a document written, so the row is not picked again.
-        let doc = if doc.is_empty() { "-".to_owned() } else { doc };
-        update.push_binds([SqlValue::Uuid(r.id), SqlValue::Text(doc)]);
-        update.push(")");
+    // The customers themselves are written only when they lack their search document (an
+    // update rewrites the row and every index entry of it, which is what made backfills slow).
+    let docs: Vec<(Uuid, String)> = rows
+        .iter()
+        .filter(|r| r.no_doc)
+        .map(|r| {
+            let doc = crate::search::document(&r.row);
+            // Never empty: "-" marks a document written, so the row is not picked again.
+            (r.row.id, if doc.is_empty() { "-".to_owned() } else { doc })
+        })
+        .collect();
+    if !docs.is_empty() {
+        let mut update = SqlBuf::new("WITH v (id, doc) AS (VALUES ");
+        for (i, (id, doc)) in docs.iter().enumerate() {
+            update.push(if i == 0 { "(" } else { ", (" });
+            update.push_binds([SqlValue::Uuid(*id), SqlValue::Text(doc.clone())]);
+            update.push(")");
+        }
+        update.push(") UPDATE customers SET search_doc = v.doc FROM v WHERE customers.id = v.id");
+        crate::bulk::batch::execute(&mut tx, update).await?;
     }
-    update.push(") UPDATE customers SET search_doc = v.doc, match_keys_version = ");
-    update.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
-    update.push(" FROM v WHERE customers.id = v.id");
-    crate::bulk::batch::execute(&mut tx, update).await?;
     tx.commit().await?;
     Ok(Some((last, rows.len() as u64)))
+}
+
+/// A customer a batch reads, and whether it lacks its search document.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    #[sqlx(flatten)]
+    row: CustomerRow,
+    no_doc: bool,
 }

@@ -91,6 +91,36 @@ fn of_customer_sql() -> String {
     )
 }
 
+/// The contact points of several customers, by customer (one query per 1,000 customers).
+pub async fn of_customers(
+    db: &crm_platform::db::Db,
+    customers: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<ContactPointRow>>, DbError> {
+    let mut out: std::collections::HashMap<Uuid, Vec<ContactPointRow>> = Default::default();
+    for chunk in customers.chunks(1000) {
+        let mut buf = crm_platform::sql::SqlBuf::new(format!(
+            "SELECT {COLUMNS} FROM contact_points WHERE customer_id IN ("
+        ));
+        buf.push_binds(
+            chunk
+                .iter()
+                .map(|id| crm_platform::sql::SqlValue::Uuid(*id)),
+        );
+        buf.push(") ORDER BY customer_id, kind, is_primary DESC, created_at, id");
+        let crm_platform::sql::SqlBuf { sql, binds } = buf;
+        let rows: Vec<ContactPointRow> = with_pool!(db, |pool| crm_platform::db::bind_values(
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
+            &binds
+        )
+        .fetch_all(pool)
+        .await)?;
+        for r in rows {
+            out.entry(r.customer_id).or_default().push(r);
+        }
+    }
+    Ok(out)
+}
+
 async fn of_customer(tx: &mut Tx, customer: Uuid) -> Result<Vec<ContactPointRow>, DbError> {
     let sql = of_customer_sql();
     Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(

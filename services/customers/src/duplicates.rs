@@ -19,12 +19,17 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Version of the key rules. Raise it when `crm_dedup::blocking_keys` changes: stored customers
-/// are re-keyed at the next start ([`crate::backfill`]).
+/// are re-keyed at the next start ([`crate::backfill`]), which then records it in
+/// `derived_versions`.
 pub const KEYS_VERSION: i32 = 1;
 
 /// Candidates looked at per check: the customers sharing the most keys. Strong keys (email,
 /// phone) are looked up on their own so a common name cannot crowd them out.
 const CANDIDATES: i64 = 200;
+
+/// Customers looked at per name key (keys that identify, such as a name with a birth date,
+/// hold few customers; a bare name's key can hold thousands).
+const PER_WEAK_KEY: i64 = 50;
 
 /// Candidates returned, best first.
 const SHOWN: usize = 20;
@@ -257,26 +262,31 @@ pub async fn write_keys(
             .execute(&mut *conn)
             .await?;
         }
-        sqlx::query("UPDATE customers SET match_keys_version = $1 WHERE id = $2")
-            .bind(KEYS_VERSION)
-            .bind(row.id)
-            .execute(&mut *conn)
-            .await?;
         Ok::<_, sqlx::Error>(())
     })?;
     Ok(())
 }
 
-/// Ids of the customers sharing the most of `hashes`, at most `limit`.
-async fn sharing(db: &Db, hashes: &[i64], limit: i64) -> Result<Vec<Uuid>, DbError> {
+/// Ids of the customers sharing the most of `hashes`, at most `limit`, looking at no more than
+/// `per_key` customers of each key: a common name's key holds thousands of customers at a
+/// million, and reading them all made every create slow. Each key is its own index range scan
+/// that stops after `per_key` entries.
+async fn sharing(db: &Db, hashes: &[i64], per_key: i64, limit: i64) -> Result<Vec<Uuid>, DbError> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    let mut buf = SqlBuf::new(
-        "SELECT customer_id, COUNT(*) AS shared FROM customer_match_keys WHERE key_hash IN (",
-    );
-    buf.push_binds(hashes.iter().map(|h| SqlValue::Int(*h)));
-    buf.push(") GROUP BY customer_id ORDER BY shared DESC LIMIT ");
+    let mut buf = SqlBuf::new("SELECT customer_id, COUNT(*) AS shared FROM (");
+    for (i, h) in hashes.iter().enumerate() {
+        if i > 0 {
+            buf.push(" UNION ALL ");
+        }
+        buf.push("SELECT * FROM (SELECT customer_id FROM customer_match_keys WHERE key_hash = ");
+        buf.push_bind(SqlValue::Int(*h));
+        buf.push(" LIMIT ");
+        buf.push_bind(SqlValue::Int(per_key));
+        buf.push(&format!(") AS k{i}"));
+    }
+    buf.push(") AS k GROUP BY customer_id ORDER BY shared DESC LIMIT ");
     buf.push_bind(SqlValue::Int(limit));
     let SqlBuf { sql, binds } = buf;
     let rows: Vec<(Uuid, i64)> = with_pool!(db, |pool| crm_platform::db::bind_values(
@@ -332,10 +342,11 @@ impl Customers {
         let cfg = self.duplicates.matcher();
         let db = self.store.db();
         let (strong, weak) = key_hashes(row, &cfg);
-        let mut ids = sharing(db, &strong, CANDIDATES).await?;
+        // Strong keys (email, phone) on their own, so common names cannot crowd them out.
+        let mut ids = sharing(db, &strong, CANDIDATES, CANDIDATES).await?;
         let seen: HashSet<Uuid> = ids.iter().copied().collect();
         ids.extend(
-            sharing(db, &weak, CANDIDATES)
+            sharing(db, &weak, PER_WEAK_KEY, CANDIDATES)
                 .await?
                 .into_iter()
                 .filter(|id| !seen.contains(id)),
@@ -347,11 +358,13 @@ impl Customers {
         let mut buf = Store::list_query(&Reach::all());
         ids_in(&mut buf, &ids);
         let rows = self.store.fetch(buf).await?;
-        let me = record_of(row);
+        // Prepared once, not once per candidate.
+        let me = crm_dedup::Prepared::new(&record_of(row), &cfg);
         let mut scored: Vec<(CustomerRow, crm_dedup::Match)> = rows
             .into_iter()
             .filter_map(|other| {
-                let m = crm_dedup::compare(&me, &record_of(&other), &cfg)?;
+                let them = crm_dedup::Prepared::new(&record_of(&other), &cfg);
+                let m = crm_dedup::compare_prepared(&me, &them, &cfg)?;
                 Some((other, m))
             })
             .collect();

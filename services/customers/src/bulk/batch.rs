@@ -196,9 +196,8 @@ impl Customers {
         }
         let cfg = self.duplicates.matcher();
         let mut tx = self.store.db().begin().await?;
-        let head =
-            format!("INSERT INTO customers ({COLUMNS}, search_doc, match_keys_version) VALUES ");
-        insert_rows(&mut tx, &head, "", 31, rows.len(), |i, v| {
+        let head = format!("INSERT INTO customers ({COLUMNS}, search_doc) VALUES ");
+        insert_rows(&mut tx, &head, "", 30, rows.len(), |i, v| {
             let r = &rows[i];
             v.extend([
                 SqlValue::Uuid(r.id),
@@ -231,7 +230,6 @@ impl Customers {
                 text(&r.given_name),
                 text(&r.family_name),
                 SqlValue::Text(crate::search::document(r)),
-                SqlValue::Int(i64::from(crate::duplicates::KEYS_VERSION)),
             ]);
         })
         .await?;
