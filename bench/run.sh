@@ -11,7 +11,9 @@
 # BENCH_EVENTS (20000), BENCH_EVENTS_RATE (500/s), BENCH_NO_WRITE=1 to print instead of appending.
 # For a quick look at some scenarios: BENCH_ONLY="search-customers create-customer" runs just
 # those against the suite and prints their results (nothing is appended), and BENCH_SKIP_SEED=1
-# reuses the database of an earlier run.
+# reuses the database of an earlier run. BENCH_PERF=1 (with BENCH_ONLY) records a system-wide
+# CPU profile (perf) of the first 15 s of the backfill and of the scenarios, and prints where
+# the time went by process and function.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +85,16 @@ wait_http http://127.0.0.1:51466/readyz
 # (crm_customers_backfill_remaining reaches 0) and report how long it took.
 echo "bench: waiting for the backfill of derived data" >&2
 backfill_start=$(date +%s.%N)
+profile() { # name seconds: a system-wide profile of the next seconds
+  perf record -a -g -F 299 -o "$out/$1.perf" -- sleep "$2" >/dev/null 2>&1 || true
+  # Only the suite's threads (tokio-rt-worker, crm) and PostgreSQL: other work on the machine
+  # is left out of the shares.
+  perf report -i "$out/$1.perf" --no-children --comms tokio-rt-worker,crm,postgres --sort comm,sym \
+    --percent-limit 1.5 --stdio 2>/dev/null \
+    | grep -E '^ +[0-9]' | head -40 >"$out/$1.txt" || true
+  echo "bench: profile $1 in $out/$1.txt" >&2
+}
+[ "${BENCH_PERF:-0}" = 1 ] && profile backfill 15
 until [ "$(curl -fs http://127.0.0.1:51464/metrics | awk '/^crm_customers_backfill_remaining / {print $2}')" = 0 ]; do
   sleep 1
 done
@@ -104,7 +116,12 @@ run() { # label target json scenario... (extra flags via $extra)
 
 if [ -n "${BENCH_ONLY:-}" ]; then
   # shellcheck disable=SC2086 # a list of scenarios
+  if [ "${BENCH_PERF:-0}" = 1 ]; then
+    profile scenarios "$(( ${duration%s} + ${warmup%s} ))" &
+    perf_job=$!
+  fi
   run "" http://127.0.0.1:51080 only.json $BENCH_ONLY
+  [ -n "${perf_job:-}" ] && wait "$perf_job"
   python3 -c 'import json,sys; [print(json.dumps(r)) for r in json.load(open(sys.argv[1]))]' "$out/only.json" 2>/dev/null \
     || cat "$out/only.json"
   exit 0

@@ -145,7 +145,9 @@ async fn batch(
         ""
     };
     let sql = format!(
-        "SELECT {COLUMNS}, search_doc = '' AS no_doc FROM customers WHERE id > $1 AND {} ORDER BY id LIMIT $2{lock}",
+        "SELECT {COLUMNS}, search_doc = '' AS no_doc, \
+         EXISTS (SELECT 1 FROM customer_match_keys k WHERE k.customer_id = customers.id) AS has_keys \
+         FROM customers WHERE id > $1 AND {} ORDER BY id LIMIT $2{lock}",
         mode.pending()
     );
     let rows: Vec<Pending> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -164,11 +166,27 @@ async fn batch(
         s.dedup();
         keys.extend(s.into_iter().map(|h| (h, r.row.id)));
     }
-    let ids: Vec<SqlValue> = rows.iter().map(|r| SqlValue::Uuid(r.row.id)).collect();
-    let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id IN (");
-    delete.push_binds(ids);
-    delete.push(")");
-    crate::bulk::batch::execute(&mut tx, delete).await?;
+    // Old keys go first. After a bulk load there are none, and no statement is sent. A re-key
+    // takes the whole id range of the batch: one index range scan (a list of 1,000 ids can be
+    // planned as a scan of the whole table while its statistics still say it is empty).
+    if mode == Mode::Rekey {
+        let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id > ");
+        delete.push_bind(SqlValue::Uuid(after));
+        delete.push(" AND customer_id <= ");
+        delete.push_bind(SqlValue::Uuid(last));
+        crate::bulk::batch::execute(&mut tx, delete).await?;
+    } else {
+        let keyed: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| r.has_keys)
+            .map(|r| r.row.id)
+            .collect();
+        for id in keyed {
+            let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id = ");
+            delete.push_bind(SqlValue::Uuid(id));
+            crate::bulk::batch::execute(&mut tx, delete).await?;
+        }
+    }
     crate::bulk::batch::insert_rows(
         &mut tx,
         "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
@@ -209,4 +227,5 @@ struct Pending {
     #[sqlx(flatten)]
     row: CustomerRow,
     no_doc: bool,
+    has_keys: bool,
 }

@@ -74,7 +74,13 @@ where
             None => "unmatched".to_owned(),
         };
         let start = Instant::now();
-        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Probes (the gateway checks its upstreams' health every few seconds) are not users.
+        let path = req.uri().path();
+        if !(path.starts_with("/grpc.health.")
+            || matches!(path, "/healthz" | "/readyz" | "/metrics"))
+        {
+            REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let fut = self.inner.call(req);
         Box::pin(async move {
             let Ok(response) = fut.await;
