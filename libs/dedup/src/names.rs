@@ -202,7 +202,7 @@ fn surname_readings(c: char) -> Vec<String> {
 }
 
 /// Splits a Han name into (surname reading options, given-name characters).
-fn split_han_name(han: &str) -> (Vec<String>, Vec<char>) {
+pub(crate) fn split_han_name(han: &str) -> (Vec<String>, Vec<char>) {
     let chars: Vec<char> = han.chars().collect();
     if chars.len() >= 3 {
         for (sur, reading) in COMPOUND_SURNAMES {

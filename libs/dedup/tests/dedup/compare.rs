@@ -1,6 +1,6 @@
 //! Scenario tests for `compare`.
 
-use crm_dedup::{Config, Kind, Level, Match, Reason, Record, compare};
+use crm_dedup::{Address, Config, Kind, Level, Match, Reason, Record, compare};
 
 fn person(id: u128, name: &str) -> Record {
     Record::new(id, Kind::Person, name)
@@ -26,7 +26,7 @@ fn with_birth(mut r: Record, d: &str) -> Record {
 }
 
 fn with_address(mut r: Record, a: &str) -> Record {
-    r.address = Some(a.into());
+    r.addresses.push(Address::free_text(a));
     r
 }
 

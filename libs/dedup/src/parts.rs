@@ -1,0 +1,417 @@
+//! Person names as parts (given name, family name), compared part by part.
+//!
+//! A whole-name similarity lets an identical family name average away a
+//! different given name ("John Smith" / "Mary Smith" ≈ 0.7). Compared part
+//! by part, a different given name is strong evidence *against* (twins,
+//! siblings and spouses share the family name, address and phone), while a
+//! typo, a nickname (Bill / William) or an initial is not. Given and family
+//! name entered the wrong way round are matched crosswise.
+
+use crate::names::{NameForm, is_han, parse_person_name, readings, split_han_name};
+use crate::similarity::jaro_winkler;
+
+/// One part of a name in comparable form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Part {
+    /// Folded Latin tokens ("jean", "pierre").
+    pub tokens: Vec<String>,
+    /// Han characters, if the part is written in Chinese.
+    pub han: String,
+    /// `tokens` joined, or the primary pinyin of `han`: what parts in
+    /// different scripts are compared by.
+    pub key: String,
+    /// Bit set of the nickname groups the first given-name token is in.
+    pub nick: u64,
+}
+
+impl Part {
+    fn latin(tokens: Vec<String>) -> Option<Part> {
+        if tokens.is_empty() {
+            return None;
+        }
+        let key = tokens.concat();
+        let nick = tokens.first().map_or(0, |t| nickname_groups(t));
+        Some(Part {
+            tokens,
+            han: String::new(),
+            key,
+            nick,
+        })
+    }
+
+    fn han(han: String, surname: bool) -> Option<Part> {
+        if han.is_empty() {
+            return None;
+        }
+        let key = if surname {
+            let (sur, _) = split_han_name(&format!("{han}x"));
+            sur.into_iter().next().unwrap_or_default()
+        } else {
+            han.chars()
+                .filter_map(|c| readings(c).into_iter().next())
+                .collect()
+        };
+        Some(Part {
+            tokens: Vec::new(),
+            han,
+            key,
+            nick: 0,
+        })
+    }
+
+    /// The first given-name token ("john" of "John Michael").
+    fn first(&self) -> &str {
+        self.tokens.first().map_or(self.key.as_str(), String::as_str)
+    }
+}
+
+/// Given and family name; either may be unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameParts {
+    pub given: Option<Part>,
+    pub family: Option<Part>,
+}
+
+fn part_of(raw: &str, surname: bool) -> Option<Part> {
+    let f = parse_person_name(raw);
+    if !f.tokens.is_empty() {
+        Part::latin(f.tokens)
+    } else {
+        Part::han(f.han, surname)
+    }
+}
+
+/// Name parts from explicit fields, or else read from the display name:
+/// "Family, Given"; Han names surname first; a Latin name written with the
+/// family name in capitals first ("SMITH John"); otherwise the last token
+/// is the family name. `None` for single-token names.
+pub fn name_parts(
+    given: Option<&str>,
+    family: Option<&str>,
+    display: &str,
+    form: Option<&NameForm>,
+) -> Option<NameParts> {
+    let given = given.filter(|s| !s.trim().is_empty());
+    let family = family.filter(|s| !s.trim().is_empty());
+    if given.is_some() || family.is_some() {
+        let parts = NameParts {
+            given: given.and_then(|g| part_of(g, false)),
+            family: family.and_then(|f| part_of(f, true)),
+        };
+        return (parts.given.is_some() || parts.family.is_some()).then_some(parts);
+    }
+    let form = form?;
+    if form.tokens.is_empty() && !form.han.is_empty() {
+        let (_, given_chars) = split_han_name(&form.han);
+        let given: String = given_chars.into_iter().collect();
+        let sur_len = form.han.chars().count() - given.chars().count();
+        let sur: String = form.han.chars().take(sur_len).collect();
+        return Some(NameParts {
+            given: Part::han(given, false),
+            family: Part::han(sur, true),
+        });
+    }
+    if form.tokens.len() < 2 {
+        return None;
+    }
+    if let Some((left, right)) = display.split_once(',') {
+        let (f, g) = (parse_person_name(left).tokens, parse_person_name(right).tokens);
+        if !f.is_empty() && !g.is_empty() {
+            return Some(NameParts {
+                given: Part::latin(g),
+                family: Part::latin(f),
+            });
+        }
+    }
+    let mut tokens = form.tokens.clone();
+    let first_raw = display.split_whitespace().find(|w| w.chars().any(char::is_alphabetic));
+    let capitals_first = first_raw.is_some_and(|w| {
+        w.chars().filter(|c| c.is_alphabetic()).count() > 1
+            && w.chars().all(|c| !c.is_lowercase())
+            && display.chars().any(char::is_lowercase)
+    });
+    let family = if capitals_first {
+        tokens.remove(0)
+    } else {
+        tokens.pop().unwrap_or_default()
+    };
+    Some(NameParts {
+        given: Part::latin(tokens),
+        family: Part::latin(vec![family]),
+    })
+}
+
+/// How well two name parts agree, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PartLevel {
+    Exact,
+    /// Known nickname of the other (given names only).
+    Nickname,
+    /// A typo or transposition; Han homophones.
+    Typo,
+    /// One side is an initial of the other (given names only).
+    Initial,
+    /// Somewhat alike (Jaro–Winkler 0.75–0.88): ambiguous.
+    Close,
+    Different,
+}
+
+/// Jaro–Winkler at or above which two parts differ only by a typo.
+const TYPO: f64 = 0.88;
+const CLOSE: f64 = 0.75;
+
+/// Compares two parts; `given` enables nicknames, initials and matching
+/// on the first given-name token (a middle name may be missing).
+pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
+    if !a.han.is_empty() && !b.han.is_empty() {
+        if a.han == b.han {
+            return PartLevel::Exact;
+        }
+        // Same reading, other characters: a homophone typed by an input
+        // method, or another name that sounds the same.
+        return if a.key == b.key { PartLevel::Typo } else { PartLevel::Different };
+    }
+    if a.key == b.key {
+        return PartLevel::Exact;
+    }
+    if given {
+        let (fa, fb) = (a.first(), b.first());
+        if fa == fb && fa.chars().count() > 1 {
+            return PartLevel::Exact;
+        }
+        if a.nick & b.nick != 0 {
+            return PartLevel::Nickname;
+        }
+        if (fa.chars().count() == 1 || fb.chars().count() == 1) && fa.chars().next() == fb.chars().next() {
+            return PartLevel::Initial;
+        }
+    }
+    let s = jaro_winkler(&a.key, &b.key);
+    if s >= TYPO {
+        PartLevel::Typo
+    } else if s >= CLOSE {
+        PartLevel::Close
+    } else {
+        PartLevel::Different
+    }
+}
+
+/// Result of comparing the parts of two names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartsMatch {
+    pub given: Option<PartLevel>,
+    pub family: Option<PartLevel>,
+    /// Given and family name matched crosswise.
+    pub swapped: bool,
+}
+
+/// Log-odds weights of the part levels (m/u ratios, hand-set): an exact
+/// family name is rarer among non-matches than an exact given name; a
+/// clearly different given name outweighs an agreeing family name, birth
+/// date and address together (twins), a different family name a little
+/// less (names change at marriage).
+pub fn given_weight(l: PartLevel) -> f64 {
+    match l {
+        PartLevel::Exact => 2.0,
+        PartLevel::Nickname => 1.6,
+        PartLevel::Typo => 1.2,
+        PartLevel::Initial => 0.3,
+        PartLevel::Close => -2.0,
+        PartLevel::Different => -7.0,
+    }
+}
+
+pub fn family_weight(l: PartLevel) -> f64 {
+    match l {
+        PartLevel::Exact => 2.5,
+        PartLevel::Typo => 1.5,
+        PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => -1.5,
+        PartLevel::Different => -5.0,
+    }
+}
+
+/// Penalty for a crosswise match: usually a data-entry swap, sometimes two
+/// people whose names mirror each other.
+pub const W_SWAPPED: f64 = -0.3;
+
+fn weight(m: &PartsMatch) -> f64 {
+    m.given.map_or(0.0, given_weight) + m.family.map_or(0.0, family_weight) + if m.swapped { W_SWAPPED } else { 0.0 }
+}
+
+/// Compares name parts straight and crosswise and keeps the better reading.
+/// `None` if no part can be compared.
+pub fn compare_parts(a: &NameParts, b: &NameParts) -> Option<PartsMatch> {
+    let pair = |x: &Option<Part>, y: &Option<Part>, given: bool| match (x, y) {
+        (Some(x), Some(y)) => Some(compare_part(x, y, given)),
+        _ => None,
+    };
+    let straight = PartsMatch {
+        given: pair(&a.given, &b.given, true),
+        family: pair(&a.family, &b.family, false),
+        swapped: false,
+    };
+    let crossed = PartsMatch {
+        given: pair(&a.given, &b.family, false),
+        family: pair(&a.family, &b.given, false),
+        swapped: true,
+    };
+    let usable = |m: &PartsMatch| m.given.is_some() || m.family.is_some();
+    // Crosswise only when both parts can be compared that way.
+    let crossed_ok = crossed.given.is_some() && crossed.family.is_some() && weight(&crossed) > weight(&straight);
+    if crossed_ok {
+        Some(crossed)
+    } else if usable(&straight) {
+        Some(straight)
+    } else {
+        None
+    }
+}
+
+/// Total log-odds weight of a parts comparison.
+pub fn parts_weight(m: &PartsMatch) -> f64 {
+    weight(m)
+}
+
+/// Nickname groups: a short form and the full names it stands for. Two
+/// given names in one group are a nickname match. At most 64 groups (they
+/// are kept as a bit set per name).
+const NICKNAMES: &[&[&str]] = &[
+    &["william", "bill", "billy", "will", "willy", "willi", "liam", "wilhelm"],
+    &["robert", "bob", "bobby", "rob", "robbie", "bert"],
+    &["elizabeth", "liz", "lizzie", "beth", "betty", "betsy", "eliza", "elisabeth", "lisa", "liza", "elise"],
+    &["richard", "rick", "ricky", "dick", "rich", "richie"],
+    &["james", "jim", "jimmy", "jamie"],
+    &["john", "jack", "johnny", "jon", "johann", "johannes", "hans"],
+    &["margaret", "maggie", "meg", "peggy", "marge", "greta", "margarete", "gretchen"],
+    &["katherine", "catherine", "kate", "katie", "cathy", "kathy", "kat", "katharina", "katja", "kathrin"],
+    &["michael", "mike", "mick", "mickey", "micha"],
+    &["thomas", "tom", "tommy", "thom"],
+    &["joseph", "joe", "joey", "josef", "sepp", "giuseppe", "beppe", "jose", "pepe"],
+    &["charles", "charlie", "chuck", "karl", "carl"],
+    &["edward", "ed", "eddie", "ted", "ned"],
+    &["anthony", "tony", "antonio", "toni", "anton"],
+    &["daniel", "dan", "danny"],
+    &["david", "dave", "davey"],
+    &["alexander", "alex", "sasha", "alejandro", "alessandro", "sandro", "xander"],
+    &["alexandra", "alex", "sasha", "sandra", "alessandra"],
+    &["christopher", "chris", "kit", "christoph"],
+    &["christine", "chris", "christina", "tina", "kristina"],
+    &["jennifer", "jen", "jenny"],
+    &["patricia", "pat", "patty", "trish", "tricia"],
+    &["patrick", "pat", "paddy"],
+    &["susan", "sue", "susie", "suzanne", "susanne"],
+    &["nicholas", "nick", "nicky", "nico", "nikolaus", "niklas", "klaus"],
+    &["matthew", "matt", "matthias", "mathias"],
+    &["andrew", "andy", "drew", "andreas", "andrea"],
+    &["benjamin", "ben", "benny"],
+    &["samuel", "sam", "sammy"],
+    &["samantha", "sam", "sammy"],
+    &["stephen", "steven", "steve", "stefan", "stephan"],
+    &["friedrich", "fritz", "fred", "frederick", "freddy"],
+    &["francesco", "franco", "francis", "frank", "franz", "francisco", "paco", "pancho"],
+    &["manuel", "manolo", "manu"],
+    &["dolores", "lola"],
+    &["ignacio", "nacho"],
+    &["guillermo", "memo"],
+    &["jacob", "jake", "jakob"],
+    &["joshua", "josh"],
+    &["timothy", "tim", "timmy"],
+    &["gregory", "greg"],
+    &["jonathan", "jon", "jonny"],
+    &["deborah", "debbie", "deb"],
+    &["rebecca", "becky", "becca"],
+    &["victoria", "vicky", "tori"],
+    &["barbara", "barb", "babs"],
+    &["dorothy", "dot", "dottie", "dora"],
+    &["helen", "helena", "nell", "ellie", "lena"],
+    &["eleanor", "ellie", "nora", "ella"],
+    &["maria", "mary", "marie", "mia", "mimi"],
+    &["anna", "anne", "ann", "annie", "hanna", "hannah"],
+    &["peter", "pete", "pietro", "pedro"],
+    &["henry", "harry", "hank", "heinrich", "heinz", "enrico", "henri"],
+    &["lawrence", "larry", "lorenzo", "lorenz"],
+    &["gerald", "gerry", "jerry", "gerhard"],
+    &["ronald", "ron", "ronnie"],
+    &["donald", "don", "donnie"],
+    &["kenneth", "ken", "kenny"],
+    &["raymond", "ray"],
+    &["wolfgang", "wolf"],
+    &["juergen", "jurgen", "jorg", "joerg", "georg", "george", "jorge", "giorgio"],
+    &["ulrich", "uli", "ulli"],
+    &["bernhard", "bernd", "bernard", "bernie"],
+    &["cornelia", "conny", "nelly"],
+];
+
+/// Bit set of the nickname groups containing `name`.
+pub fn nickname_groups(name: &str) -> u64 {
+    let mut set = 0u64;
+    for (i, group) in NICKNAMES.iter().enumerate().take(64) {
+        if group.contains(&name) {
+            set |= 1 << i;
+        }
+    }
+    set
+}
+
+/// Whether a string contains Han characters (used by callers that pick
+/// a comparison path).
+pub fn has_han(s: &str) -> bool {
+    s.chars().any(is_han)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(name: &str) -> NameParts {
+        let form = parse_person_name(name);
+        name_parts(None, None, name, Some(&form)).unwrap_or_default()
+    }
+
+    fn keys(p: &NameParts) -> (String, String) {
+        let k = |x: &Option<Part>| x.as_ref().map(|p| p.key.clone()).unwrap_or_default();
+        (k(&p.given), k(&p.family))
+    }
+
+    #[test]
+    fn parts_from_display_names() {
+        assert_eq!(keys(&parts("John Smith")), ("john".into(), "smith".into()));
+        assert_eq!(keys(&parts("Smith, John")), ("john".into(), "smith".into()));
+        assert_eq!(keys(&parts("SMITH John")), ("john".into(), "smith".into()));
+        assert_eq!(keys(&parts("Jean-Pierre Müller")), ("jeanpierre".into(), "muller".into()));
+        assert_eq!(keys(&parts("王小明")), ("xiaoming".into(), "wang".into()));
+        assert_eq!(keys(&parts("欧阳修文")), ("xiuwen".into(), "ouyang".into()));
+        assert!(name_parts(None, None, "Madonna", Some(&parse_person_name("Madonna"))).is_none());
+    }
+
+    #[test]
+    fn part_levels() {
+        let level = |a: &str, b: &str| {
+            let (x, y) = (parts(a), parts(b));
+            compare_parts(&x, &y)
+        };
+        let m = level("William Smith", "Bill Smith").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!((m.given, m.family), (Some(PartLevel::Nickname), Some(PartLevel::Exact)));
+        let m = level("Smith, John", "Jonh Smith").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Typo));
+        let m = level("John Smith", "Mary Smith").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Different));
+        let m = level("J. Smith", "John Smith").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Initial));
+        let m = level("Zhang Wei", "张伟").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!((m.given, m.family, m.swapped), (Some(PartLevel::Exact), Some(PartLevel::Exact), true));
+        let m = level("王小明", "Xiaoming Wang").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!((m.given, m.family, m.swapped), (Some(PartLevel::Exact), Some(PartLevel::Exact), false));
+        let m = level("张伟", "张玮").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Typo));
+        let m = level("张伟", "张敏").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Different));
+    }
+
+    #[test]
+    fn nickname_table_fits_the_bit_set() {
+        assert!(NICKNAMES.len() <= 64);
+        assert_ne!(nickname_groups("liz") & nickname_groups("elizabeth"), 0);
+        assert_eq!(nickname_groups("liz") & nickname_groups("robert"), 0);
+    }
+}
