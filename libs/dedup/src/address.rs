@@ -268,8 +268,15 @@ fn postal_field(a: Option<&str>, b: Option<&str>) -> Field {
     match (a, b) {
         (Some(x), Some(y)) if x == y => Field::Agree,
         (Some(x), Some(y)) => {
-            let close = x.len() == y.len() && x.bytes().zip(y.bytes()).filter(|(p, q)| p != q).count() == 1;
-            if close { Field::Near } else { Field::Differ }
+            let (x, y) = (x.as_bytes(), y.as_bytes());
+            let diff: Vec<usize> = (0..x.len().min(y.len())).filter(|&i| x[i] != y[i]).collect();
+            let transposed =
+                diff.len() == 2 && diff[1] == diff[0] + 1 && x[diff[0]] == y[diff[1]] && x[diff[1]] == y[diff[0]];
+            if x.len() == y.len() && (diff.len() == 1 || transposed) {
+                Field::Near
+            } else {
+                Field::Differ
+            }
         }
         _ => Field::Unknown,
     }
@@ -293,7 +300,11 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
         || postal == Field::Unknown && locality == Field::Differ;
     match street {
         Field::Agree | Field::Near if !place_differs => match house {
-            Field::Agree if street == Field::Agree && postal != Field::Near && locality != Field::Near => {
+            Field::Agree
+                if street == Field::Agree
+                    && matches!(postal, Field::Agree | Field::Unknown)
+                    && matches!(locality, Field::Agree | Field::Unknown) =>
+            {
                 AddressLevel::Same
             }
             Field::Agree | Field::Near => AddressLevel::Similar,

@@ -120,7 +120,7 @@ const HAN_SUFFIXES: &[&str] = &[
 ];
 
 /// Compound (two-character) surnames with their reading.
-const COMPOUND_SURNAMES: &[(&str, &str)] = &[
+pub(crate) const COMPOUND_SURNAMES: &[(&str, &str)] = &[
     ("欧阳", "ouyang"),
     ("司马", "sima"),
     ("上官", "shangguan"),
@@ -192,7 +192,7 @@ pub fn readings(c: char) -> Vec<String> {
 }
 
 /// Readings with the surname reading moved to the front.
-fn surname_readings(c: char) -> Vec<String> {
+pub(crate) fn surname_readings(c: char) -> Vec<String> {
     let mut rs = readings(c);
     if let Some((_, r)) = SURNAME_READINGS.iter().find(|(ch, _)| *ch == c) {
         rs.retain(|x| x != r);

@@ -7,7 +7,10 @@
 //! typo, a nickname (Bill / William) or an initial is not. Given and family
 //! name entered the wrong way round are matched crosswise.
 
-use crate::names::{NameForm, is_han, parse_person_name, readings, split_han_name};
+use crate::names::{
+    COMPOUND_SURNAMES, NameForm, is_han, parse_person_name, readings, split_han_name,
+    surname_readings,
+};
 use crate::similarity::jaro_winkler;
 
 /// One part of a name in comparable form.
@@ -43,13 +46,34 @@ impl Part {
         if han.is_empty() {
             return None;
         }
-        let key = if surname {
-            let (sur, _) = split_han_name(&format!("{han}x"));
-            sur.into_iter().next().unwrap_or_default()
-        } else {
-            han.chars()
-                .filter_map(|c| readings(c).into_iter().next())
-                .collect()
+        // The first character read as a surname (曾 zeng, not ceng) when
+        // the part is a family name; the rest with everyday readings.
+        let first_reading = |c: char| {
+            if surname {
+                surname_readings(c).into_iter().next()
+            } else {
+                readings(c).into_iter().next()
+            }
+        };
+        let key = match COMPOUND_SURNAMES.iter().find(|(h, _)| surname && han.starts_with(h)) {
+            Some((h, reading)) => {
+                let rest: String = han[h.len()..]
+                    .chars()
+                    .filter_map(|c| readings(c).into_iter().next())
+                    .collect();
+                format!("{reading}{rest}")
+            }
+            None => han
+                .chars()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    if i == 0 {
+                        first_reading(c)
+                    } else {
+                        readings(c).into_iter().next()
+                    }
+                })
+                .collect(),
         };
         Some(Part {
             tokens: Vec::new(),
@@ -84,7 +108,8 @@ fn part_of(raw: &str, surname: bool) -> Option<Part> {
 /// Name parts from explicit fields, or else read from the display name:
 /// "Family, Given"; Han names surname first; a Latin name written with the
 /// family name in capitals first ("SMITH John"); otherwise the last token
-/// is the family name. `None` for single-token names.
+/// is the family name; a single word is a family name. `None` without a
+/// name.
 pub fn name_parts(
     given: Option<&str>,
     family: Option<&str>,
@@ -111,7 +136,15 @@ pub fn name_parts(
             family: Part::han(sur, true),
         });
     }
-    if form.tokens.len() < 2 {
+    if form.tokens.len() == 1 {
+        // A lone word is far more often the family name ("Garcia", "Mr
+        // Smith") than a given name.
+        return Some(NameParts {
+            given: None,
+            family: Part::latin(form.tokens.clone()),
+        });
+    }
+    if form.tokens.is_empty() {
         return None;
     }
     if let Some((left, right)) = display.split_once(',') {
@@ -171,6 +204,7 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         // method, or another name that sounds the same.
         return if a.key == b.key { PartLevel::Typo } else { PartLevel::Different };
     }
+    let han = !a.han.is_empty() || !b.han.is_empty();
     if a.key == b.key {
         return PartLevel::Exact;
     }
@@ -189,7 +223,9 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
     let s = jaro_winkler(&a.key, &b.key);
     if s >= TYPO {
         PartLevel::Typo
-    } else if s >= CLOSE {
+    } else if s >= CLOSE && !han {
+        // Romanised Han names differ in whole syllables ("yingwei" /
+        // "linwei"), so only a typo-level likeness counts there.
         PartLevel::Close
     } else {
         PartLevel::Different
@@ -216,7 +252,7 @@ pub fn given_weight(l: PartLevel) -> f64 {
         PartLevel::Nickname => 1.6,
         PartLevel::Typo => 1.2,
         PartLevel::Initial => 0.3,
-        PartLevel::Close => -2.0,
+        PartLevel::Close => -3.5,
         PartLevel::Different => -7.0,
     }
 }
@@ -256,15 +292,24 @@ pub fn compare_parts(a: &NameParts, b: &NameParts) -> Option<PartsMatch> {
         swapped: true,
     };
     let usable = |m: &PartsMatch| m.given.is_some() || m.family.is_some();
-    // Crosswise only when both parts can be compared that way.
+    // Crosswise only when both parts can be compared that way...
     let crossed_ok = crossed.given.is_some() && crossed.family.is_some() && weight(&crossed) > weight(&straight);
     if crossed_ok {
-        Some(crossed)
-    } else if usable(&straight) {
-        Some(straight)
-    } else {
-        None
+        return Some(crossed);
     }
+    // ...or when one side has a lone name that matches the other's given
+    // name better than its family name (fields swapped, one dropped).
+    if straight.given.is_none() && straight.family.is_some() {
+        let lone = PartsMatch {
+            given: None,
+            family: pair(&a.family, &b.given, false).or(pair(&a.given, &b.family, false)),
+            swapped: true,
+        };
+        if lone.family.is_some() && weight(&lone) > weight(&straight) {
+            return Some(lone);
+        }
+    }
+    usable(&straight).then_some(straight)
 }
 
 /// Total log-odds weight of a parts comparison.
@@ -381,7 +426,8 @@ mod tests {
         assert_eq!(keys(&parts("Jean-Pierre Müller")), ("jeanpierre".into(), "muller".into()));
         assert_eq!(keys(&parts("王小明")), ("xiaoming".into(), "wang".into()));
         assert_eq!(keys(&parts("欧阳修文")), ("xiuwen".into(), "ouyang".into()));
-        assert!(name_parts(None, None, "Madonna", Some(&parse_person_name("Madonna"))).is_none());
+        assert_eq!(keys(&parts("Madonna")), (String::new(), "madonna".into()));
+        assert!(name_parts(None, None, "", Some(&parse_person_name(""))).is_none());
     }
 
     #[test]

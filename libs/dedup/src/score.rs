@@ -66,7 +66,7 @@ impl Default for Config {
             window: 20,
             common_name: 20,
             max_cluster: 100,
-            min_link_evidence: 0.0,
+            min_link_evidence: 2.0,
             threads: 0,
         }
     }
@@ -282,6 +282,15 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.note(Reason::CommonName { records: count });
         }
     }
+    let birth = match (a.birth, b.birth) {
+        (Some(x), Some(y)) if !org => Some(compare_birth(x, y)),
+        _ => None,
+    };
+    // Another birth date makes these two people (relatives) as surely as
+    // another given name: shared contacts and address are the household's.
+    if birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate) {
+        household = true;
+    }
     contact_evidence(a, b, org, household, &mut t);
     if let (Some(la), Some(lb)) = (&a.legal, &b.legal) {
         let s = name_similarity(la, lb, org).score;
@@ -291,12 +300,13 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.add(Reason::DifferentLegalName, W_LEGAL_DIFFERENT);
         }
     }
-    if !org && let (Some(x), Some(y)) = (a.birth, b.birth) {
-        let (r, bw) = compare_birth(x, y);
-        t.identifying |= bw > 0.0;
+    if let Some((r, bw)) = birth {
+        // Only an exact date identifies: a date one typo away is shared
+        // by too many namesakes.
+        t.identifying |= r == Reason::SameBirthDate;
         t.add(r, bw);
     }
-    address_evidence(a, b, org, names_agree, &mut t);
+    address_evidence(a, b, org, names_agree && !household, &mut t);
 
     t.log_odds = PRIOR + t.evidence - discount;
     if !t.identifying && t.log_odds > UNCORROBORATED_MAX {
@@ -345,6 +355,7 @@ pub fn compare(a: &Record, b: &Record, cfg: &Config) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::parse_birth_date;
 
     #[test]
     fn interpolation_is_monotone_and_bounded() {

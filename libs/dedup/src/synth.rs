@@ -223,6 +223,7 @@ pub fn evaluate(data: &Labeled, clusters: &[Cluster]) -> Metrics {
 mod tests {
     use super::*;
     use crate::names::readings;
+    use pools::{CN_GIVEN, CN_ORG_CHARS, CN_SURNAMES};
 
     #[test]
     fn pools_pinyin_is_a_valid_reading() {

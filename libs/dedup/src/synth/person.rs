@@ -228,6 +228,8 @@ pub(crate) fn corrupt_person(rng: &mut Rng, e: &Entity) -> Record {
         Some(_) => crate::normalize::fold(&s),
         None => s,
     };
+    // A dropped given name leaves the family name, swapped or not.
+    let swapped = swapped && !no_given;
     let (g, f) = if swapped { (family.clone(), given.clone()) } else { (given.clone(), family.clone()) };
     rec.name = fix_case(if no_given {
         f.clone()
