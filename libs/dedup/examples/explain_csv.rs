@@ -51,6 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys: Vec<&&str> = by_entity.keys().collect();
     keys.sort();
     let mut missed = 0;
+    let mut levels: HashMap<String, usize> = HashMap::new();
     println!("== missed true pairs");
     for e in keys {
         let ids = &by_entity[*e];
@@ -58,16 +59,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for &j in &ids[x + 1..] {
                 if cluster[i] == usize::MAX || cluster[i] != cluster[j] {
                     missed += 1;
+                    let loose = Config { possible: 0.0, ..cfg.clone() };
+                    let m = compare(&records[i], &records[j], &loose);
+                    let level = m.as_ref().map_or("none".to_string(), |m| format!("{:?}", m.level));
+                    *levels.entry(level).or_insert(0usize) += 1;
                     if missed <= n {
-                        let loose = Config { possible: 0.0, ..cfg.clone() };
-                        let m = compare(&records[i], &records[j], &loose);
                         println!("{}\n  {}\n  {}", m.map_or("none".into(), |m| m.to_string()), show(&records[i]), show(&records[j]));
                     }
                 }
             }
         }
     }
-    println!("missed {missed}");
+    println!("missed {missed} by level {levels:?}");
     println!("== false pairs");
     let mut wrong = 0;
     for cl in &result.clusters {

@@ -94,6 +94,10 @@ impl Part {
 pub struct NameParts {
     pub given: Option<Part>,
     pub family: Option<Part>,
+    /// Whether we know which part is which (explicit fields, "Family,
+    /// Given", capitals, Han order) rather than guessing that the last word
+    /// is the family name ("Zhang Wei" may be either way round).
+    pub ordered: bool,
 }
 
 fn part_of(raw: &str, surname: bool) -> Option<Part> {
@@ -122,6 +126,7 @@ pub fn name_parts(
         let parts = NameParts {
             given: given.and_then(|g| part_of(g, false)),
             family: family.and_then(|f| part_of(f, true)),
+            ordered: true,
         };
         return (parts.given.is_some() || parts.family.is_some()).then_some(parts);
     }
@@ -134,6 +139,7 @@ pub fn name_parts(
         return Some(NameParts {
             given: Part::han(given, false),
             family: Part::han(sur, true),
+            ordered: true,
         });
     }
     if form.tokens.len() == 1 {
@@ -142,6 +148,7 @@ pub fn name_parts(
         return Some(NameParts {
             given: None,
             family: Part::latin(form.tokens.clone()),
+            ordered: false,
         });
     }
     if form.tokens.is_empty() {
@@ -153,6 +160,7 @@ pub fn name_parts(
             return Some(NameParts {
                 given: Part::latin(g),
                 family: Part::latin(f),
+                ordered: true,
             });
         }
     }
@@ -171,6 +179,7 @@ pub fn name_parts(
     Some(NameParts {
         given: Part::latin(tokens),
         family: Part::latin(vec![family]),
+        ordered: capitals_first,
     })
 }
 
@@ -244,8 +253,8 @@ pub struct PartsMatch {
 /// Log-odds weights of the part levels (m/u ratios, hand-set): an exact
 /// family name is rarer among non-matches than an exact given name; a
 /// clearly different given name outweighs an agreeing family name, birth
-/// date and address together (twins), a different family name a little
-/// less (names change at marriage).
+/// date and address together (twins), a different family name much less
+/// (names change at marriage; spouses do not share the given name).
 pub fn given_weight(l: PartLevel) -> f64 {
     match l {
         PartLevel::Exact => 2.0,
@@ -262,7 +271,7 @@ pub fn family_weight(l: PartLevel) -> f64 {
         PartLevel::Exact => 2.5,
         PartLevel::Typo => 1.5,
         PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => -1.5,
-        PartLevel::Different => -5.0,
+        PartLevel::Different => -3.5,
     }
 }
 

@@ -68,6 +68,8 @@ pub enum Reason {
     DifferentStreet,
     /// Street and place differ (persons: likely another person).
     DifferentAddress,
+    /// Birth dates two typos apart (or day/month swapped and one typo).
+    NearBirthDate,
     /// A shared e-mail or phone counts less because the names say these
     /// are different members of one household or firm.
     SharedByHousehold,
@@ -115,6 +117,7 @@ impl fmt::Display for Reason {
             Reason::SameStreet => f.write_str("same street"),
             Reason::DifferentStreet => f.write_str("different street"),
             Reason::DifferentAddress => f.write_str("different address"),
+            Reason::NearBirthDate => f.write_str("birth dates two typos apart"),
             Reason::SharedByHousehold => f.write_str("contact shared by a household"),
         }
     }

@@ -106,9 +106,12 @@ const W_BIRTH_SAME: f64 = 3.0;
 /// Day and month swapped, one digit off, two adjacent digits transposed:
 /// typical entry errors, weaker than an exact date but still agreement.
 const W_BIRTH_SIMILAR: f64 = 1.0;
-/// A different date outweighs an exact name and a shared e-mail: a family
-/// mailbox, or namesakes.
-const W_BIRTH_DIFFERENT: f64 = -5.5;
+/// Two typos apart (or day/month swapped plus a typo): duplicates entered
+/// carelessly more often than other people, but not by much.
+const W_BIRTH_NEAR: f64 = -1.5;
+/// A different date outweighs an exact name (namesakes); a shared e-mail
+/// then counts as a household's.
+const W_BIRTH_DIFFERENT: f64 = -4.0;
 /// Without anything identifying, the log-odds are capped here (score
 /// ≈0.82): a name plus a postal code or a legal name is worth a review,
 /// never an automatic merge, however rare the name.
@@ -169,9 +172,6 @@ fn compare_birth(a: BirthDate, b: BirthDate) -> (Reason, f64) {
     if a == b {
         return (Reason::SameBirthDate, W_BIRTH_SAME);
     }
-    if a.year == b.year && a.month == b.day && a.day == b.month {
-        return (Reason::SimilarBirthDate, W_BIRTH_SIMILAR);
-    }
     // Digits of YYYYMMDD, without allocating.
     let digits = |d: BirthDate| {
         let v = u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day);
@@ -181,16 +181,37 @@ fn compare_birth(a: BirthDate, b: BirthDate) -> (Reason, f64) {
         }
         out
     };
-    let (x, y) = (digits(a), digits(b));
-    let differing: Vec<usize> = (0..8).filter(|&i| x[i] != y[i]).collect();
-    let transposed = differing.len() == 2
-        && differing[1] == differing[0] + 1
-        && x[differing[0]] == y[differing[1]]
-        && x[differing[1]] == y[differing[0]];
-    if differing.len() == 1 || transposed {
-        (Reason::SimilarBirthDate, W_BIRTH_SIMILAR)
+    // Typos between two digit strings: substitutions, an adjacent
+    // transposition counting as one.
+    let typos = |x: [u32; 8], y: [u32; 8]| {
+        let mut n = 0;
+        let mut i = 0;
+        while i < 8 {
+            if x[i] != y[i] {
+                if i + 1 < 8 && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 1] != y[i + 1] {
+                    i += 1;
+                }
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    };
+    let swapped = BirthDate {
+        year: b.year,
+        month: b.day,
+        day: b.month,
+    };
+    let plain = typos(digits(a), digits(b));
+    let with_swap = if b.day <= 12 {
+        1 + typos(digits(a), digits(swapped))
     } else {
-        (Reason::DifferentBirthDate, W_BIRTH_DIFFERENT)
+        u32::MAX as usize
+    };
+    match plain.min(with_swap) {
+        1 => (Reason::SimilarBirthDate, W_BIRTH_SIMILAR),
+        2 => (Reason::NearBirthDate, W_BIRTH_NEAR),
+        _ => (Reason::DifferentBirthDate, W_BIRTH_DIFFERENT),
     }
 }
 
@@ -223,11 +244,22 @@ fn part_reasons(m: &PartsMatch, t: &mut Tally) {
     }
 }
 
+fn x_ordered(p: &Prepared) -> bool {
+    p.parts.as_ref().is_some_and(|n| n.ordered)
+}
+
 /// Name evidence: by parts for persons whose parts are known on both sides,
-/// else by whole-name similarity. Returns the weight and whether the names
-/// say "different members of one household" (a clearly different given or
-/// family name).
-fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option<(f64, bool)> {
+/// else by whole-name similarity. Returns the weight, whether the names
+/// say "different members of one household" (a clearly different given
+/// name), and whether they say "same person" (by parts: nothing says
+/// otherwise, so an address counts in full even with a changed family
+/// name; by whole name: a positive weight).
+fn name_evidence(
+    a: &Prepared,
+    b: &Prepared,
+    org: bool,
+    t: &mut Tally,
+) -> Option<(f64, bool, bool)> {
     let parts = match (&a.parts, &b.parts) {
         (Some(x), Some(y)) if !org => compare_parts(x, y),
         _ => None,
@@ -243,8 +275,13 @@ fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option
         }
         let before = t.evidence;
         part_reasons(&m, t);
-        let household = m.given == Some(PartLevel::Different) || m.family == Some(PartLevel::Different);
-        return Some((t.evidence - before, household));
+        // A different family name means another person only when we know
+        // it is the family name: "Zhang Wei" / "Zhang Min" differ in the
+        // given name if the order is Chinese.
+        let ordered = x_ordered(a) && x_ordered(b);
+        let household = m.given == Some(PartLevel::Different)
+            || (m.family == Some(PartLevel::Different) && !ordered);
+        return Some((t.evidence - before, household, !household));
     }
     let ns = best_name(a, b, org)?;
     let w = name_weight(ns.score, org);
@@ -255,7 +292,7 @@ fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option
         },
         w,
     );
-    Some((w, false))
+    Some((w, false, w > 0.0))
 }
 
 /// Weighs all evidence about two prepared records: `None` for different
@@ -272,8 +309,8 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     let mut discount = 0.0;
     let mut names_agree = false;
     let mut household = false;
-    if let Some((w, other_member)) = name_evidence(a, b, org, &mut t) {
-        names_agree = w > 0.0;
+    if let Some((w, other_member, same_person)) = name_evidence(a, b, org, &mut t) {
+        names_agree = same_person;
         household = other_member;
         let count = a.name_count.max(b.name_count);
         if w > 0.0 && count > cfg.common_name {
@@ -286,12 +323,12 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
         (Some(x), Some(y)) if !org => Some(compare_birth(x, y)),
         _ => None,
     };
-    // Another birth date makes these two people (relatives) as surely as
-    // another given name: shared contacts and address are the household's.
-    if birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate) {
-        household = true;
-    }
-    contact_evidence(a, b, org, household, &mut t);
+    // Another birth date makes these two people (relatives) nearly as
+    // surely as another given name: shared contacts are the household's.
+    // (A shared address with the same full name still counts in full:
+    // a duplicate whose birth date was mistyped beyond recognition.)
+    let other_birth = birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate);
+    contact_evidence(a, b, org, household || other_birth, &mut t);
     if let (Some(la), Some(lb)) = (&a.legal, &b.legal) {
         let s = name_similarity(la, lb, org).score;
         if s >= 0.95 {
@@ -306,7 +343,7 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
         t.identifying |= r == Reason::SameBirthDate;
         t.add(r, bw);
     }
-    address_evidence(a, b, org, names_agree && !household, &mut t);
+    address_evidence(a, b, org, names_agree, &mut t);
 
     t.log_odds = PRIOR + t.evidence - discount;
     if !t.identifying && t.log_odds > UNCORROBORATED_MAX {
@@ -388,6 +425,19 @@ mod tests {
         assert_eq!(
             compare_birth(d("1980-05-01"), d("1975-11-23")).0,
             Reason::DifferentBirthDate
+        );
+        // Transposed digits, a swap plus a typo, two typos.
+        assert_eq!(
+            compare_birth(d("1985-05-01"), d("1958-05-01")).0,
+            Reason::SimilarBirthDate
+        );
+        assert_eq!(
+            compare_birth(d("1980-05-01"), d("1980-01-06")).0,
+            Reason::NearBirthDate
+        );
+        assert_eq!(
+            compare_birth(d("1980-05-01"), d("1981-05-11")).0,
+            Reason::NearBirthDate
         );
     }
 
