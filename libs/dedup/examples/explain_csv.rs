@@ -36,7 +36,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(i, r)| csv_io::record(i, r))
         .collect();
     let entity: Vec<&str> = body.iter().map(|r| r.get(1).map_or("", String::as_str)).collect();
-    let cfg = Config::default();
+    // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE.
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    let mut cfg = Config::default();
+    if let Some(v) = env("DEDUP_MIN_LINK") {
+        cfg.min_link_evidence = v;
+    }
+    if let Some(v) = env("DEDUP_AMBIGUITY") {
+        cfg.ambiguity_margin = v;
+    }
+    if let Some(v) = env("DEDUP_DUPLICATE") {
+        cfg.duplicate = v;
+    }
     let result = scan(&records, &cfg);
     let mut cluster = vec![usize::MAX; records.len()];
     for (c, cl) in result.clusters.iter().enumerate() {

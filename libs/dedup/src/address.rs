@@ -313,7 +313,8 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
             Field::Unknown => AddressLevel::Unknown,
         },
         Field::Agree | Field::Near | Field::Differ if place_differs => AddressLevel::Different,
-        Field::Differ if postal == Field::Agree => AddressLevel::SamePostal,
+        // One postal code in two cities (codes are per country) is no place.
+        Field::Differ if postal == Field::Agree && locality != Field::Differ => AddressLevel::SamePostal,
         Field::Differ if place_agrees || postal == Field::Unknown => AddressLevel::OtherStreet,
         Field::Differ => AddressLevel::Different,
         _ => match postal {

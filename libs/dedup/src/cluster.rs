@@ -80,14 +80,26 @@ fn consistent(
         right.iter().all(|&y| {
             (x, y) == edge
                 || (y, x) == edge
-                || evaluate(&prepared[x as usize], &prepared[y as usize], cfg, false)
-                    .is_some_and(|t| t.evidence >= cfg.min_link_evidence)
+                || !contradict(&prepared[x as usize], &prepared[y as usize], cfg)
         })
     })
 }
 
-/// Log-odds within which two links of one record count as equally good.
-const AMBIGUITY_MARGIN: f64 = 3.0;
+/// A single field disagreeing this strongly (another given name, birth
+/// date or address) makes two records contradict each other, whatever the
+/// rest adds up to: namesakes born the same day in two cities agree on
+/// enough to pass `min_link_evidence`, yet must not share a cluster.
+const CONFLICT: f64 = -3.0;
+
+/// Whether two records must not end up in one cluster: too little net
+/// evidence ([`Config::min_link_evidence`]) or a strongly disagreeing field.
+/// `min_link_evidence = -∞` switches both checks off.
+fn contradict(a: &Prepared, b: &Prepared, cfg: &Config) -> bool {
+    if cfg.min_link_evidence == f64::NEG_INFINITY {
+        return false;
+    }
+    evaluate(a, b, cfg, false).is_none_or(|t| t.evidence < cfg.min_link_evidence || t.worst <= CONFLICT)
+}
 
 fn log_odds(p: f64) -> f64 {
     let p = p.clamp(1e-12, 1.0 - 1e-12);
@@ -104,10 +116,7 @@ fn ambiguous(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> 
         links[i as usize].push((j, log_odds(s)));
         links[j as usize].push((i, log_odds(s)));
     }
-    let contradict = |x: u32, y: u32| {
-        evaluate(&prepared[x as usize], &prepared[y as usize], cfg, false)
-            .is_none_or(|t| t.evidence < cfg.min_link_evidence)
-    };
+    let contradict = |x: u32, y: u32| contradict(&prepared[x as usize], &prepared[y as usize], cfg);
     edges
         .iter()
         .map(|&(i, j, s)| {
@@ -115,7 +124,7 @@ fn ambiguous(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> 
             [(i, j), (j, i)].iter().any(|&(from, to)| {
                 links[from as usize]
                     .iter()
-                    .any(|&(k, l)| k != to && l >= lo - AMBIGUITY_MARGIN && contradict(to, k))
+                    .any(|&(k, l)| k != to && l >= lo - cfg.ambiguity_margin && contradict(to, k))
             })
         })
         .collect()
@@ -125,7 +134,11 @@ fn ambiguous(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> 
 /// `Duplicate` pairs of a scan). Returns each record's cluster label: the
 /// smallest index among its members. Deterministic for a given input.
 pub(crate) fn cluster(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> Vec<u32> {
-    let unsure = ambiguous(prepared, edges, cfg);
+    let unsure = if cfg.ambiguity_margin < 0.0 {
+        vec![false; edges.len()]
+    } else {
+        ambiguous(prepared, edges, cfg)
+    };
     let mut order: Vec<usize> = (0..edges.len()).filter(|&k| !unsure[k]).collect();
     order.sort_by(|&x, &y| {
         let (a, b) = (edges[x], edges[y]);

@@ -57,6 +57,8 @@ pub(crate) struct Tally {
     pub log_odds: f64,
     /// Whether something other than names agrees in an identifying way.
     pub identifying: bool,
+    /// The most negative single weight: a field that clearly disagrees.
+    pub worst: f64,
     /// Collected only when `explain` is set: most pairs a scan compares
     /// score below `possible`, and their reasons are never looked at.
     pub reasons: Vec<Reason>,
@@ -86,6 +88,7 @@ impl Tally {
     pub fn add(&mut self, reason: Reason, weight: f64) {
         self.note(reason);
         self.evidence += weight;
+        self.worst = self.worst.min(weight);
     }
 
     fn identify(&mut self, reason: Reason, weight: f64) {
@@ -194,13 +197,14 @@ fn address_weight(level: AddressLevel, org: bool, names_agree: bool) -> Option<(
 /// Address evidence, field by field (see [`crate::address`]): the best
 /// agreeing pair among the two records' addresses counts (a customer may
 /// have a home and a work address). The same or a similar address with an
-/// agreeing house number identifies; a shared street or postal code alone
-/// does not; a neighbour's house number or another place counts against.
+/// agreeing house number identifies, the same street without a house number
+/// only with the full name (`full_name`); a postal code alone does not; a neighbour's house number or another place counts against.
 pub(crate) fn address_evidence(
     a: &Prepared,
     b: &Prepared,
     org: bool,
     names_agree: bool,
+    full_name: bool,
     t: &mut Tally,
 ) {
     let mut best: Option<(AddressLevel, Reason, f64)> = None;
@@ -217,7 +221,11 @@ pub(crate) fn address_evidence(
     let Some((level, reason, w)) = best else {
         return;
     };
-    if matches!(level, AddressLevel::Same | AddressLevel::Similar) {
+    // The same street without a house number on one side identifies only
+    // with the full name: neighbours rarely share it.
+    if matches!(level, AddressLevel::Same | AddressLevel::Similar)
+        || (full_name && level == AddressLevel::SameStreet)
+    {
         t.identify(reason, w);
     } else {
         t.add(reason, w);

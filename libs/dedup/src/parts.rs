@@ -230,7 +230,7 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         }
     }
     let s = jaro_winkler(&a.key, &b.key);
-    if s >= TYPO {
+    if s >= TYPO || typo_distance(&a.key, &b.key) {
         PartLevel::Typo
     } else if s >= CLOSE && !han {
         // Romanised Han names differ in whole syllables ("yingwei" /
@@ -239,6 +239,46 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
     } else {
         PartLevel::Different
     }
+}
+
+/// Whether two names are one edit apart (an insertion, deletion,
+/// substitution or transposition of neighbours), or two apart when both are
+/// long: Jaro–Winkler punishes an early typo in a short name ("oJhn").
+fn typo_distance(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let shorter = x.len().min(y.len());
+    let allowed = match shorter {
+        0..=2 => return false,
+        3..=6 => 1,
+        _ => 2,
+    };
+    x.len().abs_diff(y.len()) <= allowed && osa_distance(&x, &y) <= allowed
+}
+
+/// Optimal string alignment distance (Damerau–Levenshtein without
+/// repeated edits of one substring).
+fn osa_distance(a: &[char], b: &[char]) -> usize {
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
 }
 
 /// Result of comparing the parts of two names.
@@ -261,7 +301,7 @@ pub fn given_weight(l: PartLevel) -> f64 {
         PartLevel::Nickname => 1.6,
         PartLevel::Typo => 1.2,
         PartLevel::Initial => 0.3,
-        PartLevel::Close => -3.5,
+        PartLevel::Close => -4.5,
         PartLevel::Different => -7.0,
     }
 }
@@ -295,11 +335,25 @@ pub fn compare_parts(a: &NameParts, b: &NameParts) -> Option<PartsMatch> {
         family: pair(&a.family, &b.family, false),
         swapped: false,
     };
-    let crossed = PartsMatch {
-        given: pair(&a.given, &b.family, false),
-        family: pair(&a.family, &b.given, false),
+    // Crosswise, one record has its given name in the family field, but
+    // which one? Each crosswise pair compares either the two given names
+    // or the two family names; take the reading less favourable to a
+    // match (a different given name weighs more than a different family).
+    let cross = |given_first: bool| PartsMatch {
+        given: if given_first {
+            pair(&a.given, &b.family, true)
+        } else {
+            pair(&a.family, &b.given, true)
+        },
+        family: if given_first {
+            pair(&a.family, &b.given, false)
+        } else {
+            pair(&a.given, &b.family, false)
+        },
         swapped: true,
     };
+    let (c1, c2) = (cross(true), cross(false));
+    let crossed = if weight(&c1) <= weight(&c2) { c1 } else { c2 };
     let usable = |m: &PartsMatch| m.given.is_some() || m.family.is_some();
     // Crosswise only when both parts can be compared that way...
     let crossed_ok = crossed.given.is_some() && crossed.family.is_some() && weight(&crossed) > weight(&straight);
@@ -461,6 +515,15 @@ mod tests {
         assert_eq!(m.given, Some(PartLevel::Typo));
         let m = level("张伟", "张敏").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Different));
+    }
+
+    #[test]
+    fn typo_distance_counts_edits() {
+        assert!(typo_distance("john", "ojhn"));
+        assert!(typo_distance("nancy", "ncny") == false);
+        assert!(typo_distance("christopher", "chrsitohper"));
+        assert!(!typo_distance("anna", "donna"));
+        assert!(!typo_distance("jo", "ja"));
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub struct Config {
     /// clearly differ (other name, other birth date, all contacts
     /// different) never end up in one cluster through a chain of matches.
     pub min_link_evidence: f64,
+    /// A record whose `Duplicate` links to two records that contradict each
+    /// other (see `min_link_evidence`) score within this many log-odds of
+    /// each other joins neither (a record with only "Smith", a birth date
+    /// and an address fits either twin). A negative value switches the
+    /// check off.
+    pub ambiguity_margin: f64,
     /// Worker threads for [`scan`](crate::scan); 0 = one per available
     /// core, fewer for small inputs (one per 20 000 records). The result
     /// does not depend on it.
@@ -67,6 +73,7 @@ impl Default for Config {
             common_name: 20,
             max_cluster: 100,
             min_link_evidence: 2.0,
+            ambiguity_margin: 1.0,
             threads: 0,
         }
     }
@@ -244,6 +251,19 @@ fn part_reasons(m: &PartsMatch, t: &mut Tally) {
     }
 }
 
+/// What the names say about a pair (see [`name_evidence`]).
+struct NameVerdict {
+    weight: f64,
+    /// Different members of one household (another given name).
+    household: bool,
+    /// Nothing in the names says "another person".
+    same_person: bool,
+    /// Given and family name both agree (exactly, by a typo or nickname):
+    /// then a birth date one typo away or a street without house number
+    /// identifies too.
+    full: bool,
+}
+
 fn x_ordered(p: &Prepared) -> bool {
     p.parts.as_ref().is_some_and(|n| n.ordered)
 }
@@ -254,12 +274,7 @@ fn x_ordered(p: &Prepared) -> bool {
 /// name), and whether they say "same person" (by parts: nothing says
 /// otherwise, so an address counts in full even with a changed family
 /// name; by whole name: a positive weight).
-fn name_evidence(
-    a: &Prepared,
-    b: &Prepared,
-    org: bool,
-    t: &mut Tally,
-) -> Option<(f64, bool, bool)> {
+fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option<NameVerdict> {
     let parts = match (&a.parts, &b.parts) {
         (Some(x), Some(y)) if !org => compare_parts(x, y),
         _ => None,
@@ -279,9 +294,18 @@ fn name_evidence(
         // it is the family name: "Zhang Wei" / "Zhang Min" differ in the
         // given name if the order is Chinese.
         let ordered = x_ordered(a) && x_ordered(b);
-        let household = m.given == Some(PartLevel::Different)
+        let household = matches!(m.given, Some(PartLevel::Different | PartLevel::Close))
             || (m.family == Some(PartLevel::Different) && !ordered);
-        return Some((t.evidence - before, household, !household));
+        let strong = |l: Option<PartLevel>, nick: bool| {
+            matches!(l, Some(PartLevel::Exact | PartLevel::Typo))
+                || (nick && l == Some(PartLevel::Nickname))
+        };
+        return Some(NameVerdict {
+            weight: t.evidence - before,
+            household,
+            same_person: !household,
+            full: strong(m.given, true) && strong(m.family, false),
+        });
     }
     let ns = best_name(a, b, org)?;
     let w = name_weight(ns.score, org);
@@ -292,7 +316,12 @@ fn name_evidence(
         },
         w,
     );
-    Some((w, false, w > 0.0))
+    Some(NameVerdict {
+        weight: w,
+        household: false,
+        same_person: w > 0.0,
+        full: false,
+    })
 }
 
 /// Weighs all evidence about two prepared records: `None` for different
@@ -309,9 +338,12 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     let mut discount = 0.0;
     let mut names_agree = false;
     let mut household = false;
-    if let Some((w, other_member, same_person)) = name_evidence(a, b, org, &mut t) {
-        names_agree = same_person;
-        household = other_member;
+    let mut full_name = false;
+    if let Some(v) = name_evidence(a, b, org, &mut t) {
+        let w = v.weight;
+        names_agree = v.same_person;
+        household = v.household;
+        full_name = v.full;
         let count = a.name_count.max(b.name_count);
         if w > 0.0 && count > cfg.common_name {
             let ratio = f64::from(count) / f64::from(cfg.common_name.max(1));
@@ -338,12 +370,12 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
         }
     }
     if let Some((r, bw)) = birth {
-        // Only an exact date identifies: a date one typo away is shared
-        // by too many namesakes.
+        // Only an exact date identifies: namesakes with dates one typo apart
+        // are too common among common names.
         t.identifying |= r == Reason::SameBirthDate;
         t.add(r, bw);
     }
-    address_evidence(a, b, org, names_agree, &mut t);
+    address_evidence(a, b, org, names_agree, full_name, &mut t);
 
     t.log_odds = PRIOR + t.evidence - discount;
     if !t.identifying && t.log_odds > UNCORROBORATED_MAX {

@@ -1,5 +1,5 @@
 //! Hard duplicates of persons: every duplicate record is the entity entered
-//! again, with 1–4 corruptions drawn from the kinds real data shows. Names:
+//! again, with 1–3 corruptions drawn from the kinds real data shows. Names:
 //! typos anywhere (also the first letter, sometimes two), given and family
 //! name swapped, nicknames, initials, a missing given name, case and accent
 //! changes, Chinese names romanised. Birth dates: a wrong digit, two digits
@@ -63,7 +63,8 @@ impl Rendered {
     }
 }
 
-/// A typo that may also hit the first letter (10 %), sometimes twice.
+/// A typo that may also hit the first letter (10 %), sometimes (10 %) a
+/// second one.
 fn hard_typo(rng: &mut Rng, s: &str) -> String {
     let mut out = if rng.chance(0.1) && s.chars().count() >= 3 {
         let mut c: Vec<char> = s.chars().collect();
@@ -76,7 +77,7 @@ fn hard_typo(rng: &mut Rng, s: &str) -> String {
     } else {
         typo(rng, s)
     };
-    if rng.chance(0.15) {
+    if rng.chance(0.1) {
         out = typo(rng, &out);
     }
     out
@@ -150,8 +151,15 @@ pub(crate) fn corrupt_person(rng: &mut Rng, e: &Entity) -> Record {
             family.clone_from(&py_family);
         }
     };
-    for _ in 0..1 + rng.below(4) {
-        match rng.below(22) {
+    // 1–3 different corruptions (the same one twice would pile typos on
+    // one short name beyond what people do).
+    let mut done = [false; 22];
+    for _ in 0..1 + rng.below(3) {
+        let op = rng.below(22);
+        if std::mem::replace(&mut done[op], true) {
+            continue;
+        }
+        match op {
             0 | 1 => {
                 romanize(&mut given, &mut family);
                 given = hard_typo(rng, &given);
