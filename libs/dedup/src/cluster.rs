@@ -85,20 +85,17 @@ fn consistent(
     })
 }
 
-/// A single field disagreeing this strongly (another given name, birth
-/// date or address) makes two records contradict each other, whatever the
-/// rest adds up to: namesakes born the same day in two cities agree on
-/// enough to pass `min_link_evidence`, yet must not share a cluster.
-const CONFLICT: f64 = -3.0;
-
 /// Whether two records must not end up in one cluster: too little net
-/// evidence ([`Config::min_link_evidence`]) or a strongly disagreeing field.
+/// evidence ([`Config::min_link_evidence`]) or a field that clearly says
+/// "another person" (another given name, or another address altogether:
+/// namesakes born the same day in two cities agree on enough to pass the
+/// evidence check, yet must not share a cluster).
 /// `min_link_evidence = -∞` switches both checks off.
 fn contradict(a: &Prepared, b: &Prepared, cfg: &Config) -> bool {
     if cfg.min_link_evidence == f64::NEG_INFINITY {
         return false;
     }
-    evaluate(a, b, cfg, false).is_none_or(|t| t.evidence < cfg.min_link_evidence || t.worst <= CONFLICT)
+    evaluate(a, b, cfg, false).is_none_or(|t| t.evidence < cfg.min_link_evidence || t.conflict)
 }
 
 fn log_odds(p: f64) -> f64 {

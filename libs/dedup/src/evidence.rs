@@ -57,8 +57,9 @@ pub(crate) struct Tally {
     pub log_odds: f64,
     /// Whether something other than names agrees in an identifying way.
     pub identifying: bool,
-    /// The most negative single weight: a field that clearly disagrees.
-    pub worst: f64,
+    /// A field clearly says "another person": another given name, or
+    /// another address altogether (street and place).
+    pub conflict: bool,
     /// Collected only when `explain` is set: most pairs a scan compares
     /// score below `possible`, and their reasons are never looked at.
     pub reasons: Vec<Reason>,
@@ -88,7 +89,12 @@ impl Tally {
     pub fn add(&mut self, reason: Reason, weight: f64) {
         self.note(reason);
         self.evidence += weight;
-        self.worst = self.worst.min(weight);
+        if matches!(
+            reason,
+            Reason::DifferentAddress | Reason::DifferentGivenName | Reason::PartlySimilarGivenName
+        ) {
+            self.conflict = true;
+        }
     }
 
     fn identify(&mut self, reason: Reason, weight: f64) {

@@ -73,7 +73,7 @@ impl Default for Config {
             common_name: 20,
             max_cluster: 100,
             min_link_evidence: 2.0,
-            ambiguity_margin: 1.0,
+            ambiguity_margin: 0.0,
             threads: 0,
         }
     }
