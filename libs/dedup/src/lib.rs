@@ -72,7 +72,7 @@ pub struct Record {
 /// A postal address. Structured sources fill the fields; old data with one
 /// block of text uses [`Address::free_text`], from which the matcher reads
 /// the postal code, house number, street and locality itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Address {
     /// Street lines, e.g. `["Hauptstraße 5", "Hinterhaus"]`; the first line
     /// with letters is read as street + house number.
