@@ -35,7 +35,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enumerate()
         .map(|(i, r)| csv_io::record(i, r))
         .collect();
-    let entity: Vec<&str> = body.iter().map(|r| r.get(1).map_or("", String::as_str)).collect();
+    let entity: Vec<&str> = body
+        .iter()
+        .map(|r| r.get(1).map_or("", String::as_str))
+        .collect();
     // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE.
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     let mut cfg = Config::default();
@@ -70,12 +73,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for &j in &ids[x + 1..] {
                 if cluster[i] == usize::MAX || cluster[i] != cluster[j] {
                     missed += 1;
-                    let loose = Config { possible: 0.0, ..cfg.clone() };
+                    let loose = Config {
+                        possible: 0.0,
+                        ..cfg.clone()
+                    };
                     let m = compare(&records[i], &records[j], &loose);
-                    let level = m.as_ref().map_or("none".to_string(), |m| format!("{:?}", m.level));
+                    let level = m
+                        .as_ref()
+                        .map_or("none".to_string(), |m| format!("{:?}", m.level));
                     *levels.entry(level).or_insert(0usize) += 1;
                     if missed <= n {
-                        println!("{}\n  {}\n  {}", m.map_or("none".into(), |m| m.to_string()), show(&records[i]), show(&records[j]));
+                        println!(
+                            "{}\n  {}\n  {}",
+                            m.map_or("none".into(), |m| m.to_string()),
+                            show(&records[i]),
+                            show(&records[j])
+                        );
                     }
                 }
             }
@@ -92,14 +105,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     wrong += 1;
                     if wrong <= n {
                         let m = compare(&records[i], &records[j], &cfg);
-                        println!("{}\n  {}\n  {}", m.map_or("none".into(), |m| m.to_string()), show(&records[i]), show(&records[j]));
+                        println!(
+                            "{}\n  {}\n  {}",
+                            m.map_or("none".into(), |m| m.to_string()),
+                            show(&records[i]),
+                            show(&records[j])
+                        );
                     }
                 }
             }
         }
     }
     println!("false {wrong}");
-    let truth: usize = by_entity.values().map(|v| v.len() * (v.len() - 1) / 2).sum();
+    let truth: usize = by_entity
+        .values()
+        .map(|v| v.len() * (v.len() - 1) / 2)
+        .sum();
     let (p, r) = (
         (truth - missed) as f64 / (truth - missed + wrong).max(1) as f64,
         (truth - missed) as f64 / truth.max(1) as f64,

@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(input)?;
     let rows = csv_io::parse(&text);
     let body = rows.get(1..).unwrap_or_default();
-    let ids: Vec<&str> = body.iter().map(|r| r.first().map_or("", String::as_str)).collect();
+    let ids: Vec<&str> = body
+        .iter()
+        .map(|r| r.first().map_or("", String::as_str))
+        .collect();
     let records: Vec<_> = body
         .iter()
         .enumerate()

@@ -155,7 +155,11 @@ fn parse_free_text(text: &str) -> ParsedAddress {
         }
         let after_postal = postal_at.is_some_and(|p| k > p && flat[p].0 == *seg);
         let after_house_same_seg = house_at.is_some_and(|h| {
-            k > h && flat[h].0 == *seg && flat[..h].iter().any(|(s, t)| s == seg && !is_number_token(t))
+            k > h
+                && flat[h].0 == *seg
+                && flat[..h]
+                    .iter()
+                    .any(|(s, t)| s == seg && !is_number_token(t))
         });
         if *seg == street_seg && !after_postal && !after_house_same_seg {
             street.push((*tok).clone());
@@ -269,9 +273,13 @@ fn postal_field(a: Option<&str>, b: Option<&str>) -> Field {
         (Some(x), Some(y)) if x == y => Field::Agree,
         (Some(x), Some(y)) => {
             let (x, y) = (x.as_bytes(), y.as_bytes());
-            let diff: Vec<usize> = (0..x.len().min(y.len())).filter(|&i| x[i] != y[i]).collect();
-            let transposed =
-                diff.len() == 2 && diff[1] == diff[0] + 1 && x[diff[0]] == y[diff[1]] && x[diff[1]] == y[diff[0]];
+            let diff: Vec<usize> = (0..x.len().min(y.len()))
+                .filter(|&i| x[i] != y[i])
+                .collect();
+            let transposed = diff.len() == 2
+                && diff[1] == diff[0] + 1
+                && x[diff[0]] == y[diff[1]]
+                && x[diff[1]] == y[diff[0]];
             if x.len() == y.len() && (diff.len() == 1 || transposed) {
                 Field::Near
             } else {
@@ -289,15 +297,20 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
     let street = text_field(&a.street, &b.street, STREET_SAME);
     let house = match (&a.house, &b.house) {
         (Some(x), Some(y)) if x == y => Field::Agree,
-        (Some(x), Some(y)) if x.trim_end_matches(char::is_alphabetic) == y.trim_end_matches(char::is_alphabetic) => {
+        (Some(x), Some(y))
+            if x.trim_end_matches(char::is_alphabetic)
+                == y.trim_end_matches(char::is_alphabetic) =>
+        {
             Field::Near
         }
         (Some(_), Some(_)) => Field::Differ,
         _ => Field::Unknown,
     };
-    let place_agrees = matches!(postal, Field::Agree | Field::Near) || matches!(locality, Field::Agree | Field::Near);
-    let place_differs = postal == Field::Differ && locality != Field::Agree && locality != Field::Near
-        || postal == Field::Unknown && locality == Field::Differ;
+    let place_agrees = matches!(postal, Field::Agree | Field::Near)
+        || matches!(locality, Field::Agree | Field::Near);
+    let place_differs =
+        postal == Field::Differ && locality != Field::Agree && locality != Field::Near
+            || postal == Field::Unknown && locality == Field::Differ;
     match street {
         Field::Agree | Field::Near if !place_differs => match house {
             Field::Agree
@@ -314,7 +327,9 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
         },
         Field::Agree | Field::Near | Field::Differ if place_differs => AddressLevel::Different,
         // One postal code in two cities (codes are per country) is no place.
-        Field::Differ if postal == Field::Agree && locality != Field::Differ => AddressLevel::SamePostal,
+        Field::Differ if postal == Field::Agree && locality != Field::Differ => {
+            AddressLevel::SamePostal
+        }
         Field::Differ if place_agrees || postal == Field::Unknown => AddressLevel::OtherStreet,
         Field::Differ => AddressLevel::Different,
         _ => match postal {
@@ -378,13 +393,37 @@ mod tests {
     fn levels() {
         let c = |x: &str, y: &str| compare_addresses(&free(x), &free(y));
         let home = "Friedrichstraße 152, 10318 Berlin";
-        assert_eq!(c(home, "FRIEDRICHSTR. 152 10318 BERLIN"), AddressLevel::Same);
-        assert_eq!(c(home, "Friedrichstrase 152, 10318 Berlin"), AddressLevel::Similar);
-        assert_eq!(c(home, "Friedrichstraße 152, 10381 Berlin"), AddressLevel::Similar);
-        assert_eq!(c(home, "Friedrichstraße 58, 10318 Berlin"), AddressLevel::OtherHouse);
-        assert_eq!(c(home, "Gartenweg 9, 10318 Berlin"), AddressLevel::SamePostal);
-        assert_eq!(c(home, "Friedrichstraße 152, 80331 München"), AddressLevel::Different);
-        assert_eq!(c(home, "Gartenweg 9, 80331 München"), AddressLevel::Different);
-        assert_eq!(c(home, "Friedrichstraße, 10318 Berlin"), AddressLevel::SameStreet);
+        assert_eq!(
+            c(home, "FRIEDRICHSTR. 152 10318 BERLIN"),
+            AddressLevel::Same
+        );
+        assert_eq!(
+            c(home, "Friedrichstrase 152, 10318 Berlin"),
+            AddressLevel::Similar
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße 152, 10381 Berlin"),
+            AddressLevel::Similar
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße 58, 10318 Berlin"),
+            AddressLevel::OtherHouse
+        );
+        assert_eq!(
+            c(home, "Gartenweg 9, 10318 Berlin"),
+            AddressLevel::SamePostal
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße 152, 80331 München"),
+            AddressLevel::Different
+        );
+        assert_eq!(
+            c(home, "Gartenweg 9, 80331 München"),
+            AddressLevel::Different
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße, 10318 Berlin"),
+            AddressLevel::SameStreet
+        );
     }
 }

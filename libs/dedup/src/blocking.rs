@@ -116,7 +116,10 @@ fn person_extra_keys(p: &Prepared, birth: Option<&str>, keys: &mut Vec<String>) 
         if let Some(house) = &a.house
             && street.chars().count() >= 3
         {
-            keys.push(format!("as:{}|{house}|{family_initial}", prefix(&street, 5)));
+            keys.push(format!(
+                "as:{}|{house}|{family_initial}",
+                prefix(&street, 5)
+            ));
         }
     }
     if let Some(date) = birth {

@@ -237,4 +237,3 @@ pub(crate) fn address_evidence(
         t.add(reason, w);
     }
 }
-

@@ -55,7 +55,10 @@ impl Part {
                 readings(c).into_iter().next()
             }
         };
-        let key = match COMPOUND_SURNAMES.iter().find(|(h, _)| surname && han.starts_with(h)) {
+        let key = match COMPOUND_SURNAMES
+            .iter()
+            .find(|(h, _)| surname && han.starts_with(h))
+        {
             Some((h, reading)) => {
                 let rest: String = han[h.len()..]
                     .chars()
@@ -85,7 +88,9 @@ impl Part {
 
     /// The first given-name token ("john" of "John Michael").
     fn first(&self) -> &str {
-        self.tokens.first().map_or(self.key.as_str(), String::as_str)
+        self.tokens
+            .first()
+            .map_or(self.key.as_str(), String::as_str)
     }
 }
 
@@ -155,7 +160,10 @@ pub fn name_parts(
         return None;
     }
     if let Some((left, right)) = display.split_once(',') {
-        let (f, g) = (parse_person_name(left).tokens, parse_person_name(right).tokens);
+        let (f, g) = (
+            parse_person_name(left).tokens,
+            parse_person_name(right).tokens,
+        );
         if !f.is_empty() && !g.is_empty() {
             return Some(NameParts {
                 given: Part::latin(g),
@@ -165,7 +173,9 @@ pub fn name_parts(
         }
     }
     let mut tokens = form.tokens.clone();
-    let first_raw = display.split_whitespace().find(|w| w.chars().any(char::is_alphabetic));
+    let first_raw = display
+        .split_whitespace()
+        .find(|w| w.chars().any(char::is_alphabetic));
     let capitals_first = first_raw.is_some_and(|w| {
         w.chars().filter(|c| c.is_alphabetic()).count() > 1
             && w.chars().all(|c| !c.is_lowercase())
@@ -211,7 +221,11 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         }
         // Same reading, other characters: a homophone typed by an input
         // method, or another name that sounds the same.
-        return if a.key == b.key { PartLevel::Typo } else { PartLevel::Different };
+        return if a.key == b.key {
+            PartLevel::Typo
+        } else {
+            PartLevel::Different
+        };
     }
     let han = !a.han.is_empty() || !b.han.is_empty();
     if a.key == b.key {
@@ -225,7 +239,9 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         if a.nick & b.nick != 0 {
             return PartLevel::Nickname;
         }
-        if (fa.chars().count() == 1 || fb.chars().count() == 1) && fa.chars().next() == fb.chars().next() {
+        if (fa.chars().count() == 1 || fb.chars().count() == 1)
+            && fa.chars().next() == fb.chars().next()
+        {
             return PartLevel::Initial;
         }
     }
@@ -320,7 +336,9 @@ pub fn family_weight(l: PartLevel) -> f64 {
 pub const W_SWAPPED: f64 = -0.3;
 
 fn weight(m: &PartsMatch) -> f64 {
-    m.given.map_or(0.0, given_weight) + m.family.map_or(0.0, family_weight) + if m.swapped { W_SWAPPED } else { 0.0 }
+    m.given.map_or(0.0, given_weight)
+        + m.family.map_or(0.0, family_weight)
+        + if m.swapped { W_SWAPPED } else { 0.0 }
 }
 
 /// Compares name parts straight and crosswise and keeps the better reading.
@@ -356,7 +374,8 @@ pub fn compare_parts(a: &NameParts, b: &NameParts) -> Option<PartsMatch> {
     let crossed = if weight(&c1) <= weight(&c2) { c1 } else { c2 };
     let usable = |m: &PartsMatch| m.given.is_some() || m.family.is_some();
     // Crosswise only when both parts can be compared that way...
-    let crossed_ok = crossed.given.is_some() && crossed.family.is_some() && weight(&crossed) > weight(&straight);
+    let crossed_ok =
+        crossed.given.is_some() && crossed.family.is_some() && weight(&crossed) > weight(&straight);
     if crossed_ok {
         return Some(crossed);
     }
@@ -384,23 +403,69 @@ pub fn parts_weight(m: &PartsMatch) -> f64 {
 /// given names in one group are a nickname match. At most 64 groups (they
 /// are kept as a bit set per name).
 const NICKNAMES: &[&[&str]] = &[
-    &["william", "bill", "billy", "will", "willy", "willi", "liam", "wilhelm"],
+    &[
+        "william", "bill", "billy", "will", "willy", "willi", "liam", "wilhelm",
+    ],
     &["robert", "bob", "bobby", "rob", "robbie", "bert"],
-    &["elizabeth", "liz", "lizzie", "beth", "betty", "betsy", "eliza", "elisabeth", "lisa", "liza", "elise"],
+    &[
+        "elizabeth",
+        "liz",
+        "lizzie",
+        "beth",
+        "betty",
+        "betsy",
+        "eliza",
+        "elisabeth",
+        "lisa",
+        "liza",
+        "elise",
+    ],
     &["richard", "rick", "ricky", "dick", "rich", "richie"],
     &["james", "jim", "jimmy", "jamie"],
-    &["john", "jack", "johnny", "jon", "johann", "johannes", "hans"],
-    &["margaret", "maggie", "meg", "peggy", "marge", "greta", "margarete", "gretchen"],
-    &["katherine", "catherine", "kate", "katie", "cathy", "kathy", "kat", "katharina", "katja", "kathrin"],
+    &[
+        "john", "jack", "johnny", "jon", "johann", "johannes", "hans",
+    ],
+    &[
+        "margaret",
+        "maggie",
+        "meg",
+        "peggy",
+        "marge",
+        "greta",
+        "margarete",
+        "gretchen",
+    ],
+    &[
+        "katherine",
+        "catherine",
+        "kate",
+        "katie",
+        "cathy",
+        "kathy",
+        "kat",
+        "katharina",
+        "katja",
+        "kathrin",
+    ],
     &["michael", "mike", "mick", "mickey", "micha"],
     &["thomas", "tom", "tommy", "thom"],
-    &["joseph", "joe", "joey", "josef", "sepp", "giuseppe", "beppe", "jose", "pepe"],
+    &[
+        "joseph", "joe", "joey", "josef", "sepp", "giuseppe", "beppe", "jose", "pepe",
+    ],
     &["charles", "charlie", "chuck", "karl", "carl"],
     &["edward", "ed", "eddie", "ted", "ned"],
     &["anthony", "tony", "antonio", "toni", "anton"],
     &["daniel", "dan", "danny"],
     &["david", "dave", "davey"],
-    &["alexander", "alex", "sasha", "alejandro", "alessandro", "sandro", "xander"],
+    &[
+        "alexander",
+        "alex",
+        "sasha",
+        "alejandro",
+        "alessandro",
+        "sandro",
+        "xander",
+    ],
     &["alexandra", "alex", "sasha", "sandra", "alessandra"],
     &["christopher", "chris", "kit", "christoph"],
     &["christine", "chris", "christina", "tina", "kristina"],
@@ -408,7 +473,9 @@ const NICKNAMES: &[&[&str]] = &[
     &["patricia", "pat", "patty", "trish", "tricia"],
     &["patrick", "pat", "paddy"],
     &["susan", "sue", "susie", "suzanne", "susanne"],
-    &["nicholas", "nick", "nicky", "nico", "nikolaus", "niklas", "klaus"],
+    &[
+        "nicholas", "nick", "nicky", "nico", "nikolaus", "niklas", "klaus",
+    ],
     &["matthew", "matt", "matthias", "mathias"],
     &["andrew", "andy", "drew", "andreas", "andrea"],
     &["benjamin", "ben", "benny"],
@@ -416,7 +483,16 @@ const NICKNAMES: &[&[&str]] = &[
     &["samantha", "sam", "sammy"],
     &["stephen", "steven", "steve", "stefan", "stephan"],
     &["friedrich", "fritz", "fred", "frederick", "freddy"],
-    &["francesco", "franco", "francis", "frank", "franz", "francisco", "paco", "pancho"],
+    &[
+        "francesco",
+        "franco",
+        "francis",
+        "frank",
+        "franz",
+        "francisco",
+        "paco",
+        "pancho",
+    ],
     &["manuel", "manolo", "manu"],
     &["dolores", "lola"],
     &["ignacio", "nacho"],
@@ -436,7 +512,9 @@ const NICKNAMES: &[&[&str]] = &[
     &["maria", "mary", "marie", "mia", "mimi"],
     &["anna", "anne", "ann", "annie", "hanna", "hannah"],
     &["peter", "pete", "pietro", "pedro"],
-    &["henry", "harry", "hank", "heinrich", "heinz", "enrico", "henri"],
+    &[
+        "henry", "harry", "hank", "heinrich", "heinz", "enrico", "henri",
+    ],
     &["lawrence", "larry", "lorenzo", "lorenz"],
     &["gerald", "gerry", "jerry", "gerhard"],
     &["ronald", "ron", "ronnie"],
@@ -444,7 +522,9 @@ const NICKNAMES: &[&[&str]] = &[
     &["kenneth", "ken", "kenny"],
     &["raymond", "ray"],
     &["wolfgang", "wolf"],
-    &["juergen", "jurgen", "jorg", "joerg", "georg", "george", "jorge", "giorgio"],
+    &[
+        "juergen", "jurgen", "jorg", "joerg", "georg", "george", "jorge", "giorgio",
+    ],
     &["ulrich", "uli", "ulli"],
     &["bernhard", "bernd", "bernard", "bernie"],
     &["cornelia", "conny", "nelly"],
@@ -486,7 +566,10 @@ mod tests {
         assert_eq!(keys(&parts("John Smith")), ("john".into(), "smith".into()));
         assert_eq!(keys(&parts("Smith, John")), ("john".into(), "smith".into()));
         assert_eq!(keys(&parts("SMITH John")), ("john".into(), "smith".into()));
-        assert_eq!(keys(&parts("Jean-Pierre Müller")), ("jeanpierre".into(), "muller".into()));
+        assert_eq!(
+            keys(&parts("Jean-Pierre Müller")),
+            ("jeanpierre".into(), "muller".into())
+        );
         assert_eq!(keys(&parts("王小明")), ("xiaoming".into(), "wang".into()));
         assert_eq!(keys(&parts("欧阳修文")), ("xiuwen".into(), "ouyang".into()));
         assert_eq!(keys(&parts("Madonna")), (String::new(), "madonna".into()));
@@ -500,7 +583,10 @@ mod tests {
             compare_parts(&x, &y)
         };
         let m = level("William Smith", "Bill Smith").unwrap_or_else(|| panic!("comparable"));
-        assert_eq!((m.given, m.family), (Some(PartLevel::Nickname), Some(PartLevel::Exact)));
+        assert_eq!(
+            (m.given, m.family),
+            (Some(PartLevel::Nickname), Some(PartLevel::Exact))
+        );
         let m = level("Smith, John", "Jonh Smith").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Typo));
         let m = level("John Smith", "Mary Smith").unwrap_or_else(|| panic!("comparable"));
@@ -508,9 +594,15 @@ mod tests {
         let m = level("J. Smith", "John Smith").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Initial));
         let m = level("Zhang Wei", "张伟").unwrap_or_else(|| panic!("comparable"));
-        assert_eq!((m.given, m.family, m.swapped), (Some(PartLevel::Exact), Some(PartLevel::Exact), true));
+        assert_eq!(
+            (m.given, m.family, m.swapped),
+            (Some(PartLevel::Exact), Some(PartLevel::Exact), true)
+        );
         let m = level("王小明", "Xiaoming Wang").unwrap_or_else(|| panic!("comparable"));
-        assert_eq!((m.given, m.family, m.swapped), (Some(PartLevel::Exact), Some(PartLevel::Exact), false));
+        assert_eq!(
+            (m.given, m.family, m.swapped),
+            (Some(PartLevel::Exact), Some(PartLevel::Exact), false)
+        );
         let m = level("张伟", "张玮").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Typo));
         let m = level("张伟", "张敏").unwrap_or_else(|| panic!("comparable"));
@@ -520,7 +612,7 @@ mod tests {
     #[test]
     fn typo_distance_counts_edits() {
         assert!(typo_distance("john", "ojhn"));
-        assert!(typo_distance("nancy", "ncny") == false);
+        assert!(!typo_distance("nancy", "ncny"));
         assert!(typo_distance("christopher", "chrsitohper"));
         assert!(!typo_distance("anna", "donna"));
         assert!(!typo_distance("jo", "ja"));

@@ -263,7 +263,6 @@ impl Gen {
     }
 }
 
-
 pub(crate) fn ascii_lower(s: &str) -> String {
     crate::normalize::fold(s)
         .chars()
@@ -374,7 +373,11 @@ pub(crate) fn hard_negative(g: &mut Gen, e: &Entity) -> Entity {
             }
             if let (Some(h), Some(a)) = (&home, other.addresses.first_mut()) {
                 a.city.clone_from(&h.city);
-                a.postal = format!("{}{}", &h.postal[..h.postal.len() - 2], g.rng.below(90) + 10);
+                a.postal = format!(
+                    "{}{}",
+                    &h.postal[..h.postal.len() - 2],
+                    g.rng.below(90) + 10
+                );
                 a.chinese = h.chinese;
             }
         }

@@ -42,7 +42,10 @@ impl Rendered {
         } else {
             format!("{} {number}", self.street).trim().to_string()
         };
-        let (postal, city) = (self.postal.clone().unwrap_or_default(), self.city.clone().unwrap_or_default());
+        let (postal, city) = (
+            self.postal.clone().unwrap_or_default(),
+            self.city.clone().unwrap_or_default(),
+        );
         if rng.chance(0.6) && !(postal.is_empty() && city.is_empty()) {
             return crate::Address {
                 lines: vec![line],
@@ -57,7 +60,11 @@ impl Rendered {
         } else if rng.chance(0.5) {
             format!("{line}, {postal} {city}")
         } else {
-            format!("{}  {postal} {}", line.replace("straße", "str.").to_uppercase(), city.to_uppercase())
+            format!(
+                "{}  {postal} {}",
+                line.replace("straße", "str.").to_uppercase(),
+                city.to_uppercase()
+            )
         };
         crate::Address::free_text(text.trim())
     }
@@ -133,7 +140,9 @@ pub(crate) fn corrupt_person(rng: &mut Rng, e: &Entity) -> Record {
     let mut rec = render(rng, e);
     let chinese = matches!(e.name, NameData::Chinese { .. });
     let (mut given, mut family, py_given, py_family) = match &e.name {
-        NameData::Latin { first, last } => (first.clone(), last.clone(), String::new(), String::new()),
+        NameData::Latin { first, last } => {
+            (first.clone(), last.clone(), String::new(), String::new())
+        }
         NameData::Chinese { sur, given } => (
             given.iter().map(|(h, _)| h.as_str()).collect(),
             sur.0.clone(),
@@ -229,7 +238,10 @@ pub(crate) fn corrupt_person(rng: &mut Rng, e: &Entity) -> Record {
             rec.phones = vec![format_phone(rng, p, style)];
         }
     }
-    let han = given.chars().chain(family.chars()).any(crate::names::is_han);
+    let han = given
+        .chars()
+        .chain(family.chars())
+        .any(crate::names::is_han);
     let fix_case = |s: String| match case {
         Some(0) => s.to_uppercase(),
         Some(1) => s.to_lowercase(),
@@ -238,7 +250,11 @@ pub(crate) fn corrupt_person(rng: &mut Rng, e: &Entity) -> Record {
     };
     // A dropped given name leaves the family name, swapped or not.
     let swapped = swapped && !no_given;
-    let (g, f) = if swapped { (family.clone(), given.clone()) } else { (given.clone(), family.clone()) };
+    let (g, f) = if swapped {
+        (family.clone(), given.clone())
+    } else {
+        (given.clone(), family.clone())
+    };
     rec.name = fix_case(if no_given {
         f.clone()
     } else if han {

@@ -34,13 +34,37 @@ fn reasons(a: &Record, b: &Record) -> Vec<Reason> {
 
 #[test]
 fn a_shared_street_alone_is_no_duplicate() {
-    let a = person(1, "Anna", "Weber", None, addr("Lindenallee 12", "10115", "Berlin"));
-    let b = person(2, "Peter", "Braun", None, addr("Lindenallee 40", "10115", "Berlin"));
+    let a = person(
+        1,
+        "Anna",
+        "Weber",
+        None,
+        addr("Lindenallee 12", "10115", "Berlin"),
+    );
+    let b = person(
+        2,
+        "Peter",
+        "Braun",
+        None,
+        addr("Lindenallee 40", "10115", "Berlin"),
+    );
     assert_eq!(level(&a, &b), None);
     // Same name on the same street without a house number to compare:
     // a place, not an identity.
-    let c = person(3, "Anna", "Weber", None, addr("Lindenallee", "10115", "Berlin"));
-    let d = person(4, "Anna", "Weber", None, addr("Bahnhofstraße 3", "10115", "Berlin"));
+    let c = person(
+        3,
+        "Anna",
+        "Weber",
+        None,
+        addr("Lindenallee", "10115", "Berlin"),
+    );
+    let d = person(
+        4,
+        "Anna",
+        "Weber",
+        None,
+        addr("Bahnhofstraße 3", "10115", "Berlin"),
+    );
     assert_ne!(level(&c, &d), Some(Level::Duplicate));
 }
 
@@ -69,7 +93,8 @@ fn near_identical_address_name_and_birth_date_is_a_duplicate() {
     // The same as free text, written differently.
     let mut c = Record::new(3, Kind::Person, "SCHMIDT, Katharina");
     c.birth_date = Some("19840312".into());
-    c.addresses.push(Address::free_text("LINDENALLEE 12  10115 BERLIN"));
+    c.addresses
+        .push(Address::free_text("LINDENALLEE 12  10115 BERLIN"));
     assert_eq!(level(&a, &c), Some(Level::Duplicate));
     assert!(reasons(&a, &c).contains(&Reason::SameAddress));
 }
@@ -91,11 +116,29 @@ fn twins_at_the_same_address_are_not_duplicates() {
 
 #[test]
 fn neighbours_are_not_duplicates() {
-    let a = person(1, "Maria", "Rossi", None, addr("Via Roma 10", "00184", "Roma"));
-    let b = person(2, "Maria", "Rossi", None, addr("Via Roma 12", "00184", "Roma"));
+    let a = person(
+        1,
+        "Maria",
+        "Rossi",
+        None,
+        addr("Via Roma 10", "00184", "Roma"),
+    );
+    let b = person(
+        2,
+        "Maria",
+        "Rossi",
+        None,
+        addr("Via Roma 12", "00184", "Roma"),
+    );
     assert_ne!(level(&a, &b), Some(Level::Duplicate));
     assert!(reasons(&a, &b).contains(&Reason::DifferentHouseNumber));
-    let c = person(3, "Giulia", "Bianchi", Some("1970-01-05"), addr("Via Roma 12", "00184", "Roma"));
+    let c = person(
+        3,
+        "Giulia",
+        "Bianchi",
+        Some("1970-01-05"),
+        addr("Via Roma 12", "00184", "Roma"),
+    );
     assert_eq!(level(&a, &c), None);
 }
 
@@ -123,8 +166,20 @@ fn swapped_name_fields_still_match() {
 
 #[test]
 fn namesakes_born_the_same_day_elsewhere_are_not_merged() {
-    let a = person(1, "Thomas", "Müller", Some("1975-08-01"), addr("Hauptstraße 1", "10115", "Berlin"));
-    let b = person(2, "Thomas", "Müller", Some("1975-08-01"), addr("Marktplatz 9", "80331", "München"));
+    let a = person(
+        1,
+        "Thomas",
+        "Müller",
+        Some("1975-08-01"),
+        addr("Hauptstraße 1", "10115", "Berlin"),
+    );
+    let b = person(
+        2,
+        "Thomas",
+        "Müller",
+        Some("1975-08-01"),
+        addr("Marktplatz 9", "80331", "München"),
+    );
     assert_ne!(level(&a, &b), Some(Level::Duplicate));
     assert!(reasons(&a, &b).contains(&Reason::DifferentAddress));
     // A third record without an address matches both; it must not pull
@@ -144,9 +199,22 @@ fn namesakes_born_the_same_day_elsewhere_are_not_merged() {
 
 #[test]
 fn any_of_several_addresses_can_match() {
-    let mut a = person(1, "Sofia", "Lindqvist", Some("1988-04-04"), addr("Storgatan 3", "11122", "Stockholm"));
-    a.addresses.push(addr("Kungsgatan 40", "11135", "Stockholm"));
-    let b = person(2, "Sofia", "Lindqvist", None, addr("Kungsgatan 40", "11135", "Stockholm"));
+    let mut a = person(
+        1,
+        "Sofia",
+        "Lindqvist",
+        Some("1988-04-04"),
+        addr("Storgatan 3", "11122", "Stockholm"),
+    );
+    a.addresses
+        .push(addr("Kungsgatan 40", "11135", "Stockholm"));
+    let b = person(
+        2,
+        "Sofia",
+        "Lindqvist",
+        None,
+        addr("Kungsgatan 40", "11135", "Stockholm"),
+    );
     assert_eq!(level(&a, &b), Some(Level::Duplicate));
     assert!(reasons(&a, &b).contains(&Reason::SameAddress));
 }
@@ -156,8 +224,20 @@ fn candidates_are_found_through_the_address() {
     // Typos in the first letters of both name parts, no birth date, no
     // postal code on one side: only the street + house number key brings
     // these two together.
-    let a = person(1, "Wilhelmina", "Oosterhuis", None, addr("Keizersgracht 101", "1015", "Amsterdam"));
-    let b = person(2, "Wihlelmina", "Osoterhuis", None, addr("Keizersgracht 101", "", "Amsterdam"));
+    let a = person(
+        1,
+        "Wilhelmina",
+        "Oosterhuis",
+        None,
+        addr("Keizersgracht 101", "1015", "Amsterdam"),
+    );
+    let b = person(
+        2,
+        "Wihlelmina",
+        "Osoterhuis",
+        None,
+        addr("Keizersgracht 101", "", "Amsterdam"),
+    );
     let cfg = Config::default();
     let (ka, kb) = (blocking_keys(&a, &cfg), blocking_keys(&b, &cfg));
     let shared: Vec<&String> = ka.iter().filter(|k| kb.contains(k)).collect();

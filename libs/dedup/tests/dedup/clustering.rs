@@ -200,4 +200,3 @@ fn compacting_keeps_comparisons() {
         }
     }
 }
-

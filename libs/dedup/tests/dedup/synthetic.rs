@@ -76,7 +76,13 @@ fn the_generator_makes_hard_cases() {
     }
     // Look-alikes: records of different entities that share family name,
     // birth date and address (twins), or full name and birth date.
-    let key = |r: &Record| (r.family_name.clone(), r.birth_date.clone(), r.addresses.first().cloned());
+    let key = |r: &Record| {
+        (
+            r.family_name.clone(),
+            r.birth_date.clone(),
+            r.addresses.first().cloned(),
+        )
+    };
     let mut twins = 0;
     let mut owners: HashMap<_, u64> = HashMap::new();
     for (r, e) in data.records.iter().zip(&data.entity) {
