@@ -23,6 +23,7 @@ pub mod blocking;
 mod cluster;
 pub mod evidence;
 pub mod names;
+mod nicknames;
 pub mod normalize;
 pub mod parts;
 mod prepared;
