@@ -327,7 +327,7 @@ pub fn family_weight(l: PartLevel) -> f64 {
         PartLevel::Exact => 2.5,
         PartLevel::Typo => 1.5,
         PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => -1.5,
-        PartLevel::Different => -3.5,
+        PartLevel::Different => -3.0,
     }
 }
 

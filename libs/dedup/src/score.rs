@@ -118,7 +118,7 @@ const W_BIRTH_SIMILAR: f64 = 1.0;
 const W_BIRTH_NEAR: f64 = -1.5;
 /// A different date outweighs an exact name (namesakes); a shared e-mail
 /// then counts as a household's.
-const W_BIRTH_DIFFERENT: f64 = -4.0;
+const W_BIRTH_DIFFERENT: f64 = -3.0;
 /// Without anything identifying, the log-odds are capped here (score
 /// ≈0.82): a name plus a postal code or a legal name is worth a review,
 /// never an automatic merge, however rare the name.
