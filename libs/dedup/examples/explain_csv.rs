@@ -82,6 +82,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .as_ref()
                         .map_or("none".to_string(), |m| format!("{:?}", m.level));
                     *levels.entry(level).or_insert(0usize) += 1;
+                    if std::env::var("DEDUP_WHY").is_ok()
+                        && m.as_ref().is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
+                        && missed <= n
+                    {
+                        // Which cross pair of the two clusters conflicts.
+                        let members = |k: usize| -> Vec<usize> {
+                            if cluster[k] == usize::MAX {
+                                vec![k]
+                            } else {
+                                result.clusters[cluster[k]].members.iter().map(|x| *x as usize).collect()
+                            }
+                        };
+                        for x in members(i) {
+                            for y in members(j) {
+                                let c = compare(&records[x], &records[y], &loose);
+                                println!("    x {} | {} :: {}", records[x].name, records[y].name, c.map_or("none".into(), |m| m.to_string()));
+                            }
+                        }
+                    }
                     if missed <= n {
                         println!(
                             "{}\n  {}\n  {}",

@@ -89,10 +89,9 @@ impl Tally {
     pub fn add(&mut self, reason: Reason, weight: f64) {
         self.note(reason);
         self.evidence += weight;
-        if matches!(
-            reason,
-            Reason::DifferentAddress | Reason::DifferentGivenName | Reason::PartlySimilarGivenName
-        ) {
+        // Not a partly similar given name: two typo variants of one name
+        // ("Michalk", "Mihael") are often only that to each other.
+        if matches!(reason, Reason::DifferentAddress | Reason::DifferentGivenName) {
             self.conflict = true;
         }
     }
