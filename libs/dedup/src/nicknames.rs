@@ -144,6 +144,17 @@ pub fn nickname_groups(name: &str) -> u64 {
     set
 }
 
+/// The names of the groups in `set` (for matching a nickname against a
+/// misspelt full name: "Bob" / "Roberrt").
+pub fn group_names(set: u64) -> impl Iterator<Item = &'static str> {
+    NICKNAMES
+        .iter()
+        .enumerate()
+        .take(64)
+        .filter(move |(i, _)| set & (1 << i) != 0)
+        .flat_map(|(_, g)| g.iter().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 use crate::names::{
     COMPOUND_SURNAMES, NameForm, parse_person_name, readings, split_han_name, surname_readings,
 };
-use crate::nicknames::nickname_groups;
+use crate::nicknames::{group_names, nickname_groups};
 use crate::similarity::jaro_winkler;
 
 /// One part of a name in comparable form.
@@ -239,6 +239,15 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         if a.nick & b.nick != 0 {
             return PartLevel::Nickname;
         }
+        // A nickname on one side, the full name misspelt on the other. Only
+        // for names of 5+ letters: "Mary" is one typo from "Mark".
+        let fuzzy = |p: &Part, other: &str| {
+            other.chars().count() >= 5
+                && group_names(p.nick).any(|n| n.len() >= 5 && typo_distance(n, other))
+        };
+        if fuzzy(a, fb) || fuzzy(b, fa) {
+            return PartLevel::Nickname;
+        }
         if (fa.chars().count() == 1 || fb.chars().count() == 1)
             && fa.chars().next() == fb.chars().next()
         {
@@ -434,6 +443,8 @@ mod tests {
             let (x, y) = (parts(a), parts(b));
             compare_parts(&x, &y)
         };
+        let m = level("Roberrt Smith", "Bob Smith").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Nickname));
         let m = level("William Smith", "Bill Smith").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(
             (m.given, m.family),
