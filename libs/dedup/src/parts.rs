@@ -239,15 +239,6 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         if a.nick & b.nick != 0 {
             return PartLevel::Nickname;
         }
-        // A nickname on one side, the full name misspelt on the other. Only
-        // for names of 5+ letters: "Mary" is one typo from "Mark".
-        let fuzzy = |p: &Part, other: &str| {
-            other.chars().count() >= 5
-                && group_names(p.nick).any(|n| n.len() >= 5 && typo_distance(n, other))
-        };
-        if fuzzy(a, fb) || fuzzy(b, fa) {
-            return PartLevel::Nickname;
-        }
         if (fa.chars().count() == 1 || fb.chars().count() == 1)
             && fa.chars().next() == fb.chars().next()
         {
@@ -255,8 +246,16 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         }
     }
     let s = jaro_winkler(&a.key, &b.key);
+    // A nickname on one side, the full name misspelt on the other. Only
+    // for names of 5+ letters: "Mary" is one typo from "Mark".
+    let fuzzy = |p: &Part, other: &str| {
+        other.chars().count() >= 5
+            && group_names(p.nick).any(|n| n.len() >= 5 && typo_distance(n, other))
+    };
     if s >= TYPO || typo_distance(&a.key, &b.key) {
         PartLevel::Typo
+    } else if given && (fuzzy(a, b.first()) || fuzzy(b, a.first())) {
+        PartLevel::Nickname
     } else if s >= CLOSE && !han {
         // Romanised Han names differ in whole syllables ("yingwei" /
         // "linwei"), so only a typo-level likeness counts there.
