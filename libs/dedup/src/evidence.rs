@@ -116,14 +116,25 @@ fn phone_tail(p: &str) -> &str {
     &p[p.len().saturating_sub(8)..]
 }
 
+/// Who may share a contact besides the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sharing {
+    /// Nothing says these are different people: a shared contact counts.
+    Nobody,
+    /// Given names only partly alike (a typo or a sibling?): a shared
+    /// phone may be the household's, a shared e-mail is personal.
+    Phone,
+    /// The names or birth dates say these are different people: any shared
+    /// contact is a household's or an office's and weighs little.
+    All,
+}
+
 /// E-mail and phone evidence (and, for organisations, company domains).
-/// `household`: the names say these are different people, so a shared
-/// contact is a household's or an office's and weighs little.
 pub(crate) fn contact_evidence(
     a: &Prepared,
     b: &Prepared,
     org: bool,
-    household: bool,
+    sharing: Sharing,
     t: &mut Tally,
 ) {
     let same_email = a.emails.iter().any(|x| b.emails.binary_search(x).is_ok());
@@ -134,16 +145,17 @@ pub(crate) fn contact_evidence(
     if same_phone {
         t.note(Reason::SamePhone);
     }
-    let shared = same_email || same_phone;
-    if household && shared {
+    let email_counts = same_email && sharing != Sharing::All;
+    let phone_counts = same_phone && sharing == Sharing::Nobody;
+    if (same_email || same_phone) && !email_counts && !phone_counts {
         t.add(Reason::SharedByHousehold, W_CONTACT_HOUSEHOLD);
     } else {
-        t.evidence += match (same_email, same_phone) {
+        t.evidence += match (email_counts, phone_counts) {
             (true, true) => W_CONTACT_BOTH,
             (true, false) | (false, true) => W_CONTACT_ONE,
             (false, false) => 0.0,
         };
-        t.identifying |= shared;
+        t.identifying |= email_counts || phone_counts;
     }
 
     let mut email_conflict = !same_email && !a.emails.is_empty() && !b.emails.is_empty();

@@ -6,7 +6,7 @@
 //! add up naturally and let strong negative evidence (a clearly different
 //! person name, a different birth date) veto a shared phone or e-mail.
 
-use crate::evidence::{Tally, address_evidence, contact_evidence};
+use crate::evidence::{Sharing, Tally, address_evidence, contact_evidence};
 use crate::normalize::BirthDate;
 use crate::parts::{PartLevel, PartsMatch, W_SWAPPED, compare_parts, family_weight, given_weight};
 pub use crate::prepared::Prepared;
@@ -256,6 +256,8 @@ struct NameVerdict {
     weight: f64,
     /// Different members of one household (another given name).
     household: bool,
+    /// Given names only partly alike: a typo or a sibling.
+    unsure: bool,
     /// Nothing in the names says "another person".
     same_person: bool,
     /// Given and family name both agree (exactly, by a typo or nickname):
@@ -294,7 +296,7 @@ fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option
         // it is the family name: "Zhang Wei" / "Zhang Min" differ in the
         // given name if the order is Chinese.
         let ordered = x_ordered(a) && x_ordered(b);
-        let household = matches!(m.given, Some(PartLevel::Different | PartLevel::Close))
+        let household = m.given == Some(PartLevel::Different)
             || (m.family == Some(PartLevel::Different) && !ordered);
         let strong = |l: Option<PartLevel>, nick: bool| {
             matches!(l, Some(PartLevel::Exact | PartLevel::Typo))
@@ -303,7 +305,8 @@ fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option
         return Some(NameVerdict {
             weight: t.evidence - before,
             household,
-            same_person: !household,
+            unsure: m.given == Some(PartLevel::Close),
+            same_person: !household && m.given != Some(PartLevel::Close),
             full: strong(m.given, true) && strong(m.family, false),
         });
     }
@@ -319,6 +322,7 @@ fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option
     Some(NameVerdict {
         weight: w,
         household: false,
+        unsure: false,
         same_person: w > 0.0,
         full: false,
     })
@@ -338,11 +342,13 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     let mut discount = 0.0;
     let mut names_agree = false;
     let mut household = false;
+    let mut unsure = false;
     let mut full_name = false;
     if let Some(v) = name_evidence(a, b, org, &mut t) {
         let w = v.weight;
         names_agree = v.same_person;
         household = v.household;
+        unsure = v.unsure;
         full_name = v.full;
         let count = a.name_count.max(b.name_count);
         if w > 0.0 && count > cfg.common_name {
@@ -360,7 +366,14 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     // (A shared address with the same full name still counts in full:
     // a duplicate whose birth date was mistyped beyond recognition.)
     let other_birth = birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate);
-    contact_evidence(a, b, org, household || other_birth, &mut t);
+    let sharing = if household || other_birth {
+        Sharing::All
+    } else if unsure {
+        Sharing::Phone
+    } else {
+        Sharing::Nobody
+    };
+    contact_evidence(a, b, org, sharing, &mut t);
     if let (Some(la), Some(lb)) = (&a.legal, &b.legal) {
         let s = name_similarity(la, lb, org).score;
         if s >= 0.95 {
