@@ -9,7 +9,7 @@
 #[path = "common/csv_io.rs"]
 mod csv_io;
 
-use crm_dedup::{Config, Record, compare, scan};
+use crm_dedup::{Config, Record, blocking_keys, compare, scan};
 use std::collections::HashMap;
 
 fn show(r: &Record) -> String {
@@ -81,7 +81,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let level = m
                         .as_ref()
                         .map_or("none".to_string(), |m| format!("{:?}", m.level));
-                    *levels.entry(level).or_insert(0usize) += 1;
+                    let ka = blocking_keys(&records[i], &cfg);
+                    let kb = blocking_keys(&records[j], &cfg);
+                    let keyed = if ka.iter().any(|k| kb.contains(k)) { "" } else { " unblocked" };
+                    *levels.entry(format!("{level}{keyed}")).or_insert(0usize) += 1;
                     if std::env::var("DEDUP_WHY").is_ok()
                         && m.as_ref().is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
                         && missed <= n

@@ -239,18 +239,29 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         if a.nick & b.nick != 0 {
             return PartLevel::Nickname;
         }
-        if (fa.chars().count() == 1 || fb.chars().count() == 1)
-            && fa.chars().next() == fb.chars().next()
-        {
+        let initial = fa.chars().count() == 1 || fb.chars().count() == 1;
+        if initial && fa.chars().next() == fb.chars().next() {
             return PartLevel::Initial;
+        }
+        if initial {
+            // "R." / "Uobert": the initial or the first letter may be the
+            // typo; an initial says too little to call them two people.
+            return PartLevel::Close;
         }
     }
     let s = jaro_winkler(&a.key, &b.key);
     // A nickname on one side, the full name misspelt on the other. Only
     // for names of 5+ letters: "Mary" is one typo from "Mark".
+    // Shorter names only with two letters transposed ("Jakc" / Jack), as a
+    // substitution turns one name into another (Mary / Mark).
     let fuzzy = |p: &Part, other: &str| {
-        other.chars().count() >= 5
-            && group_names(p.nick).any(|n| n.len() >= 5 && typo_distance(n, other))
+        group_names(p.nick).any(|n| {
+            if other.chars().count() >= 5 && n.len() >= 5 {
+                typo_distance(n, other)
+            } else {
+                n.len() == other.len() && n != other && transposed(n, other)
+            }
+        })
     };
     if s >= TYPO || typo_distance(&a.key, &b.key) {
         PartLevel::Typo
@@ -277,6 +288,17 @@ fn typo_distance(a: &str, b: &str) -> bool {
         _ => 2,
     };
     x.len().abs_diff(y.len()) <= allowed && osa_distance(&x, &y) <= allowed
+}
+
+/// Whether `b` is `a` with two neighbouring letters swapped.
+fn transposed(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let diff: Vec<usize> = (0..x.len().min(y.len())).filter(|&i| x[i] != y[i]).collect();
+    x.len() == y.len()
+        && diff.len() == 2
+        && diff[1] == diff[0] + 1
+        && x[diff[0]] == y[diff[1]]
+        && x[diff[1]] == y[diff[0]]
 }
 
 /// Optimal string alignment distance (Damerau–Levenshtein without
