@@ -125,6 +125,19 @@ fn person_extra_keys(p: &Prepared, birth: Option<&str>, keys: &mut Vec<String>) 
     if let Some(date) = birth {
         keys.push(format!("d:{date}"));
     }
+    // Name keys from the explicit parts too, when the display name says
+    // something else ("Bob Smith" with given name "Robert").
+    if let Some(parts) = &p.parts {
+        let list: Vec<&str> = [&parts.given, &parts.family]
+            .into_iter()
+            .flatten()
+            .filter(|x| x.han.is_empty() && !x.key.is_empty())
+            .map(|x| x.key.as_str())
+            .collect();
+        if list.len() == 2 {
+            person_name_keys(&list, birth, p.postal_codes().next(), keys);
+        }
+    }
 }
 
 /// Blocking keys of a prepared record (sorted, deduplicated).
