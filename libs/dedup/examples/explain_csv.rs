@@ -83,10 +83,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .map_or("none".to_string(), |m| format!("{:?}", m.level));
                     let ka = blocking_keys(&records[i], &cfg);
                     let kb = blocking_keys(&records[j], &cfg);
-                    let keyed = if ka.iter().any(|k| kb.contains(k)) { "" } else { " unblocked" };
+                    let keyed = if ka.iter().any(|k| kb.contains(k)) {
+                        ""
+                    } else {
+                        " unblocked"
+                    };
                     *levels.entry(format!("{level}{keyed}")).or_insert(0usize) += 1;
                     if std::env::var("DEDUP_WHY").is_ok()
-                        && m.as_ref().is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
+                        && m.as_ref()
+                            .is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
                         && missed <= n
                     {
                         // Which cross pair of the two clusters conflicts.
@@ -94,13 +99,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             if cluster[k] == usize::MAX {
                                 vec![k]
                             } else {
-                                result.clusters[cluster[k]].members.iter().map(|x| *x as usize).collect()
+                                result.clusters[cluster[k]]
+                                    .members
+                                    .iter()
+                                    .map(|x| *x as usize)
+                                    .collect()
                             }
                         };
                         for x in members(i) {
                             for y in members(j) {
                                 let c = compare(&records[x], &records[y], &loose);
-                                println!("    x {} | {} :: {}", records[x].name, records[y].name, c.map_or("none".into(), |m| m.to_string()));
+                                println!(
+                                    "    x {} | {} :: {}",
+                                    records[x].name,
+                                    records[y].name,
+                                    c.map_or("none".into(), |m| m.to_string())
+                                );
                             }
                         }
                     }

@@ -91,7 +91,10 @@ impl Tally {
         self.evidence += weight;
         // Not a partly similar given name: two typo variants of one name
         // ("Michalk", "Mihael") are often only that to each other.
-        if matches!(reason, Reason::DifferentAddress | Reason::DifferentGivenName) {
+        if matches!(
+            reason,
+            Reason::DifferentAddress | Reason::DifferentGivenName
+        ) {
             self.conflict = true;
         }
     }

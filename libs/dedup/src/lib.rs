@@ -1,8 +1,11 @@
 //! Duplicate-customer matcher for a CRM.
 //!
 //! A pure library: no I/O, no async, no global state. It
-//! * normalises raw contact data ([`normalize`], [`names`]),
-//! * scores a pair of records with human-readable reasons ([`compare`]),
+//! * normalises raw contact data ([`normalize`], [`names`]), splits names
+//!   into given and family name ([`parts`]) and addresses into house number,
+//!   street, locality and postal code ([`address`]),
+//! * scores a pair of records field by field, Fellegi–Sunter style, with
+//!   human-readable reasons ([`compare`], [`Reason`]),
 //! * produces blocking keys so that a scan over millions of records only
 //!   compares candidates that share a key ([`blocking_keys`], [`clusters`]),
 //! * clusters the duplicates without chaining records that contradict each
@@ -33,7 +36,9 @@ pub mod score;
 pub mod similarity;
 pub mod synth;
 
+pub use address::ParsedAddress;
 pub use blocking::{Cluster, PairMatch, Scan, ScanStats, blocking_keys, clusters, scan};
+pub use parts::NameParts;
 pub use score::{Config, Level, Match, Prepared, Reason, compare, compare_prepared};
 
 /// Whether a record describes a natural person or an organisation. Records of

@@ -293,7 +293,9 @@ fn typo_distance(a: &str, b: &str) -> bool {
 /// Whether `b` is `a` with two neighbouring letters swapped.
 fn transposed(a: &str, b: &str) -> bool {
     let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let diff: Vec<usize> = (0..x.len().min(y.len())).filter(|&i| x[i] != y[i]).collect();
+    let diff: Vec<usize> = (0..x.len().min(y.len()))
+        .filter(|&i| x[i] != y[i])
+        .collect();
     x.len() == y.len()
         && diff.len() == 2
         && diff[1] == diff[0] + 1
