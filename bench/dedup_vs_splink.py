@@ -24,6 +24,10 @@ Precision/recall/F1 are pairwise, computed by the same code for both.
 Pinned: splink==5.0.0, duckdb==2.0.1, recordlinkage==0.16 (pip install
 splink==5.0.0 recordlinkage==0.16).
 
+Sizes: --synthetic 4500 ≈ 10k records, 46000 ≈ 100k, 460000 ≈ 1M. At 1M
+records splink's EM step (blocked on given + family name, common names) grew
+past 20 GB on a 24 GB machine and was stopped: use --no-splink there.
+
 Example:
   python3 bench/dedup_vs_splink.py --synthetic 4500
   python3 bench/dedup_vs_splink.py --febrl 3
