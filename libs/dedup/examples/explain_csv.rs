@@ -58,6 +58,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cluster[*m as usize] = c;
         }
     }
+    // Pairs the scan scored (the others were never compared, or scored
+    // below `possible`).
+    let mut scored: std::collections::HashSet<(u128, u128)> = std::collections::HashSet::new();
+    for pm in result
+        .possible
+        .iter()
+        .chain(result.clusters.iter().flat_map(|c| c.matches.iter()))
+    {
+        scored.insert((pm.a.min(pm.b), pm.a.max(pm.b)));
+    }
     let mut by_entity: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, e) in entity.iter().enumerate() {
         by_entity.entry(e).or_default().push(i);
@@ -83,10 +93,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .map_or("none".to_string(), |m| format!("{:?}", m.level));
                     let ka = blocking_keys(&records[i], &cfg);
                     let kb = blocking_keys(&records[j], &cfg);
-                    let keyed = if ka.iter().any(|k| kb.contains(k)) {
-                        ""
-                    } else {
+                    let (x, y) = (i.min(j) as u128, i.max(j) as u128);
+                    let keyed = if !ka.iter().any(|k| kb.contains(k)) {
                         " unblocked"
+                    } else if !scored.contains(&(x, y)) {
+                        " unscored"
+                    } else {
+                        ""
                     };
                     *levels.entry(format!("{level}{keyed}")).or_insert(0usize) += 1;
                     if std::env::var("DEDUP_WHY").is_ok()

@@ -252,14 +252,18 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
     let s = jaro_winkler(&a.key, &b.key);
     // A nickname on one side, the full name misspelt on the other. Only
     // for names of 5+ letters: "Mary" is one typo from "Mark".
-    // Shorter names only with two letters transposed ("Jakc" / Jack), as a
-    // substitution turns one name into another (Mary / Mark).
+    // Short names only by a letter dropped, added or two transposed
+    // ("Jhn", "Joohn", "Jakc"): a substitution turns one short name into
+    // another (Mary / Mark).
     let fuzzy = |p: &Part, other: &str| {
+        let len = other.chars().count();
         group_names(p.nick).any(|n| {
-            if other.chars().count() >= 5 && n.len() >= 5 {
+            if len >= 5 && n.len() >= 5 {
                 typo_distance(n, other)
+            } else if n.len() == len {
+                n != other && transposed(n, other)
             } else {
-                n.len() == other.len() && n != other && transposed(n, other)
+                len >= 3 && n.len().abs_diff(len) == 1 && typo_distance(n, other)
             }
         })
     };
