@@ -125,7 +125,7 @@ const W_BIRTH_DIFFERENT: f64 = -3.0;
 pub const UNCORROBORATED_MAX: f64 = 1.5;
 /// Most a common name can lose ([`Reason::CommonName`]): ln(count /
 /// `common_name`), at most this, and never more than the name's weight.
-const COMMON_NAME_MAX: f64 = 2.5;
+const COMMON_NAME_MAX: f64 = 3.5;
 
 /// Name similarity → log-odds weight (piecewise linear). Below ~0.6 the
 /// names belong to different people and the weight outweighs a shared
