@@ -11,6 +11,7 @@
 use crate::Address;
 use crate::names::is_han;
 use crate::normalize::fold;
+use crate::parts::transposed;
 use crate::similarity::jaro_winkler;
 
 /// An address reduced to comparable fields, all folded (lower case, no
@@ -272,15 +273,9 @@ fn postal_field(a: Option<&str>, b: Option<&str>) -> Field {
     match (a, b) {
         (Some(x), Some(y)) if x == y => Field::Agree,
         (Some(x), Some(y)) => {
-            let (x, y) = (x.as_bytes(), y.as_bytes());
-            let diff: Vec<usize> = (0..x.len().min(y.len()))
-                .filter(|&i| x[i] != y[i])
-                .collect();
-            let transposed = diff.len() == 2
-                && diff[1] == diff[0] + 1
-                && x[diff[0]] == y[diff[1]]
-                && x[diff[1]] == y[diff[0]];
-            if x.len() == y.len() && (diff.len() == 1 || transposed) {
+            let substituted =
+                x.len() == y.len() && x.bytes().zip(y.bytes()).filter(|(p, q)| p != q).count() == 1;
+            if substituted || transposed(x, y) {
                 Field::Near
             } else {
                 Field::Differ

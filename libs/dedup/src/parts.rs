@@ -294,8 +294,8 @@ fn typo_distance(a: &str, b: &str) -> bool {
     x.len().abs_diff(y.len()) <= allowed && osa_distance(&x, &y) <= allowed
 }
 
-/// Whether `b` is `a` with two neighbouring letters swapped.
-fn transposed(a: &str, b: &str) -> bool {
+/// Whether `b` is `a` with two neighbouring characters swapped.
+pub(crate) fn transposed(a: &str, b: &str) -> bool {
     let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let diff: Vec<usize> = (0..x.len().min(y.len()))
         .filter(|&i| x[i] != y[i])

@@ -90,15 +90,9 @@ fn hard_typo(rng: &mut Rng, s: &str) -> String {
     out
 }
 
+/// A real calendar date (the matcher's own parser decides).
 fn valid(y: u16, m: u8, d: u8) -> bool {
-    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let max = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    (1..=12).contains(&m) && d >= 1 && d <= max
+    crate::normalize::parse_birth_date(&super::render::date((y, m, d))).is_some()
 }
 
 fn from_digits(v: &[u8; 8]) -> (u16, u8, u8) {
