@@ -72,7 +72,7 @@ impl Default for Config {
             window: 20,
             common_name: 20,
             max_cluster: 100,
-            min_link_evidence: 2.0,
+            min_link_evidence: 0.5,
             ambiguity_margin: 0.0,
             threads: 0,
         }
