@@ -13,6 +13,9 @@
 //! | `t:` one full token + first letter of another | `t:smith\|j` | catches a typo in the *other* token, and initials ("J. Smith") |
 //! | `b:` birth date + sorted initials | `b:1980-05-01\|js` | independent of name typos after the first letter and of missing contacts |
 //! | `a:` postal code + sorted initials (persons) or first 2 letters / first Han character (firms) | `a:10115\|js` | same place, name typo in any later letter, no shared contact |
+//! | `ah:` postal code + house number (persons) | `ah:10115\|5` | same address, names with typos anywhere |
+//! | `as:` first 5 letters of the street + house number + family-name initial (persons) | `as:haupt\|5\|s` | same address with a wrong or missing postal code |
+//! | `d:` birth date alone (persons) | `d:1980-05-01` | typos in the first letters of both name parts |
 //! | `o:` first 8 letters of the cleaned Latin firm name | `o:acmetrad` | legal forms already stripped, spacing-insensitive |
 //! | `ot:` a cleaned firm-name token of ≥ 4 letters | `ot:acme` | typo in another word; generic words form huge blocks that the cap skips |
 //! | `oh:` / `oh2:` first 4 / 2 Han characters of the cleaned firm name | `oh:华信科技` | Chinese firm names put the distinctive part first |
@@ -97,6 +100,46 @@ fn person_name_keys(
     }
 }
 
+/// Keys that find a person through an address or a birth date when the
+/// name has typos in its first letters (see the module docs).
+fn person_extra_keys(p: &Prepared, birth: Option<&str>, keys: &mut Vec<String>) {
+    let family_initial = p
+        .parts
+        .as_ref()
+        .and_then(|n| n.family.as_ref())
+        .map_or("", |f| prefix(&f.key, 1));
+    for a in &p.addresses {
+        if let (Some(code), Some(house)) = (&a.postal, &a.house) {
+            keys.push(format!("ah:{code}|{house}"));
+        }
+        let street: String = a.street.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Some(house) = &a.house
+            && street.chars().count() >= 3
+        {
+            keys.push(format!(
+                "as:{}|{house}|{family_initial}",
+                prefix(&street, 5)
+            ));
+        }
+    }
+    if let Some(date) = birth {
+        keys.push(format!("d:{date}"));
+    }
+    // Name keys from the explicit parts too, when the display name says
+    // something else ("Bob Smith" with given name "Robert").
+    if let Some(parts) = &p.parts {
+        let list: Vec<&str> = [&parts.given, &parts.family]
+            .into_iter()
+            .flatten()
+            .filter(|x| x.han.is_empty() && !x.key.is_empty())
+            .map(|x| x.key.as_str())
+            .collect();
+        if list.len() == 2 {
+            person_name_keys(&list, birth, p.postal_codes().next(), keys);
+        }
+    }
+}
+
 /// Blocking keys of a prepared record (sorted, deduplicated).
 pub fn prepared_keys(p: &Prepared) -> Vec<String> {
     let mut keys = Vec::new();
@@ -108,7 +151,10 @@ pub fn prepared_keys(p: &Prepared) -> Vec<String> {
         keys.push(format!("p:{}", &digits[digits.len().saturating_sub(8)..]));
     }
     let birth = p.birth.map(|b| b.to_string());
-    let postal = p.address.as_ref().and_then(|a| a.postal_code.as_deref());
+    let postal = p.postal_codes().next();
+    if p.kind == Kind::Person {
+        person_extra_keys(p, birth.as_deref(), &mut keys);
+    }
     for form in &p.names {
         match p.kind {
             Kind::Person => {

@@ -12,6 +12,9 @@
 //!   a record that only shares a phone with one member and an e-mail with
 //!   another still joins.
 //!
+//! A record that links about equally well to two records contradicting each
+//! other (twins, and a record without a given name) joins neither.
+//!
 //! A refused pair stays a scored pair outside any cluster, so
 //! [`scan`](crate::scan) lists it for review.
 
@@ -77,17 +80,63 @@ fn consistent(
         right.iter().all(|&y| {
             (x, y) == edge
                 || (y, x) == edge
-                || evaluate(&prepared[x as usize], &prepared[y as usize], cfg, false)
-                    .is_some_and(|t| t.evidence >= cfg.min_link_evidence)
+                || !contradict(&prepared[x as usize], &prepared[y as usize], cfg)
         })
     })
+}
+
+/// Whether two records must not end up in one cluster: too little net
+/// evidence ([`Config::min_link_evidence`]) or a field that clearly says
+/// "another person" (another given name, or another address altogether:
+/// namesakes born the same day in two cities agree on enough to pass the
+/// evidence check, yet must not share a cluster).
+/// `min_link_evidence = -∞` switches both checks off.
+fn contradict(a: &Prepared, b: &Prepared, cfg: &Config) -> bool {
+    if cfg.min_link_evidence == f64::NEG_INFINITY {
+        return false;
+    }
+    evaluate(a, b, cfg, false).is_none_or(|t| t.evidence < cfg.min_link_evidence || t.conflict)
+}
+
+fn log_odds(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
+}
+
+/// Edges whose record links about as well to another record that
+/// contradicts the edge's other end: a record with only "Smith", a birth
+/// date and an address matches either of two twins, and picking one is a
+/// coin toss. Such edges are left out (the pair goes to review).
+fn ambiguous(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> Vec<bool> {
+    let mut links: Vec<Vec<(u32, f64)>> = vec![Vec::new(); prepared.len()];
+    for &(i, j, s) in edges {
+        links[i as usize].push((j, log_odds(s)));
+        links[j as usize].push((i, log_odds(s)));
+    }
+    let contradict = |x: u32, y: u32| contradict(&prepared[x as usize], &prepared[y as usize], cfg);
+    edges
+        .iter()
+        .map(|&(i, j, s)| {
+            let lo = log_odds(s);
+            [(i, j), (j, i)].iter().any(|&(from, to)| {
+                links[from as usize]
+                    .iter()
+                    .any(|&(k, l)| k != to && l >= lo - cfg.ambiguity_margin && contradict(to, k))
+            })
+        })
+        .collect()
 }
 
 /// Clusters records linked by `edges` (record indexes and score; the
 /// `Duplicate` pairs of a scan). Returns each record's cluster label: the
 /// smallest index among its members. Deterministic for a given input.
 pub(crate) fn cluster(prepared: &[Prepared], edges: &[(u32, u32, f64)], cfg: &Config) -> Vec<u32> {
-    let mut order: Vec<usize> = (0..edges.len()).collect();
+    let unsure = if cfg.ambiguity_margin < 0.0 {
+        vec![false; edges.len()]
+    } else {
+        ambiguous(prepared, edges, cfg)
+    };
+    let mut order: Vec<usize> = (0..edges.len()).filter(|&k| !unsure[k]).collect();
     order.sort_by(|&x, &y| {
         let (a, b) = (edges[x], edges[y]);
         b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1)))

@@ -120,7 +120,7 @@ const HAN_SUFFIXES: &[&str] = &[
 ];
 
 /// Compound (two-character) surnames with their reading.
-const COMPOUND_SURNAMES: &[(&str, &str)] = &[
+pub(crate) const COMPOUND_SURNAMES: &[(&str, &str)] = &[
     ("欧阳", "ouyang"),
     ("司马", "sima"),
     ("上官", "shangguan"),
@@ -192,7 +192,7 @@ pub fn readings(c: char) -> Vec<String> {
 }
 
 /// Readings with the surname reading moved to the front.
-fn surname_readings(c: char) -> Vec<String> {
+pub(crate) fn surname_readings(c: char) -> Vec<String> {
     let mut rs = readings(c);
     if let Some((_, r)) = SURNAME_READINGS.iter().find(|(ch, _)| *ch == c) {
         rs.retain(|x| x != r);
@@ -202,7 +202,7 @@ fn surname_readings(c: char) -> Vec<String> {
 }
 
 /// Splits a Han name into (surname reading options, given-name characters).
-fn split_han_name(han: &str) -> (Vec<String>, Vec<char>) {
+pub(crate) fn split_han_name(han: &str) -> (Vec<String>, Vec<char>) {
     let chars: Vec<char> = han.chars().collect();
     if chars.len() >= 3 {
         for (sur, reading) in COMPOUND_SURNAMES {

@@ -146,7 +146,7 @@ fn prepare_all(records: &[Record], cfg: &Config, threads: usize) -> (Vec<Prepare
                 let mut names = Vec::with_capacity(slots.len());
                 for (k, slot) in slots.iter_mut().enumerate() {
                     let i = first + k;
-                    let mut p = Prepared::build(&records[i], cfg, false);
+                    let mut p = Prepared::new(&records[i], cfg);
                     for key in prepared_keys(&p) {
                         // Grouped by a 64-bit hash rather than the string to
                         // keep memory flat for millions of keys; a collision

@@ -6,14 +6,11 @@
 //! add up naturally and let strong negative evidence (a clearly different
 //! person name, a different birth date) veto a shared phone or e-mail.
 
-use crate::evidence::{
-    Tally, address_evidence, address_token_hashes, contact_evidence, house_numbers,
-};
-use crate::names::{NameForm, fnv1a, parse_org_name, parse_person_name};
-use crate::normalize::{
-    BirthDate, NormalizedAddress, address_tokens, normalize_address, normalize_email,
-    normalize_phone, parse_birth_date,
-};
+use crate::evidence::{Sharing, Tally, address_evidence, contact_evidence};
+use crate::normalize::BirthDate;
+use crate::parts::{PartLevel, PartsMatch, W_SWAPPED, compare_parts, family_weight, given_weight};
+pub use crate::prepared::Prepared;
+pub use crate::reason::Reason;
 use crate::similarity::{NameScore, name_similarity};
 use crate::{Kind, Record};
 use std::fmt;
@@ -51,6 +48,12 @@ pub struct Config {
     /// clearly differ (other name, other birth date, all contacts
     /// different) never end up in one cluster through a chain of matches.
     pub min_link_evidence: f64,
+    /// A record whose `Duplicate` links to two records that contradict each
+    /// other (see `min_link_evidence`) score within this many log-odds of
+    /// each other joins neither (a record with only "Smith", a birth date
+    /// and an address fits either twin). A negative value switches the
+    /// check off.
+    pub ambiguity_margin: f64,
     /// Worker threads for [`scan`](crate::scan); 0 = one per available
     /// core, fewer for small inputs (one per 20 000 records). The result
     /// does not depend on it.
@@ -69,83 +72,9 @@ impl Default for Config {
             window: 20,
             common_name: 20,
             max_cluster: 100,
-            min_link_evidence: 0.0,
+            min_link_evidence: 0.5,
+            ambiguity_margin: 0.0,
             threads: 0,
-        }
-    }
-}
-
-/// Why two records were scored as they were.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Reason {
-    SameEmail,
-    SamePhone,
-    /// Organisations only: same non-free-mail domain.
-    SameEmailDomain,
-    /// Best name similarity; `pinyin` when Han was matched via romanisation.
-    Name {
-        score: f64,
-        pinyin: bool,
-    },
-    SameLegalName,
-    DifferentLegalName,
-    SameBirthDate,
-    /// Day/month swapped or a single digit differs.
-    SimilarBirthDate,
-    DifferentBirthDate,
-    SameAddress,
-    SimilarAddress,
-    SamePostalCode,
-    DifferentPostalCode,
-    /// Both have e-mail addresses and none is shared (organisations: when
-    /// no company domain on both sides decides it).
-    DifferentEmail,
-    /// Organisations only: both have company (non-free-mail) domains and
-    /// none is shared.
-    DifferentEmailDomain,
-    /// Both have phone numbers and none is shared.
-    DifferentPhone,
-    /// Same postal code or street, but another house number.
-    DifferentHouseNumber,
-    /// The name is shared by `records` records of the scan, so agreeing on
-    /// it is weak evidence (its weight is reduced).
-    CommonName {
-        records: u32,
-    },
-    /// Nothing identifying agrees (no shared e-mail, phone, birth date,
-    /// address with house number or company domain): the score is capped
-    /// at [`UNCORROBORATED_MAX`], below the default duplicate threshold.
-    Uncorroborated,
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::SameEmail => f.write_str("same email"),
-            Reason::SamePhone => f.write_str("same phone"),
-            Reason::SameEmailDomain => f.write_str("same email domain"),
-            Reason::Name { score, pinyin } => {
-                write!(f, "name {score:.2}")?;
-                if *pinyin {
-                    f.write_str(" (pinyin)")?;
-                }
-                Ok(())
-            }
-            Reason::SameLegalName => f.write_str("same legal name"),
-            Reason::DifferentLegalName => f.write_str("different legal name"),
-            Reason::SameBirthDate => f.write_str("same birth date"),
-            Reason::SimilarBirthDate => f.write_str("similar birth date"),
-            Reason::DifferentBirthDate => f.write_str("different birth date"),
-            Reason::SameAddress => f.write_str("same address"),
-            Reason::SimilarAddress => f.write_str("similar address"),
-            Reason::SamePostalCode => f.write_str("same postal code"),
-            Reason::DifferentPostalCode => f.write_str("different postal code"),
-            Reason::DifferentEmail => f.write_str("different email"),
-            Reason::DifferentEmailDomain => f.write_str("different email domain"),
-            Reason::DifferentPhone => f.write_str("different phone"),
-            Reason::DifferentHouseNumber => f.write_str("different house number"),
-            Reason::CommonName { records } => write!(f, "common name ({records} records)"),
-            Reason::Uncorroborated => f.write_str("no shared contact, birth date or address"),
         }
     }
 }
@@ -176,181 +105,27 @@ impl fmt::Display for Match {
     }
 }
 
-/// A record with every field normalised once, so that a scan compares
-/// records many times without re-parsing them.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub id: u128,
-    pub kind: Kind,
-    /// Display name (and legal name, if different) as comparable forms.
-    pub names: Vec<NameForm>,
-    pub legal: Option<NameForm>,
-    /// Normalised, deduplicated, sorted.
-    pub emails: Vec<String>,
-    /// E.164, deduplicated, sorted.
-    pub phones: Vec<String>,
-    pub birth: Option<BirthDate>,
-    pub address: Option<NormalizedAddress>,
-    pub address_tokens: Vec<String>,
-    /// Sorted hashes of `address_tokens` (what [`compare_prepared`] uses;
-    /// [`scan`](crate::scan) drops the strings to save memory).
-    pub address_hashes: Vec<u64>,
-    /// House numbers in the address (digit runs other than the postal code).
-    pub house_numbers: Vec<u32>,
-    /// How many records share this record's name ([`Prepared::name_key`]);
-    /// 1 unless set by a caller that knows, like [`scan`](crate::scan).
-    pub name_count: u32,
-}
-
-impl Prepared {
-    pub fn new(r: &Record, cfg: &Config) -> Prepared {
-        Prepared::build(r, cfg, true)
-    }
-
-    /// [`Prepared::new`]; `with_tokens: false` leaves `address_tokens`
-    /// empty (the scan does not keep them).
-    pub(crate) fn build(r: &Record, cfg: &Config, with_tokens: bool) -> Prepared {
-        let parse = |s: &str| match r.kind {
-            Kind::Person => parse_person_name(s),
-            Kind::Organization => parse_org_name(s),
-        };
-        let legal = r.legal_name.as_deref().map(parse).filter(|f| !f.is_empty());
-        let mut names = Vec::new();
-        let display = parse(&r.name);
-        if !display.is_empty() {
-            names.push(display);
-        }
-        if let Some(l) = &legal
-            && !names.contains(l)
-        {
-            names.push(l.clone());
-        }
-        let mut emails: Vec<String> = r.emails.iter().filter_map(|e| normalize_email(e)).collect();
-        emails.sort();
-        emails.dedup();
-        let mut phones: Vec<String> = r
-            .phones
-            .iter()
-            .filter_map(|p| normalize_phone(p, &cfg.default_calling_code))
-            .collect();
-        phones.sort();
-        phones.dedup();
-        names.shrink_to_fit();
-        let address = r.address.as_deref().and_then(normalize_address);
-        let address_tokens = address
-            .as_ref()
-            .filter(|_| with_tokens)
-            .map(|a| address_tokens(&a.text))
-            .unwrap_or_default();
-        let address_hashes = address
-            .as_ref()
-            .map(|a| address_token_hashes(&a.text))
-            .unwrap_or_default();
-        let house_numbers = address.as_ref().map(house_numbers).unwrap_or_default();
-        Prepared {
-            id: r.id,
-            kind: r.kind,
-            names,
-            legal,
-            emails,
-            phones,
-            birth: r.birth_date.as_deref().and_then(parse_birth_date),
-            address,
-            address_tokens,
-            address_hashes,
-            house_numbers,
-            name_count: 1,
-        }
-    }
-
-    /// A prepared record without content (a slot to be overwritten).
-    pub(crate) fn placeholder() -> Prepared {
-        Prepared {
-            id: 0,
-            kind: Kind::Person,
-            names: Vec::new(),
-            legal: None,
-            emails: Vec::new(),
-            phones: Vec::new(),
-            birth: None,
-            address: None,
-            address_tokens: Vec::new(),
-            address_hashes: Vec::new(),
-            house_numbers: Vec::new(),
-            name_count: 1,
-        }
-    }
-
-    /// Hash of the display name in a spelling-independent form, used to
-    /// count how common a name is: sorted Latin tokens, or for Han person
-    /// names the sorted primary pinyin (so 张伟, 章伟 and "Wei Zhang" count
-    /// as one name); organisations: cleaned Han + Latin name.
-    pub fn name_key(&self) -> Option<u64> {
-        let form = self.names.first()?;
-        let mut tokens: Vec<&str> = match (self.kind, form.pinyin_tokens.first()) {
-            (Kind::Person, Some(py)) if !form.han.is_empty() => {
-                py.iter().map(String::as_str).collect()
-            }
-            _ => form.tokens.iter().map(String::as_str).collect(),
-        };
-        if self.kind == Kind::Person {
-            tokens.sort_unstable();
-        }
-        let mut key = tokens.join(" ");
-        if self.kind == Kind::Organization || tokens.is_empty() {
-            key.push('|');
-            key.push_str(&form.han);
-        }
-        Some(fnv1a(&key))
-    }
-
-    /// Drops what only blocking keys need (pinyin strings, ü-adjusted
-    /// concatenations, address token strings) and trims spare capacity;
-    /// [`compare_prepared`] gives the same results afterwards. Used by
-    /// [`scan`](crate::scan), which holds millions of these.
-    pub fn compact(&mut self) {
-        fn strings(v: &mut Vec<String>) {
-            v.iter_mut().for_each(String::shrink_to_fit);
-            v.shrink_to_fit();
-        }
-        for form in self.names.iter_mut().chain(self.legal.iter_mut()) {
-            form.pinyin = Vec::new();
-            form.py_concats = Vec::new();
-            strings(&mut form.tokens);
-            strings(&mut form.concats);
-            strings(&mut form.py_tokens);
-            form.pinyin_tokens.iter_mut().for_each(strings);
-            form.pinyin_tokens.shrink_to_fit();
-            form.han.shrink_to_fit();
-            form.pinyin_hashes.shrink_to_fit();
-            form.py_concat_hashes.shrink_to_fit();
-        }
-        strings(&mut self.emails);
-        strings(&mut self.phones);
-        self.address_tokens = Vec::new();
-        if let Some(a) = &mut self.address {
-            a.text.shrink_to_fit();
-        }
-        self.address_hashes.shrink_to_fit();
-        self.house_numbers.shrink_to_fit();
-    }
-}
-
 /// Log-odds prior: two random records in a block are rarely duplicates.
 const PRIOR: f64 = -3.0;
 const W_LEGAL_SAME: f64 = 1.0;
 const W_LEGAL_DIFFERENT: f64 = -2.0;
 const W_BIRTH_SAME: f64 = 3.0;
-const W_BIRTH_SWAPPED: f64 = 0.5;
-const W_BIRTH_ONE_DIGIT: f64 = -1.0;
-const W_BIRTH_DIFFERENT: f64 = -5.0;
+/// Day and month swapped, one digit off, two adjacent digits transposed:
+/// typical entry errors, weaker than an exact date but still agreement.
+const W_BIRTH_SIMILAR: f64 = 1.0;
+/// Two typos apart (or day/month swapped plus a typo): duplicates entered
+/// carelessly more often than other people, but not by much.
+const W_BIRTH_NEAR: f64 = -1.5;
+/// A different date outweighs an exact name (namesakes); a shared e-mail
+/// then counts as a household's.
+const W_BIRTH_DIFFERENT: f64 = -3.0;
 /// Without anything identifying, the log-odds are capped here (score
 /// ≈0.82): a name plus a postal code or a legal name is worth a review,
 /// never an automatic merge, however rare the name.
 pub const UNCORROBORATED_MAX: f64 = 1.5;
 /// Most a common name can lose ([`Reason::CommonName`]): ln(count /
 /// `common_name`), at most this, and never more than the name's weight.
-const COMMON_NAME_MAX: f64 = 2.5;
+const COMMON_NAME_MAX: f64 = 3.5;
 
 /// Name similarity → log-odds weight (piecewise linear). Below ~0.6 the
 /// names belong to different people and the weight outweighs a shared
@@ -404,20 +179,153 @@ fn compare_birth(a: BirthDate, b: BirthDate) -> (Reason, f64) {
     if a == b {
         return (Reason::SameBirthDate, W_BIRTH_SAME);
     }
-    if a.year == b.year && a.month == b.day && a.day == b.month {
-        return (Reason::SimilarBirthDate, W_BIRTH_SWAPPED);
-    }
-    // Count differing digits of YYYYMMDD without allocating.
+    // Digits of YYYYMMDD, without allocating.
     let digits = |d: BirthDate| {
         let v = u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day);
-        (0..8).map(move |i| (v / 10u32.pow(i)) % 10)
+        let mut out = [0u32; 8];
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = (v / 10u32.pow(7 - i as u32)) % 10;
+        }
+        out
     };
-    let differing = digits(a).zip(digits(b)).filter(|(x, y)| x != y).count();
-    if differing == 1 {
-        (Reason::SimilarBirthDate, W_BIRTH_ONE_DIGIT)
+    // Typos between two digit strings: substitutions, an adjacent
+    // transposition counting as one.
+    let typos = |x: [u32; 8], y: [u32; 8]| {
+        let mut n = 0;
+        let mut i = 0;
+        while i < 8 {
+            if x[i] != y[i] {
+                if i + 1 < 8 && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 1] != y[i + 1] {
+                    i += 1;
+                }
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    };
+    let swapped = BirthDate {
+        year: b.year,
+        month: b.day,
+        day: b.month,
+    };
+    let plain = typos(digits(a), digits(b));
+    let with_swap = if b.day <= 12 {
+        1 + typos(digits(a), digits(swapped))
     } else {
-        (Reason::DifferentBirthDate, W_BIRTH_DIFFERENT)
+        u32::MAX as usize
+    };
+    match plain.min(with_swap) {
+        1 => (Reason::SimilarBirthDate, W_BIRTH_SIMILAR),
+        2 => (Reason::NearBirthDate, W_BIRTH_NEAR),
+        _ => (Reason::DifferentBirthDate, W_BIRTH_DIFFERENT),
     }
+}
+
+/// Reasons for a name-parts comparison (only when explaining).
+fn part_reasons(m: &PartsMatch, t: &mut Tally) {
+    if let Some(g) = m.given {
+        let r = match g {
+            PartLevel::Exact => Reason::SameGivenName,
+            PartLevel::Nickname => Reason::Nickname,
+            PartLevel::Typo => Reason::SimilarGivenName,
+            PartLevel::Initial => Reason::GivenNameInitial,
+            PartLevel::Close => Reason::PartlySimilarGivenName,
+            PartLevel::Different => Reason::DifferentGivenName,
+        };
+        t.add(r, given_weight(g));
+    }
+    if let Some(f) = m.family {
+        let r = match f {
+            PartLevel::Exact => Reason::SameFamilyName,
+            PartLevel::Typo => Reason::SimilarFamilyName,
+            PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => {
+                Reason::PartlySimilarFamilyName
+            }
+            PartLevel::Different => Reason::DifferentFamilyName,
+        };
+        t.add(r, family_weight(f));
+    }
+    if m.swapped {
+        t.add(Reason::SwappedNames, W_SWAPPED);
+    }
+}
+
+/// What the names say about a pair (see [`name_evidence`]).
+struct NameVerdict {
+    weight: f64,
+    /// Different members of one household (another given name).
+    household: bool,
+    /// Given names only partly alike: a typo or a sibling.
+    unsure: bool,
+    /// Nothing in the names says "another person".
+    same_person: bool,
+    /// Given and family name both agree (exactly, by a typo or nickname):
+    /// then a birth date one typo away or a street without house number
+    /// identifies too.
+    full: bool,
+}
+
+fn x_ordered(p: &Prepared) -> bool {
+    p.parts.as_ref().is_some_and(|n| n.ordered)
+}
+
+/// Name evidence: by parts for persons whose parts are known on both sides,
+/// else by whole-name similarity. Returns the weight, whether the names
+/// say "different members of one household" (a clearly different given
+/// name), and whether they say "same person" (by parts: nothing says
+/// otherwise, so an address counts in full even with a changed family
+/// name; by whole name: a positive weight).
+fn name_evidence(a: &Prepared, b: &Prepared, org: bool, t: &mut Tally) -> Option<NameVerdict> {
+    let parts = match (&a.parts, &b.parts) {
+        (Some(x), Some(y)) if !org => compare_parts(x, y),
+        _ => None,
+    };
+    if let Some(m) = parts {
+        if t.explain
+            && let Some(ns) = best_name(a, b, org)
+        {
+            t.note(Reason::Name {
+                score: ns.score,
+                pinyin: ns.via_pinyin,
+            });
+        }
+        let before = t.evidence;
+        part_reasons(&m, t);
+        // A different family name means another person only when we know
+        // it is the family name: "Zhang Wei" / "Zhang Min" differ in the
+        // given name if the order is Chinese.
+        let ordered = x_ordered(a) && x_ordered(b);
+        let household = m.given == Some(PartLevel::Different)
+            || (m.family == Some(PartLevel::Different) && !ordered);
+        let strong = |l: Option<PartLevel>, nick: bool| {
+            matches!(l, Some(PartLevel::Exact | PartLevel::Typo))
+                || (nick && l == Some(PartLevel::Nickname))
+        };
+        return Some(NameVerdict {
+            weight: t.evidence - before,
+            household,
+            unsure: m.given == Some(PartLevel::Close),
+            same_person: !household && m.given != Some(PartLevel::Close),
+            full: strong(m.given, true) && strong(m.family, false),
+        });
+    }
+    let ns = best_name(a, b, org)?;
+    let w = name_weight(ns.score, org);
+    t.add(
+        Reason::Name {
+            score: ns.score,
+            pinyin: ns.via_pinyin,
+        },
+        w,
+    );
+    Some(NameVerdict {
+        weight: w,
+        household: false,
+        unsure: false,
+        same_person: w > 0.0,
+        full: false,
+    })
 }
 
 /// Weighs all evidence about two prepared records: `None` for different
@@ -430,20 +338,18 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     }
     let org = a.kind == Kind::Organization;
     let mut t = Tally::new(explain);
-    contact_evidence(a, b, org, &mut t);
 
     let mut discount = 0.0;
     let mut names_agree = false;
-    if let Some(ns) = best_name(a, b, org) {
-        let w = name_weight(ns.score, org);
-        names_agree = w > 0.0;
-        t.add(
-            Reason::Name {
-                score: ns.score,
-                pinyin: ns.via_pinyin,
-            },
-            w,
-        );
+    let mut household = false;
+    let mut unsure = false;
+    let mut full_name = false;
+    if let Some(v) = name_evidence(a, b, org, &mut t) {
+        let w = v.weight;
+        names_agree = v.same_person;
+        household = v.household;
+        unsure = v.unsure;
+        full_name = v.full;
         let count = a.name_count.max(b.name_count);
         if w > 0.0 && count > cfg.common_name {
             let ratio = f64::from(count) / f64::from(cfg.common_name.max(1));
@@ -451,6 +357,23 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.note(Reason::CommonName { records: count });
         }
     }
+    let birth = match (a.birth, b.birth) {
+        (Some(x), Some(y)) if !org => Some(compare_birth(x, y)),
+        _ => None,
+    };
+    // Another birth date makes these two people (relatives) nearly as
+    // surely as another given name: shared contacts are the household's.
+    // (A shared address with the same full name still counts in full:
+    // a duplicate whose birth date was mistyped beyond recognition.)
+    let other_birth = birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate);
+    let sharing = if household || other_birth {
+        Sharing::All
+    } else if unsure {
+        Sharing::Phone
+    } else {
+        Sharing::Nobody
+    };
+    contact_evidence(a, b, org, sharing, &mut t);
     if let (Some(la), Some(lb)) = (&a.legal, &b.legal) {
         let s = name_similarity(la, lb, org).score;
         if s >= 0.95 {
@@ -459,12 +382,13 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.add(Reason::DifferentLegalName, W_LEGAL_DIFFERENT);
         }
     }
-    if !org && let (Some(x), Some(y)) = (a.birth, b.birth) {
-        let (r, bw) = compare_birth(x, y);
-        t.identifying |= bw > 0.0;
+    if let Some((r, bw)) = birth {
+        // Only an exact date identifies: namesakes with dates one typo apart
+        // are too common among common names.
+        t.identifying |= r == Reason::SameBirthDate;
         t.add(r, bw);
     }
-    address_evidence(a, b, org, names_agree, &mut t);
+    address_evidence(a, b, org, names_agree, full_name, &mut t);
 
     t.log_odds = PRIOR + t.evidence - discount;
     if !t.identifying && t.log_odds > UNCORROBORATED_MAX {
@@ -513,6 +437,7 @@ pub fn compare(a: &Record, b: &Record, cfg: &Config) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::parse_birth_date;
 
     #[test]
     fn interpolation_is_monotone_and_bounded() {
@@ -545,6 +470,19 @@ mod tests {
         assert_eq!(
             compare_birth(d("1980-05-01"), d("1975-11-23")).0,
             Reason::DifferentBirthDate
+        );
+        // Transposed digits, a swap plus a typo, two typos.
+        assert_eq!(
+            compare_birth(d("1985-05-01"), d("1958-05-01")).0,
+            Reason::SimilarBirthDate
+        );
+        assert_eq!(
+            compare_birth(d("1980-05-01"), d("1980-01-06")).0,
+            Reason::NearBirthDate
+        );
+        assert_eq!(
+            compare_birth(d("1980-05-01"), d("1981-05-11")).0,
+            Reason::NearBirthDate
         );
     }
 

@@ -1,13 +1,16 @@
 //! Labelled synthetic data for measuring the matcher.
 //!
 //! [`generate`] makes person and organisation entities (Latin and Chinese
-//! names), renders each as a record, and adds duplicates with realistic
-//! corruption: typos, swapped or romanised names, initials, case and accent
-//! changes, other phone/e-mail/address formats, missing values, changed
-//! legal suffixes. It also adds hard negatives that must *not* be merged:
-//! relatives sharing surname, address and home phone; namesakes; branches
-//! of a firm with the same name in another city. [`evaluate`] scores
-//! clusters against the labels as pairwise precision / recall / F1.
+//! names drawn with a skew, so common names repeat by the hundred), renders
+//! each as a record (persons with given/family name fields or only a
+//! display name, addresses structured or as free text) and adds clusters of
+//! up to 6 records with hard corruption (see the `person` module): typos
+//! and transpositions in names, dates and addresses; given/family and
+//! day/month swapped; nicknames, initials; missing fields and contacts.
+//! Hard negatives must *not* be merged: twins and relatives at the same
+//! address, namesakes born the same day elsewhere or the same year in the
+//! same city, neighbours; branches of a firm in another city. [`evaluate`]
+//! scores clusters against the labels as pairwise precision / recall / F1.
 //!
 //! Deterministic: a seeded SplitMix64 generator, no external crates.
 
@@ -16,7 +19,6 @@ mod pools;
 
 use crate::blocking::Cluster;
 use crate::{Kind, Record};
-use pools::*;
 use std::collections::{HashMap, HashSet};
 
 /// Small deterministic PRNG (SplitMix64); statistical quality is ample
@@ -49,6 +51,13 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    /// Like [`Rng::pick`] but the first items far more often (index ∝
+    /// u³): a few names become very common, as in real customer bases.
+    pub fn skewed<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let i = (u * u * u * items.len() as f64) as usize;
+        &items[i.min(items.len().saturating_sub(1))]
+    }
     fn digits(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| char::from(b'0' + self.below(10) as u8))
@@ -62,7 +71,7 @@ pub struct SynthConfig {
     /// Number of distinct base entities (hard negatives come on top).
     pub entities: usize,
     pub seed: u64,
-    /// Share of entities that get 1–3 duplicate records.
+    /// Share of entities that get duplicate records (clusters of 2–6).
     pub dup_rate: f64,
     pub org_share: f64,
     /// Share of persons with Chinese names.
@@ -76,10 +85,10 @@ impl Default for SynthConfig {
         SynthConfig {
             entities: 2000,
             seed: 42,
-            dup_rate: 0.3,
-            org_share: 0.25,
-            chinese_share: 0.45,
-            hard_negative_rate: 0.1,
+            dup_rate: 0.4,
+            org_share: 0.1,
+            chinese_share: 0.3,
+            hard_negative_rate: 0.2,
         }
     }
 }
@@ -92,297 +101,11 @@ pub struct Labeled {
     pub entity: Vec<u64>,
 }
 
-#[derive(Debug, Clone)]
-enum NameData {
-    Latin {
-        first: String,
-        last: String,
-    },
-    Chinese {
-        sur: (String, String),
-        given: Vec<(String, String)>,
-    },
-    Org {
-        words: Vec<String>,
-        suffix: String,
-    },
-    ChineseOrg {
-        distinct: Vec<(String, String)>,
-        industry: String,
-        suffix: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-enum Phone {
-    CnMobile(String),
-    CnLandline { area: String, sub: String },
-    De(String),
-    Us(String),
-}
-
-#[derive(Debug, Clone)]
-struct Address {
-    street: String,
-    number: u16,
-    postal: String,
-    city: String,
-    chinese: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Entity {
-    kind: Kind,
-    name: NameData,
-    email: Option<String>,
-    phone: Option<Phone>,
-    birth: Option<(u16, u8, u8)>,
-    address: Option<Address>,
-}
-
-struct Gen {
-    rng: Rng,
-    used_contacts: HashSet<String>,
-}
-
-impl Gen {
-    /// Draws until the value is unused. `make` gets the number of failed
-    /// attempts so far (in tens) and must widen its value space with it, so
-    /// that large data sets cannot exhaust a small space and loop forever.
-    fn unique(&mut self, mut make: impl FnMut(&mut Rng, usize) -> String) -> String {
-        let mut attempt = 0;
-        loop {
-            let v = make(&mut self.rng, attempt / 10);
-            if self.used_contacts.insert(v.clone()) {
-                return v;
-            }
-            attempt += 1;
-        }
-    }
-
-    fn latin_name(&mut self) -> NameData {
-        NameData::Latin {
-            first: (*self.rng.pick(FIRST_NAMES)).to_string(),
-            last: (*self.rng.pick(LAST_NAMES)).to_string(),
-        }
-    }
-
-    fn chinese_name(&mut self) -> NameData {
-        let (h, p) = *self.rng.pick(CN_SURNAMES);
-        let n = if self.rng.chance(0.6) { 2 } else { 1 };
-        let given = (0..n)
-            .map(|_| {
-                let (h, p) = *self.rng.pick(CN_GIVEN);
-                (h.to_string(), p.to_string())
-            })
-            .collect();
-        NameData::Chinese {
-            sur: (h.to_string(), p.to_string()),
-            given,
-        }
-    }
-
-    fn org_name(&mut self, chinese: bool) -> NameData {
-        if chinese {
-            let distinct = (0..2)
-                .map(|_| {
-                    let (h, p) = *self.rng.pick(CN_ORG_CHARS);
-                    (h.to_string(), p.to_string())
-                })
-                .collect();
-            return NameData::ChineseOrg {
-                distinct,
-                industry: (*self.rng.pick(CN_ORG_INDUSTRIES)).to_string(),
-                suffix: (*self.rng.pick(CN_ORG_SUFFIXES)).to_string(),
-            };
-        }
-        let syllables = 2 + self.rng.below(2);
-        let mut word: String = (0..syllables)
-            .map(|_| *self.rng.pick(ORG_SYLLABLES))
-            .collect();
-        word = capitalize(&word);
-        let mut words = vec![word];
-        if self.rng.chance(0.8) {
-            words.push((*self.rng.pick(ORG_INDUSTRIES)).to_string());
-        }
-        NameData::Org {
-            words,
-            suffix: (*self.rng.pick(ORG_SUFFIXES)).to_string(),
-        }
-    }
-
-    fn phone(&mut self, kind: Kind, chinese: bool) -> Phone {
-        let landline = kind == Kind::Organization || self.rng.chance(0.1);
-        let v = self.unique(|r, _| match (chinese, landline) {
-            (true, false) => format!("cm1{}{}", 3 + r.below(7), r.digits(9)),
-            (true, true) => {
-                format!("cl{}|{}", r.pick(&["10", "21", "755", "571"]), r.digits(8))
-            }
-            (false, _) if r.chance(0.5) => format!("de15{}{}", r.below(10), r.digits(8)),
-            (false, _) => format!("us{}{}", 2 + r.below(8), r.digits(9)),
-        });
-        match &v[..2] {
-            "cm" => Phone::CnMobile(v[2..].to_string()),
-            "cl" => {
-                let (area, sub) = v[2..].split_once('|').unwrap_or(("10", "12345678"));
-                Phone::CnLandline {
-                    area: area.to_string(),
-                    sub: sub.to_string(),
-                }
-            }
-            "de" => Phone::De(v[2..].to_string()),
-            _ => Phone::Us(v[2..].to_string()),
-        }
-    }
-
-    fn address(&mut self, chinese: bool) -> Address {
-        let r = &mut self.rng;
-        if chinese {
-            let (city, pfx) = *r.pick(CN_CITIES);
-            return Address {
-                street: format!("{}区{}路", r.pick(CN_DISTRICTS), r.pick(CN_ROADS)),
-                number: 1 + r.below(300) as u16,
-                postal: format!("{pfx}{}", r.digits(2)),
-                city: city.to_string(),
-                chinese: true,
-            };
-        }
-        let (city, pfx) = *r.pick(CITIES);
-        Address {
-            street: (*r.pick(STREETS)).to_string(),
-            number: 1 + r.below(200) as u16,
-            postal: format!("{pfx}{}", r.digits(2)),
-            city: city.to_string(),
-            chinese: false,
-        }
-    }
-
-    fn email(&mut self, name: &NameData) -> String {
-        let base = match name {
-            NameData::Latin { first, last } => {
-                let (f, l) = (ascii_lower(first), ascii_lower(last));
-                match self.rng.below(3) {
-                    0 => format!("{f}.{l}"),
-                    1 => format!("{f}{l}"),
-                    _ => format!("{}{l}", &f[..1]),
-                }
-            }
-            NameData::Chinese { sur, given } => {
-                let g: String = given.iter().map(|(_, p)| p.as_str()).collect();
-                format!("{}{g}", sur.1)
-            }
-            NameData::Org { words, .. } => ascii_lower(&words[0]),
-            NameData::ChineseOrg { distinct, .. } => {
-                distinct.iter().map(|(_, p)| p.as_str()).collect()
-            }
-        };
-        let org = matches!(name, NameData::Org { .. } | NameData::ChineseOrg { .. });
-        let chinese = matches!(name, NameData::Chinese { .. } | NameData::ChineseOrg { .. });
-        self.unique(|r, widen| {
-            if org {
-                let tld = if chinese { "com.cn" } else { "com" };
-                format!(
-                    "{}@{base}{}.{tld}",
-                    r.pick(&["info", "sales", "contact"]),
-                    r.digits(2 + widen)
-                )
-            } else {
-                let domain = if chinese {
-                    r.pick(CN_MAIL_DOMAINS)
-                } else {
-                    r.pick(LATIN_MAIL_DOMAINS)
-                };
-                let n = 1 + r.below(3) + widen;
-                format!("{base}{}@{domain}", r.digits(n))
-            }
-        })
-    }
-
-    fn entity(&mut self, kind: Kind, chinese: bool) -> Entity {
-        let name = match kind {
-            Kind::Person if chinese => self.chinese_name(),
-            Kind::Person => self.latin_name(),
-            Kind::Organization => self.org_name(chinese),
-        };
-        let email = self.rng.chance(0.85).then(|| self.email(&name));
-        let phone = self.rng.chance(0.9).then(|| self.phone(kind, chinese));
-        let birth = (kind == Kind::Person && self.rng.chance(0.7)).then(|| self.birth());
-        let address = self.rng.chance(0.8).then(|| self.address(chinese));
-        Entity {
-            kind,
-            name,
-            email,
-            phone,
-            birth,
-            address,
-        }
-    }
-
-    fn birth(&mut self) -> (u16, u8, u8) {
-        (
-            1940 + self.rng.below(65) as u16,
-            1 + self.rng.below(12) as u8,
-            1 + self.rng.below(28) as u8,
-        )
-    }
-}
-
+mod entity;
+mod person;
 mod render;
-use render::{capitalize, corrupt, render};
-
-fn ascii_lower(s: &str) -> String {
-    crate::normalize::fold(s)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect()
-}
-
-/// A look-alike of `e` that is a different entity.
-fn hard_negative(g: &mut Gen, e: &Entity) -> Entity {
-    let chinese = matches!(
-        e.name,
-        NameData::Chinese { .. } | NameData::ChineseOrg { .. }
-    );
-    let mut other = g.entity(e.kind, chinese);
-    match (&e.name, &mut other.name) {
-        // Relative: same surname, address and home phone; own first name,
-        // birth date and e-mail.
-        (NameData::Latin { last, .. }, NameData::Latin { last: l2, .. }) if g.rng.chance(0.6) => {
-            *l2 = last.clone();
-            other.address = e.address.clone();
-            if g.rng.chance(0.7) {
-                other.phone = e.phone.clone();
-            }
-        }
-        (NameData::Chinese { sur, .. }, NameData::Chinese { sur: s2, .. }) if g.rng.chance(0.6) => {
-            *s2 = sur.clone();
-            other.address = e.address.clone();
-            if g.rng.chance(0.7) {
-                other.phone = e.phone.clone();
-            }
-        }
-        // Branch of a firm: same name elsewhere, own phone, same domain.
-        (NameData::Org { .. } | NameData::ChineseOrg { .. }, _) => {
-            other.name = e.name.clone();
-            // Another city, so another postal code prefix (retry on a clash).
-            loop {
-                let a = g.address(chinese);
-                if e.address.as_ref().is_none_or(|x| x.city != a.city) {
-                    other.address = Some(a);
-                    break;
-                }
-            }
-            if let (Some(mail), Some(own)) = (&e.email, &other.email) {
-                let domain = mail.split_once('@').map_or("", |(_, d)| d);
-                let user = own.split_once('@').map_or("branch", |(u, _)| u);
-                other.email = Some(format!("{user}.b@{domain}"));
-            }
-        }
-        // Namesake: identical name, everything else independent.
-        _ => other.name = e.name.clone(),
-    }
-    other
-}
+use entity::{Gen, hard_negative};
+use render::{corrupt, render};
 
 /// Generates a labelled data set (records shuffled, ids = index).
 pub fn generate(cfg: &SynthConfig) -> Labeled {
@@ -401,24 +124,30 @@ pub fn generate(cfg: &SynthConfig) -> Labeled {
         let chinese = g.rng.chance(cfg.chinese_share);
         let mut e = g.entity(kind, chinese);
         let look_alike = g.rng.chance(cfg.hard_negative_rate);
-        if look_alike && kind == Kind::Organization && e.address.is_none() {
-            // A branch is only distinguishable if the head office has a
-            // location on record.
-            e.address = Some(g.address(chinese));
+        if look_alike && e.addresses.is_empty() {
+            // A branch (or a neighbour, a twin) is only distinguishable if
+            // the entity has a location on record.
+            e.addresses.push(g.address(chinese));
         }
         let mut group = vec![e.clone()];
         if look_alike {
             group.push(hard_negative(&mut g, &e));
+            if kind == Kind::Person && g.rng.chance(0.3) {
+                group.push(hard_negative(&mut g, &e));
+            }
         }
         for ent in group {
             let id = next_entity;
             next_entity += 1;
             rows.push((id, render(&mut g.rng, &ent)));
             if g.rng.chance(cfg.dup_rate) {
-                let copies = match g.rng.below(10) {
-                    0..=6 => 1,
-                    7 | 8 => 2,
-                    _ => 3,
+                // Clusters of 2–6 records, smaller ones more often.
+                let copies = match g.rng.below(20) {
+                    0..=9 => 1,
+                    10..=14 => 2,
+                    15..=17 => 3,
+                    18 => 4,
+                    _ => 5,
                 };
                 for _ in 0..copies {
                     rows.push((id, corrupt(&mut g.rng, &ent)));
@@ -494,6 +223,7 @@ pub fn evaluate(data: &Labeled, clusters: &[Cluster]) -> Metrics {
 mod tests {
     use super::*;
     use crate::names::readings;
+    use pools::{CN_GIVEN, CN_ORG_CHARS, CN_SURNAMES};
 
     #[test]
     fn pools_pinyin_is_a_valid_reading() {

@@ -114,11 +114,6 @@ pub const CITIES: &[(&str, &str)] = &[
     ("Wien", "110"), ("Zürich", "800"), ("Amsterdam", "101"), ("Stockholm", "111"),
 ];
 
-pub const STREETS: &[&str] = &[
-    "Hauptstraße", "Bahnhofstraße", "Gartenweg", "Schillerstraße", "Goethestraße", "Lindenallee",
-    "Main Street", "High Street", "Rue de la Paix", "Rue Victor Hugo", "Via Roma", "Via Garibaldi",
-    "Calle Mayor", "Kirchgasse", "Marktplatz", "Parkstraße", "Bergstraße", "Am Markt",
-];
 
 /// (city, 6-digit postal prefix of 4 digits)
 pub const CN_CITIES: &[(&str, &str)] = &[
@@ -136,3 +131,61 @@ pub const LATIN_MAIL_DOMAINS: &[&str] = &[
 ];
 
 pub const CN_MAIL_DOMAINS: &[&str] = &["qq.com", "163.com", "126.com", "gmail.com", "sina.com"];
+
+/// Street names are stem + type, so a city has many streets and a common
+/// stem ("Garten…") exists in several types: near-miss streets.
+pub const STREET_STEMS_DE: &[&str] = &[
+    "Linden", "Birken", "Eichen", "Garten", "Schul", "Kirch", "Berg", "Wald", "Mühlen", "Rosen",
+    "Park", "Bahnhof", "Schiller", "Goethe", "Mozart", "Beethoven", "Haupt", "Feld", "Wiesen", "Ahorn",
+];
+pub const STREET_TYPES_DE: &[&str] = &["straße", "weg", "allee", "gasse", "ring"];
+pub const STREET_STEMS_EN: &[&str] = &[
+    "Oak", "Maple", "Elm", "Cedar", "Pine", "Church", "Mill", "Station", "High", "King", "Queen",
+    "Victoria", "George", "Market", "Bridge", "Chester", "Windsor", "Albert",
+];
+pub const STREET_TYPES_EN: &[&str] = &["Street", "Road", "Lane", "Avenue", "Close", "Drive"];
+
+/// Nicknames as people write them (the generator's own list; not every
+/// entry is in the matcher's table).
+pub const NICKNAMES: &[(&str, &[&str])] = &[
+    ("William", &["Bill", "Will", "Billy", "Liam"]),
+    ("Robert", &["Bob", "Rob", "Bobby"]),
+    ("Elizabeth", &["Liz", "Beth", "Betty", "Eliza"]),
+    ("Richard", &["Rick", "Dick", "Rich"]),
+    ("James", &["Jim", "Jimmy", "Jamie"]),
+    ("John", &["Jack", "Johnny"]),
+    ("Margaret", &["Maggie", "Meg", "Peggy"]),
+    ("Katharina", &["Kathi", "Katja", "Kati"]),
+    ("Michael", &["Mike", "Mick"]),
+    ("Thomas", &["Tom", "Tommy"]),
+    ("Joseph", &["Joe", "Joey"]),
+    ("Charles", &["Charlie", "Chuck"]),
+    ("Edward", &["Ed", "Eddie", "Ted"]),
+    ("Anthony", &["Tony"]),
+    ("Daniel", &["Dan", "Danny"]),
+    ("David", &["Dave"]),
+    ("Alessandro", &["Sandro", "Alex"]),
+    ("Christopher", &["Chris"]),
+    ("Jennifer", &["Jen", "Jenny"]),
+    ("Patricia", &["Pat", "Patty", "Trish"]),
+    ("Susan", &["Sue", "Susie"]),
+    ("Nicholas", &["Nick"]),
+    ("Matthew", &["Matt"]),
+    ("Andrew", &["Andy", "Drew"]),
+    ("Benjamin", &["Ben"]),
+    ("Samantha", &["Sam"]),
+    ("Steven", &["Steve"]),
+    ("Stephen", &["Steve"]),
+    ("Timothy", &["Tim"]),
+    ("Jonathan", &["Jon"]),
+    ("Deborah", &["Debbie", "Deb"]),
+    ("Rebecca", &["Becky"]),
+    ("Kenneth", &["Ken", "Kenny"]),
+    ("Ronald", &["Ron"]),
+    ("Jacob", &["Jake"]),
+    ("Joshua", &["Josh"]),
+    ("Maximilian", &["Max"]),
+    ("Lukas", &["Luke"]),
+    ("Dmitri", &["Dima"]),
+    ("Alexander", &["Alex", "Sasha"]),
+];

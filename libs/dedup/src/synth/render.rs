@@ -1,8 +1,9 @@
 //! Rendering synthetic entities as records, cleanly or corrupted.
 
-use super::{Address, Entity, NameData, Phone, Rng};
-use crate::Record;
+use super::Rng;
+use super::entity::{Address, Entity, NameData, Phone};
 use crate::synth::pools::{CN_ORG_SUFFIXES, ORG_SUFFIXES};
+use crate::{Kind, Record};
 
 pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
@@ -14,7 +15,7 @@ pub(crate) fn capitalize(s: &str) -> String {
 
 /// One keyboard slip: swap, drop, double or replace a character (never the
 /// first, which people rarely get wrong, and never on very short words).
-fn typo(rng: &mut Rng, s: &str) -> String {
+pub(crate) fn typo(rng: &mut Rng, s: &str) -> String {
     let mut c: Vec<char> = s.chars().collect();
     if c.len() < 4 {
         return s.to_string();
@@ -47,7 +48,7 @@ fn group(d: &str, sizes: &[usize], sep: &str) -> String {
     out.join(sep)
 }
 
-fn format_phone(rng: &mut Rng, p: &Phone, style: usize) -> String {
+pub(crate) fn format_phone(rng: &mut Rng, p: &Phone, style: usize) -> String {
     match p {
         Phone::CnMobile(d) => match style % 6 {
             0 => format!("+86 {}", group(d, &[3, 4, 4], " ")),
@@ -82,7 +83,7 @@ fn format_phone(rng: &mut Rng, p: &Phone, style: usize) -> String {
     }
 }
 
-fn format_address(a: &Address, variant: bool) -> String {
+pub(crate) fn format_address(a: &Address, variant: bool) -> String {
     if a.chinese {
         if variant {
             format!("{}{}{}号", a.city, a.street, a.number)
@@ -121,13 +122,57 @@ fn base_name(e: &Entity) -> String {
     }
 }
 
-fn date(b: (u16, u8, u8)) -> String {
+pub(crate) fn date(b: (u16, u8, u8)) -> String {
     format!("{:04}-{:02}-{:02}", b.0, b.1, b.2)
 }
 
-/// The entity as first entered.
+/// The address as a structured record field (street line, city, postal
+/// code).
+pub(crate) fn structured(a: &Address) -> crate::Address {
+    let line = if a.chinese {
+        format!("{}{}号", a.street, a.number)
+    } else {
+        format!("{} {}", a.street, a.number)
+    };
+    crate::Address {
+        lines: vec![line],
+        city: a.city.clone(),
+        region: String::new(),
+        postal_code: a.postal.clone(),
+        country: String::new(),
+    }
+}
+
+/// Structured most of the time; old records hold one block of text.
+pub(crate) fn render_address(rng: &mut Rng, a: &Address) -> crate::Address {
+    if rng.chance(0.7) {
+        structured(a)
+    } else {
+        crate::Address::free_text(format_address(a, false))
+    }
+}
+
+/// Given and family name of a person entity as the name-part fields.
+pub(crate) fn name_fields(name: &NameData) -> (Option<String>, Option<String>) {
+    match name {
+        NameData::Latin { first, last } => (Some(first.clone()), Some(last.clone())),
+        NameData::Chinese { sur, given } => {
+            let g: String = given.iter().map(|(h, _)| h.as_str()).collect();
+            (Some(g), Some(sur.0.clone()))
+        }
+        _ => (None, None),
+    }
+}
+
+/// The entity as first entered: persons with name-part fields most of the
+/// time, or only a display name.
 pub(crate) fn render(rng: &mut Rng, e: &Entity) -> Record {
     let style = rng.below(6);
+    let (given_name, family_name) = if e.kind == Kind::Person && rng.chance(0.7) {
+        name_fields(&e.name)
+    } else {
+        (None, None)
+    };
     Record {
         id: 0,
         kind: e.kind,
@@ -140,7 +185,9 @@ pub(crate) fn render(rng: &mut Rng, e: &Entity) -> Record {
             .map(|p| format_phone(rng, p, style))
             .collect(),
         birth_date: e.birth.map(date),
-        address: e.address.as_ref().map(|a| format_address(a, false)),
+        given_name,
+        family_name,
+        addresses: e.addresses.iter().map(|a| render_address(rng, a)).collect(),
     }
 }
 
@@ -190,73 +237,6 @@ fn pick_ops(rng: &mut Rng) -> Ops {
     ops
 }
 
-fn latin_person(rng: &mut Rng, first: &str, last: &str, ops: &Ops) -> String {
-    let (mut f, mut l) = (first.to_string(), last.to_string());
-    if ops.typo {
-        if rng.chance(0.5) {
-            f = typo(rng, &f);
-        } else {
-            l = typo(rng, &l);
-        }
-    }
-    if ops.initial {
-        f = format!("{}.", f.chars().next().unwrap_or('X'));
-    }
-    let mut name = if ops.swap {
-        if rng.chance(0.5) {
-            format!("{l}, {f}")
-        } else {
-            format!("{} {f}", l.to_uppercase())
-        }
-    } else {
-        format!("{f} {l}")
-    };
-    if ops.case {
-        name = match rng.below(3) {
-            0 => name.to_uppercase(),
-            1 => name.to_lowercase(),
-            // Accents lost, as when typed on a US keyboard.
-            _ => crate::normalize::fold(&name),
-        };
-    }
-    name
-}
-
-fn chinese_person(
-    rng: &mut Rng,
-    sur: &(String, String),
-    given: &[(String, String)],
-    ops: &Ops,
-) -> String {
-    if ops.romanize || (ops.swap && rng.chance(0.5)) {
-        let s = capitalize(&sur.1);
-        let mut g = if given.len() > 1 && rng.chance(0.25) {
-            given
-                .iter()
-                .map(|(_, p)| capitalize(p))
-                .collect::<Vec<_>>()
-                .join(" ")
-        } else {
-            capitalize(&given.iter().map(|(_, p)| p.as_str()).collect::<String>())
-        };
-        if ops.typo && rng.chance(0.5) {
-            g = typo(rng, &g);
-        }
-        return match rng.below(4) {
-            0 => format!("{s} {g}"),
-            1 => format!("{g} {s}"),
-            2 => format!("{} {g}", s.to_uppercase()),
-            _ => format!("{s}, {g}"),
-        };
-    }
-    let g: String = given.iter().map(|(h, _)| h.as_str()).collect();
-    if ops.swap || ops.case {
-        format!("{} {g}", sur.0)
-    } else {
-        format!("{}{g}", sur.0)
-    }
-}
-
 fn other_suffix<'a>(rng: &mut Rng, pool: &[&'a str], current: &str) -> &'a str {
     loop {
         let s = *rng.pick(pool);
@@ -266,14 +246,17 @@ fn other_suffix<'a>(rng: &mut Rng, pool: &[&'a str], current: &str) -> &'a str {
     }
 }
 
-/// A duplicate of the entity, entered again with 1–3 kinds of corruption.
+/// A duplicate of the entity, entered again with corruption (persons: see
+/// the `person` module; firms: 1–3 kinds).
 pub(crate) fn corrupt(rng: &mut Rng, e: &Entity) -> Record {
+    if e.kind == Kind::Person {
+        return super::person::corrupt_person(rng, e);
+    }
     let ops = pick_ops(rng);
     let mut rec = render(rng, e);
     let mut legal = None;
     rec.name = match &e.name {
-        NameData::Latin { first, last } => latin_person(rng, first, last, &ops),
-        NameData::Chinese { sur, given } => chinese_person(rng, sur, given, &ops),
+        NameData::Latin { .. } | NameData::Chinese { .. } => rec.name.clone(),
         NameData::Org { words, suffix } => {
             let mut w = words.clone();
             if ops.typo {
@@ -350,16 +333,19 @@ pub(crate) fn corrupt(rng: &mut Rng, e: &Entity) -> Record {
             .map(date);
     }
     if ops.address {
-        rec.address = if rng.chance(0.4) {
-            None
+        rec.addresses = if rng.chance(0.4) {
+            Vec::new()
         } else {
-            e.address.as_ref().map(|a| format_address(a, true))
+            e.addresses
+                .iter()
+                .map(|a| crate::Address::free_text(format_address(a, true)))
+                .collect()
         };
     }
     rec
 }
 
-fn email_variant(rng: &mut Rng, m: &str) -> String {
+pub(crate) fn email_variant(rng: &mut Rng, m: &str) -> String {
     let Some((user, domain)) = m.split_once('@') else {
         return m.to_string();
     };

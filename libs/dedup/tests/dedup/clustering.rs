@@ -44,13 +44,27 @@ fn a_chain_does_not_join_contradicting_records() {
         "{:?}",
         result.clusters
     );
-    // The strongest pair forms a cluster; the refused one waits for review.
-    assert_eq!(result.clusters.len(), 1);
-    assert_eq!(result.clusters[0].members.len(), 2);
+    // "J. Smith" links equally well to John (e-mail) and Jane (phone):
+    // picking one would be a coin toss, so B joins neither and both pairs
+    // wait for review.
+    assert!(result.clusters.is_empty(), "{:?}", result.clusters);
     let refused = &result.possible;
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].matched.level, Level::Duplicate);
-    assert!(refused[0].a == 2 || refused[0].b == 2);
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|p| p.matched.level == Level::Duplicate));
+    assert!(refused.iter().all(|p| p.a == 2 || p.b == 2));
+}
+
+#[test]
+fn a_clearly_stronger_link_wins_the_chain() {
+    // B also shares John's birth date: B is John; Jane stays out.
+    let mut records = chain();
+    records[1].birth_date = Some("1980-05-01".into());
+    let result = scan(&records, &Config::default());
+    assert_eq!(result.clusters.len(), 1, "{:?}", result.clusters);
+    assert_eq!(result.clusters[0].members, vec![1, 2]);
+    // Against Jane the shared phone is now a household's (another birth
+    // date): not even worth a review.
+    assert!(result.possible.is_empty(), "{:?}", result.possible);
 }
 
 #[test]

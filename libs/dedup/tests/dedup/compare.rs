@@ -1,6 +1,6 @@
 //! Scenario tests for `compare`.
 
-use crm_dedup::{Config, Kind, Level, Match, Reason, Record, compare};
+use crm_dedup::{Address, Config, Kind, Level, Match, Reason, Record, compare};
 
 fn person(id: u128, name: &str) -> Record {
     Record::new(id, Kind::Person, name)
@@ -26,7 +26,7 @@ fn with_birth(mut r: Record, d: &str) -> Record {
 }
 
 fn with_address(mut r: Record, a: &str) -> Record {
-    r.address = Some(a.into());
+    r.addresses.push(Address::free_text(a));
     r
 }
 
@@ -343,11 +343,17 @@ fn another_house_number_counts_against() {
     let m = compare(&a, &neighbour, &loose).expect("scored");
     assert!(m.reasons.contains(&Reason::DifferentHouseNumber), "{m}");
     assert!(cmp(&a, &neighbour).is_none());
-    // The same house number, written differently, identifies.
+    // The same house number, written differently, identifies ("str." and
+    // "straße" are one street type, so the fields are the same).
     let same = with_address(person(3, "Anna Weber"), "FRIEDRICHSTR. 152  10318 BERLIN");
     let m = cmp(&a, &same).expect("match");
     assert_eq!(m.level, Level::Duplicate, "{m}");
-    assert!(rendered(&m).contains(&"similar address".to_string()));
+    assert!(rendered(&m).contains(&"same address".to_string()), "{m}");
+    // A typo in the street: similar.
+    let typo = with_address(person(4, "Anna Weber"), "Friedrichstrase 152, 10318 Berlin");
+    let m = cmp(&a, &typo).expect("match");
+    assert_eq!(m.level, Level::Duplicate, "{m}");
+    assert!(rendered(&m).contains(&"similar address".to_string()), "{m}");
 }
 
 #[test]
