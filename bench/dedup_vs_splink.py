@@ -192,6 +192,9 @@ def run_splink(rows):
     # No network here: DuckDB must not try to fetch extensions.
     con.execute("SET autoinstall_known_extensions=false")
     con.execute("SET autoload_known_extensions=false")
+    # Spill to the system temp dir, not to ./.tmp in the work tree.
+    spill = tempfile.mkdtemp(prefix="dedup_bench_duckdb_")
+    con.execute(f"SET temp_directory='{spill}'")
     db = DuckDBAPI(con)
     settings = SettingsCreator(
         link_type="dedupe_only",
