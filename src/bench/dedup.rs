@@ -36,7 +36,14 @@ fn to_match_record(r: &Record) -> crm_dedup::Record {
         emails: r.email.iter().cloned().collect(),
         phones: r.phone_raw.iter().cloned().collect(),
         birth_date: r.birthday.map(|d| d.format("%Y-%m-%d").to_string()),
-        address: Some(format!("{}, {} {}", r.street, r.postal_code, r.city)),
+        given_name: None,
+        family_name: None,
+        addresses: vec![crm_dedup::Address {
+            lines: vec![r.street.clone()],
+            city: r.city.to_owned(),
+            postal_code: r.postal_code.clone(),
+            ..crm_dedup::Address::default()
+        }],
     }
 }
 

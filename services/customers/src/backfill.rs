@@ -6,7 +6,7 @@
 //! metric: `crm_customers_backfill_remaining` (customers still to do) and
 //! `crm_customers_backfill_rows_total`.
 use crate::{
-    duplicates::{KEYS_VERSION, key_hashes},
+    duplicates::{KEYS_VERSION, key_hashes, record_with},
     store::{COLUMNS, CustomerRow},
 };
 use crm_platform::{
@@ -158,9 +158,19 @@ async fn batch(
     let Some(last) = rows.last().map(|r| r.row.id) else {
         return Ok(None);
     };
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.row.id).collect();
+    let points = crate::contact_points::of_customers(db, &ids).await?;
     let mut keys: Vec<(i64, Uuid)> = Vec::new();
     for r in &rows {
-        let (mut s, w) = key_hashes(&r.row, cfg);
+        let record = record_with(
+            &r.row,
+            points
+                .get(&r.row.id)
+                .into_iter()
+                .flatten()
+                .map(|p| (p.kind.as_str(), p.value.as_str())),
+        );
+        let (mut s, w) = key_hashes(&record, cfg);
         s.extend(w);
         s.sort_unstable();
         s.dedup();

@@ -121,7 +121,7 @@ pub async fn of_customers(
     Ok(out)
 }
 
-async fn of_customer(tx: &mut Tx, customer: Uuid) -> Result<Vec<ContactPointRow>, DbError> {
+pub(crate) async fn of_customer(tx: &mut Tx, customer: Uuid) -> Result<Vec<ContactPointRow>, DbError> {
     let sql = of_customer_sql();
     Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(
         sql
@@ -158,7 +158,7 @@ impl Customers {
         customer: Uuid,
         new: NewContactPoint,
     ) -> Result<ContactPointRow, Error> {
-        self.get_for_write(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let existing = of_customer(&mut tx, customer).await?;
         let first_of_kind = !existing.iter().any(|p| p.kind == new.kind);
@@ -189,6 +189,8 @@ impl Customers {
             set_primary(&mut tx, customer, new.kind, row.id).await?;
             row.is_primary = true;
         }
+        // The duplicate keys come from every contact point too.
+        crate::duplicates::write_keys(&mut tx, &owner, &self.duplicates.matcher()).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -229,7 +231,7 @@ impl Customers {
         id: Uuid,
         change: ContactPointChange,
     ) -> Result<ContactPointRow, Error> {
-        self.get_for_write(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let existing = of_customer(&mut tx, customer).await?;
         let Some(mut row) = existing.into_iter().find(|p| p.id == id) else {
@@ -266,6 +268,8 @@ impl Customers {
             set_primary(&mut tx, customer, &row.kind.clone(), id).await?;
             row.is_primary = true;
         }
+        // The duplicate keys come from every contact point too.
+        crate::duplicates::write_keys(&mut tx, &owner, &self.duplicates.matcher()).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -277,7 +281,7 @@ impl Customers {
         customer: Uuid,
         id: Uuid,
     ) -> Result<(), Error> {
-        self.get_for_write(principal, customer).await?;
+        let owner = self.get_for_write(principal, customer).await?;
         let mut tx = self.store.db().begin().await?;
         let existing = of_customer(&mut tx, customer).await?;
         let Some(gone) = existing.iter().find(|p| p.id == id).cloned() else {
@@ -298,6 +302,8 @@ impl Customers {
         {
             set_primary(&mut tx, customer, &gone.kind, next.id).await?;
         }
+        // The duplicate keys come from every contact point too.
+        crate::duplicates::write_keys(&mut tx, &owner, &self.duplicates.matcher()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 /// Version of the key rules. Raise it when `crm_dedup::blocking_keys` changes: stored customers
 /// are re-keyed at the next start ([`crate::backfill`]), which then records it in
 /// `derived_versions`.
-pub const KEYS_VERSION: i32 = 1;
+pub const KEYS_VERSION: i32 = 2;
 
 /// Candidates looked at per check: the customers sharing the most keys. Strong keys (email,
 /// phone) are looked up on their own so a common name cannot crowd them out.
@@ -182,7 +182,7 @@ pub fn match_kind(kind: &str) -> crm_dedup::Kind {
     }
 }
 
-/// The matcher's view of a customer.
+/// The matcher's view of a customer's own fields (see [`record_with`] for its contact points).
 pub fn record_of(row: &CustomerRow) -> crm_dedup::Record {
     crm_dedup::Record {
         id: row.id.as_u128(),
@@ -192,7 +192,58 @@ pub fn record_of(row: &CustomerRow) -> crm_dedup::Record {
         emails: row.email.iter().cloned().collect(),
         phones: row.phone.iter().cloned().collect(),
         birth_date: row.birth_date.clone(),
-        address: None,
+        given_name: row.given_name.clone(),
+        family_name: row.family_name.clone(),
+        addresses: Vec::new(),
+    }
+}
+
+/// The matcher's view of a customer with its contact points, as (kind, stored value): every
+/// email, phone and postal address counts, not only the customer's own email and phone.
+pub fn record_with<'a>(
+    row: &CustomerRow,
+    points: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> crm_dedup::Record {
+    let mut r = record_of(row);
+    add_points(&mut r, points);
+    r
+}
+
+/// Adds contact points, as (kind, stored value), to a matcher record.
+pub fn add_points<'a>(
+    r: &mut crm_dedup::Record,
+    points: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    for (kind, value) in points {
+        match kind {
+            "EMAIL" if !r.emails.iter().any(|e| e == value) => r.emails.push(value.to_owned()),
+            "PHONE" if !r.phones.iter().any(|p| p == value) => r.phones.push(value.to_owned()),
+            "ADDRESS" => {
+                if let Ok(a) = serde_json::from_str::<crate::contact_points::Address>(value) {
+                    r.addresses.push(match_address(a));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A stored address as the matcher compares it: by its parts, or by the text as entered when
+/// it has no parts (the matcher reads house number, street and postal code out of it).
+fn match_address(a: crate::contact_points::Address) -> crm_dedup::Address {
+    let parts = [&a.city, &a.postal_code, &a.region];
+    if a.lines.iter().all(|l| l.trim().is_empty()) && parts.iter().all(|p| p.trim().is_empty()) {
+        return crm_dedup::Address {
+            country: a.country,
+            ..crm_dedup::Address::free_text(a.as_entered)
+        };
+    }
+    crm_dedup::Address {
+        lines: a.lines,
+        city: a.city,
+        region: a.region,
+        postal_code: a.postal_code,
+        country: a.country,
     }
 }
 
@@ -212,9 +263,9 @@ fn strong(key: &str) -> bool {
     key.starts_with("e:") || key.starts_with("p:")
 }
 
-/// The hashed keys of a customer: (strong, weak).
-pub fn key_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<i64>) {
-    let keys = crm_dedup::blocking_keys(&record_of(row), cfg);
+/// The hashed keys of a customer (its record with its contact points): (strong, weak).
+pub fn key_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<i64>) {
+    let keys = crm_dedup::blocking_keys(record, cfg);
     let (s, w): (Vec<_>, Vec<_>) = keys.iter().partition(|k| strong(k));
     let mut s: Vec<i64> = s.into_iter().map(|k| hash(k)).collect();
     let mut w: Vec<i64> = w.into_iter().map(|k| hash(k)).collect();
@@ -228,10 +279,14 @@ pub fn key_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<
 /// The hashed keys that pin a customer down by an identifier (email, phone, or name initials
 /// with a birth date or postal code): what a bulk check looks up. A name alone never makes a
 /// likely duplicate, and common names' keys hold thousands of customers.
-pub fn identifying_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> Vec<i64> {
-    let mut out: Vec<i64> = crm_dedup::blocking_keys(&record_of(row), cfg)
+pub fn identifying_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> Vec<i64> {
+    let mut out: Vec<i64> = crm_dedup::blocking_keys(record, cfg)
         .iter()
-        .filter(|k| ["e:", "p:", "b:", "a:"].iter().any(|p| k.starts_with(p)))
+        .filter(|k| {
+            ["e:", "p:", "b:", "a:", "ah:", "as:"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
         .map(|k| hash(k))
         .collect();
     out.sort_unstable();
@@ -239,13 +294,16 @@ pub fn identifying_hashes(row: &CustomerRow, cfg: &crm_dedup::Config) -> Vec<i64
     out
 }
 
-/// Replaces a customer's keys in `tx` (after an insert or a change of its identifying fields).
+/// Replaces a customer's keys in `tx` (after an insert, a change of its identifying fields or
+/// of its contact points), reading its contact points in `tx`.
 pub async fn write_keys(
     tx: &mut Tx,
     row: &CustomerRow,
     cfg: &crm_dedup::Config,
 ) -> Result<(), DbError> {
-    let (strong, weak) = key_hashes(row, cfg);
+    let points = crate::contact_points::of_customer(tx, row.id).await?;
+    let record = record_with(row, points.iter().map(|p| (p.kind.as_str(), p.value.as_str())));
+    let (strong, weak) = key_hashes(&record, cfg);
     with_tx!(tx, |conn| sqlx::query(
         "DELETE FROM customer_match_keys WHERE customer_id = $1"
     )
@@ -344,7 +402,16 @@ impl Customers {
     ) -> Result<Check, Error> {
         let cfg = self.duplicates.matcher();
         let db = self.store.db();
-        let (strong, weak) = key_hashes(row, &cfg);
+        // A stored customer is checked with its contact points; a new one has none yet.
+        let own = crate::contact_points::of_customers(db, &[row.id]).await?;
+        let me = record_with(
+            row,
+            own.get(&row.id)
+                .into_iter()
+                .flatten()
+                .map(|p| (p.kind.as_str(), p.value.as_str())),
+        );
+        let (strong, weak) = key_hashes(&me, &cfg);
         // Strong keys (email, phone) on their own, so common names cannot crowd them out.
         let mut ids = sharing(db, &strong, CANDIDATES, CANDIDATES).await?;
         let seen: HashSet<Uuid> = ids.iter().copied().collect();
@@ -361,12 +428,21 @@ impl Customers {
         let mut buf = Store::list_query(&Reach::all());
         ids_in(&mut buf, &ids);
         let rows = self.store.fetch(buf).await?;
+        let theirs = crate::contact_points::of_customers(db, &ids).await?;
         // Prepared once, not once per candidate.
-        let me = crm_dedup::Prepared::new(&record_of(row), &cfg);
+        let me = crm_dedup::Prepared::new(&me, &cfg);
         let mut scored: Vec<(CustomerRow, crm_dedup::Match)> = rows
             .into_iter()
             .filter_map(|other| {
-                let them = crm_dedup::Prepared::new(&record_of(&other), &cfg);
+                let record = record_with(
+                    &other,
+                    theirs
+                        .get(&other.id)
+                        .into_iter()
+                        .flatten()
+                        .map(|p| (p.kind.as_str(), p.value.as_str())),
+                );
+                let them = crm_dedup::Prepared::new(&record, &cfg);
                 let m = crm_dedup::compare_prepared(&me, &them, &cfg)?;
                 Some((other, m))
             })

@@ -14,7 +14,7 @@ use crm_platform::{
     with_pool, with_tx,
 };
 use futures::TryStreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -132,9 +132,12 @@ async fn read_records(db: &Db, reach: &Reach) -> Result<Vec<crm_dedup::Record>, 
         Option<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
+        Option<String>,
     );
     let mut buf = SqlBuf::new(
-        "SELECT id, kind, display_name, legal_name, email, phone, birth_date FROM customers WHERE ",
+        "SELECT id, kind, display_name, legal_name, email, phone, birth_date, given_name, family_name \
+         FROM customers WHERE ",
     );
     reach.push_condition(&mut buf);
     let SqlBuf { sql, binds } = buf;
@@ -145,7 +148,7 @@ async fn read_records(db: &Db, reach: &Reach) -> Result<Vec<crm_dedup::Record>, 
             &binds,
         )
         .fetch(pool);
-        while let Some((id, kind, name, legal_name, email, phone, birth_date)) =
+        while let Some((id, kind, name, legal_name, email, phone, birth_date, given, family)) =
             rows.try_next().await?
         {
             records.push(crm_dedup::Record {
@@ -156,8 +159,28 @@ async fn read_records(db: &Db, reach: &Reach) -> Result<Vec<crm_dedup::Record>, 
                 emails: email.into_iter().collect(),
                 phones: phone.into_iter().collect(),
                 birth_date,
-                address: None,
+                given_name: given,
+                family_name: family,
+                addresses: Vec::new(),
             });
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    // Every email, phone and address of the customers read, streamed as well.
+    let at: HashMap<u128, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    with_pool!(db, |pool| {
+        let mut points = sqlx::query_as::<_, (Uuid, String, String)>(
+            "SELECT customer_id, kind, value FROM contact_points",
+        )
+        .fetch(pool);
+        while let Some((customer, kind, value)) = points.try_next().await? {
+            if let Some(i) = at.get(&customer.as_u128()) {
+                crate::duplicates::add_points(&mut records[*i], [(kind.as_str(), value.as_str())]);
+            }
         }
         Ok::<_, sqlx::Error>(())
     })?;

@@ -7,7 +7,7 @@ use super::contacts::Extras;
 use crate::{
     access::Reach,
     contact_points::{self, ContactPointRow},
-    duplicates::{Check, key_hashes, record_of},
+    duplicates::{Check, key_hashes, record_with},
     error::Error,
     events, history,
     service::Customers,
@@ -86,12 +86,23 @@ impl Customers {
         &self,
         principal: &Principal,
         rows: &[CustomerRow],
+        extras: &[Extras],
         block: bool,
     ) -> Result<Vec<Check>, Error> {
         let cfg = self.duplicates.matcher();
+        // The batch's rows with the contact points they bring, prepared once each.
+        let records: Vec<crm_dedup::Record> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| record_with(r, extras.get(i).into_iter().flat_map(Extras::pairs)))
+            .collect();
+        let prepared: Vec<crm_dedup::Prepared> = records
+            .iter()
+            .map(|r| crm_dedup::Prepared::new(r, &cfg))
+            .collect();
         // Identifying keys only: name-only likeness is the scan's work (see
         // `identifying_hashes`), and name keys would pull in whole blocks of namesakes.
-        let keys: Vec<Vec<i64>> = rows
+        let keys: Vec<Vec<i64>> = records
             .iter()
             .map(|r| crate::duplicates::identifying_hashes(r, &cfg))
             .collect();
@@ -131,6 +142,8 @@ impl Customers {
             .into_iter()
             .collect();
         let mut stored: HashMap<Uuid, CustomerRow> = HashMap::new();
+        let stored_points =
+            crate::contact_points::of_customers(self.store.db(), &stored_ids).await?;
         let mut visible: HashSet<Uuid> = HashSet::new();
         let reach = self.reach(principal, false).await?;
         for chunk in stored_ids.chunks(1000) {
@@ -149,23 +162,34 @@ impl Customers {
         // The batch's own rows, by key, as they come: a later row checks against earlier ones.
         let mut earlier: HashMap<i64, Vec<usize>> = HashMap::new();
         let mut checks = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let me = record_of(row);
+        // Stored candidates are prepared when first met, once for the whole batch.
+        let mut stored_prepared: HashMap<Uuid, crm_dedup::Prepared> = HashMap::new();
+        for i in 0..rows.len() {
+            let me = &prepared[i];
             let mut seen = HashSet::new();
             let mut scored: Vec<crate::duplicates::Scored> = Vec::new();
             for h in &keys[i] {
                 for id in by_key.get(h).into_iter().flatten() {
-                    if seen.insert(*id)
-                        && let Some(other) = stored.get(id)
-                        && let Some(m) = crm_dedup::compare(&me, &record_of(other), &cfg)
-                    {
+                    let Some(other) = stored.get(id) else { continue };
+                    if !seen.insert(*id) {
+                        continue;
+                    }
+                    let them = stored_prepared.entry(*id).or_insert_with(|| {
+                        let points = stored_points
+                            .get(id)
+                            .into_iter()
+                            .flatten()
+                            .map(|p| (p.kind.as_str(), p.value.as_str()));
+                        crm_dedup::Prepared::new(&record_with(other, points), &cfg)
+                    });
+                    if let Some(m) = crm_dedup::compare_prepared(me, them, &cfg) {
                         scored.push((*id, other.display_name.clone(), visible.contains(id), m));
                     }
                 }
                 for j in earlier.get(h).into_iter().flatten() {
                     let other = &rows[*j];
                     if seen.insert(other.id)
-                        && let Some(m) = crm_dedup::compare(&me, &record_of(other), &cfg)
+                        && let Some(m) = crm_dedup::compare_prepared(me, &prepared[*j], &cfg)
                     {
                         scored.push((other.id, other.display_name.clone(), true, m));
                     }
@@ -235,8 +259,10 @@ impl Customers {
         .await?;
         let keys: Vec<(i64, Uuid)> = rows
             .iter()
-            .flat_map(|r| {
-                let (mut s, w) = key_hashes(r, &cfg);
+            .enumerate()
+            .flat_map(|(i, r)| {
+                let record = record_with(r, extras.get(i).into_iter().flat_map(Extras::pairs));
+                let (mut s, w) = key_hashes(&record, &cfg);
                 s.extend(w);
                 s.sort_unstable();
                 s.dedup();

@@ -194,6 +194,13 @@ pub struct Extras {
     pub points: Vec<NewContactPoint>,
 }
 
+impl Extras {
+    /// The contact points as (kind, value), as the duplicate matcher takes them.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.points.iter().map(|p| (p.kind, p.value.as_str()))
+    }
+}
+
 /// Two columns mapped to the email (or the phone), e.g. "Mobile" and "Phone": the second is
 /// the second email (phone) when no column is mapped to that, rather than an error.
 pub fn second_contacts(mapping: &mut crm_tabular::Mapping) {

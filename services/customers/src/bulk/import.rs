@@ -384,20 +384,32 @@ impl Customers {
             ));
         }
         let policy = options.policy();
-        let drafts: Vec<CustomerRow> = creates.iter().map(|(_, d, _)| d.clone()).collect();
+        let mut rows = Vec::with_capacity(creates.len());
+        let mut drafts = Vec::with_capacity(creates.len());
+        let mut all_extras = Vec::with_capacity(creates.len());
+        for (row, draft, extra) in creates {
+            rows.push(row);
+            drafts.push(draft);
+            all_extras.push(extra);
+        }
         counts.parse += started.elapsed();
         let started = std::time::Instant::now();
         let checks = match policy {
             Policy::Allow => vec![Default::default(); drafts.len()],
             _ => {
-                self.check_batch(principal, &drafts, policy == Policy::Block)
+                self.check_batch(principal, &drafts, &all_extras, policy == Policy::Block)
                     .await?
             }
         };
         let mut kept = Vec::new();
         let mut created = Vec::new();
         let mut extras = Vec::new();
-        for ((row, draft, extra), check) in creates.into_iter().zip(checks) {
+        for (((row, draft), extra), check) in rows
+            .into_iter()
+            .zip(drafts)
+            .zip(all_extras)
+            .zip(checks)
+        {
             let first = check.candidates.first().map(|c| c.id);
             let outcome = Outcome::done(
                 &row,
