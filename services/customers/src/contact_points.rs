@@ -121,7 +121,10 @@ pub async fn of_customers(
     Ok(out)
 }
 
-pub(crate) async fn of_customer(tx: &mut Tx, customer: Uuid) -> Result<Vec<ContactPointRow>, DbError> {
+pub(crate) async fn of_customer(
+    tx: &mut Tx,
+    customer: Uuid,
+) -> Result<Vec<ContactPointRow>, DbError> {
     let sql = of_customer_sql();
     Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(
         sql

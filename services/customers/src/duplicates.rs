@@ -302,7 +302,10 @@ pub async fn write_keys(
     cfg: &crm_dedup::Config,
 ) -> Result<(), DbError> {
     let points = crate::contact_points::of_customer(tx, row.id).await?;
-    let record = record_with(row, points.iter().map(|p| (p.kind.as_str(), p.value.as_str())));
+    let record = record_with(
+        row,
+        points.iter().map(|p| (p.kind.as_str(), p.value.as_str())),
+    );
     let (strong, weak) = key_hashes(&record, cfg);
     with_tx!(tx, |conn| sqlx::query(
         "DELETE FROM customer_match_keys WHERE customer_id = $1"

@@ -167,11 +167,7 @@ async fn read_records(db: &Db, reach: &Reach) -> Result<Vec<crm_dedup::Record>, 
         Ok::<_, sqlx::Error>(())
     })?;
     // Every email, phone and address of the customers read, streamed as well.
-    let at: HashMap<u128, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id, i))
-        .collect();
+    let at: HashMap<u128, usize> = records.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     with_pool!(db, |pool| {
         let mut points = sqlx::query_as::<_, (Uuid, String, String)>(
             "SELECT customer_id, kind, value FROM contact_points",

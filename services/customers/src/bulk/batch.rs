@@ -170,7 +170,9 @@ impl Customers {
             let mut scored: Vec<crate::duplicates::Scored> = Vec::new();
             for h in &keys[i] {
                 for id in by_key.get(h).into_iter().flatten() {
-                    let Some(other) = stored.get(id) else { continue };
+                    let Some(other) = stored.get(id) else {
+                        continue;
+                    };
                     if !seen.insert(*id) {
                         continue;
                     }

@@ -404,11 +404,8 @@ impl Customers {
         let mut kept = Vec::new();
         let mut created = Vec::new();
         let mut extras = Vec::new();
-        for (((row, draft), extra), check) in rows
-            .into_iter()
-            .zip(drafts)
-            .zip(all_extras)
-            .zip(checks)
+        for (((row, draft), extra), check) in
+            rows.into_iter().zip(drafts).zip(all_extras).zip(checks)
         {
             let first = check.candidates.first().map(|c| c.id);
             let outcome = Outcome::done(

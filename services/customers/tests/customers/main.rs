@@ -2,6 +2,7 @@
 //! `CRM_TEST_POSTGRES_URL` is set, on PostgreSQL (`sqlite::name` / `postgres::name`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod address_duplicates;
 mod backfill;
 mod bulk;
 mod consents;
