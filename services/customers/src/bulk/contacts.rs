@@ -76,14 +76,13 @@ const COUNTRIES: &[(&str, &str)] = &[
 /// English or Chinese.
 pub fn country_code(text: &str) -> Result<String, String> {
     let t = text.trim();
-    if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Ok(t.to_ascii_uppercase());
-    }
     let lower = t.to_lowercase();
-    COUNTRIES
-        .iter()
-        .find(|(name, _)| *name == lower)
-        .map(|(_, code)| (*code).to_owned())
+    // Names first: "UK" is a name here (the code is GB).
+    if let Some((_, code)) = COUNTRIES.iter().find(|(name, _)| *name == lower) {
+        return Ok((*code).to_owned());
+    }
+    (t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| t.to_ascii_uppercase())
         .ok_or_else(|| {
             format!("{t:?} is not a country: write an ISO 3166-1 code such as CN, DE or US")
         })
