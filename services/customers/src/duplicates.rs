@@ -31,6 +31,11 @@ const CANDIDATES: i64 = 200;
 /// hold few customers; a bare name's key can hold thousands).
 const PER_WEAK_KEY: i64 = 50;
 
+/// Customers looked at per bare name key, and namesakes at most: enough to warn of a possible
+/// duplicate by name, few enough that a common name costs little.
+const PER_NAME_KEY: i64 = 10;
+const NAMESAKES: i64 = 20;
+
 /// Candidates returned, best first.
 const SHOWN: usize = 20;
 
@@ -294,6 +299,29 @@ pub fn identifying_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -
     out
 }
 
+/// Weak keys split into those that pin a person or firm down with something besides the name
+/// (birth date, postal code, street and house number) and bare name keys: (identifying, names).
+fn name_and_identifying_hashes(
+    record: &crm_dedup::Record,
+    cfg: &crm_dedup::Config,
+) -> (Vec<i64>, Vec<i64>) {
+    let (mut identifying, mut names) = (Vec::new(), Vec::new());
+    for k in crm_dedup::blocking_keys(record, cfg) {
+        if strong(&k) {
+            continue;
+        }
+        let pins = ["b:", "a:", "ah:", "as:", "d:"]
+            .iter()
+            .any(|p| k.starts_with(p));
+        if pins { &mut identifying } else { &mut names }.push(hash(&k));
+    }
+    for v in [&mut identifying, &mut names] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    (identifying, names)
+}
+
 /// Replaces a customer's keys in `tx` (after an insert, a change of its identifying fields or
 /// of its contact points), reading its contact points in `tx`.
 pub async fn write_keys(
@@ -414,16 +442,25 @@ impl Customers {
                 .flatten()
                 .map(|p| (p.kind.as_str(), p.value.as_str())),
         );
-        let (strong, weak) = key_hashes(&me, &cfg);
-        // Strong keys (email, phone) on their own, so common names cannot crowd them out.
+        let (strong, _) = key_hashes(&me, &cfg);
+        let (identifying, names) = name_and_identifying_hashes(&me, &cfg);
+        // Strong keys (email, phone) on their own, so common names cannot crowd them out; then
+        // the keys that pin a person down (birth date, address); then a few namesakes. Every
+        // candidate is a random read of its row: reading hundreds of namesakes of a common name
+        // for each create made creates slow, and a name alone never makes a likely duplicate.
         let mut ids = sharing(db, &strong, CANDIDATES, CANDIDATES).await?;
-        let seen: HashSet<Uuid> = ids.iter().copied().collect();
-        ids.extend(
-            sharing(db, &weak, PER_WEAK_KEY, CANDIDATES)
-                .await?
-                .into_iter()
-                .filter(|id| !seen.contains(id)),
-        );
+        for (hashes, per_key, limit) in [
+            (&identifying, PER_WEAK_KEY, CANDIDATES),
+            (&names, PER_NAME_KEY, NAMESAKES),
+        ] {
+            let seen: HashSet<Uuid> = ids.iter().copied().collect();
+            ids.extend(
+                sharing(db, hashes, per_key, limit)
+                    .await?
+                    .into_iter()
+                    .filter(|id| !seen.contains(id)),
+            );
+        }
         ids.retain(|id| *id != row.id);
         if ids.is_empty() {
             return Ok(Check::default());
@@ -457,15 +494,19 @@ impl Customers {
         let rejected = not_duplicates(db, row.id, &matched).await?;
         scored.retain(|(r, _)| !rejected.contains(&r.id));
         let reach = self.reach(principal, false).await?;
-        let mut buf = Store::list_query(&reach);
-        ids_in(&mut buf, &matched);
-        let visible: HashSet<Uuid> = self
-            .store
-            .fetch(buf)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        // A caller who reaches everything sees every candidate: no second read.
+        let visible: HashSet<Uuid> = if reach == Reach::all() {
+            matched.iter().copied().collect()
+        } else {
+            let mut buf = Store::list_query(&reach);
+            ids_in(&mut buf, &matched);
+            self.store
+                .fetch(buf)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
         Ok(check_of(
             scored
                 .into_iter()
