@@ -334,11 +334,22 @@ pub async fn write_keys(
         row,
         points.iter().map(|p| (p.kind.as_str(), p.value.as_str())),
     );
-    let (strong, weak) = key_hashes(&record, cfg);
+    write_record_keys(tx, row.id, &record, cfg).await
+}
+
+/// Replaces the keys of customer `id` by those of `record` (which must be its record with all
+/// of its contact points; a new customer has none).
+pub async fn write_record_keys(
+    tx: &mut Tx,
+    id: Uuid,
+    record: &crm_dedup::Record,
+    cfg: &crm_dedup::Config,
+) -> Result<(), DbError> {
+    let (strong, weak) = key_hashes(record, cfg);
     with_tx!(tx, |conn| sqlx::query(
         "DELETE FROM customer_match_keys WHERE customer_id = $1"
     )
-    .bind(row.id)
+    .bind(id)
     .execute(&mut *conn)
     .await
     .map(drop))?;
@@ -353,7 +364,7 @@ pub async fn write_keys(
         " ON CONFLICT DO NOTHING",
         2,
         all.len(),
-        |i, v| v.extend([SqlValue::Int(all[i]), SqlValue::Uuid(row.id)]),
+        |i, v| v.extend([SqlValue::Int(all[i]), SqlValue::Uuid(id)]),
     )
     .await?;
     Ok(())
@@ -431,10 +442,8 @@ impl Customers {
         principal: &Principal,
         row: &CustomerRow,
     ) -> Result<Check, Error> {
-        let cfg = self.duplicates.matcher();
-        let db = self.store.db();
-        // A stored customer is checked with its contact points; a new one has none yet.
-        let own = crate::contact_points::of_customers(db, &[row.id]).await?;
+        // A stored customer is checked with its contact points.
+        let own = crate::contact_points::of_customers(self.store.db(), &[row.id]).await?;
         let me = record_with(
             row,
             own.get(&row.id)
@@ -442,6 +451,19 @@ impl Customers {
                 .flatten()
                 .map(|p| (p.kind.as_str(), p.value.as_str())),
         );
+        self.check_record(principal, row, me).await
+    }
+
+    /// [`Customers::check_duplicates`] of `row` as the matcher sees it (`me`): a customer about
+    /// to be created has no contact points to read.
+    pub(crate) async fn check_record(
+        &self,
+        principal: &Principal,
+        row: &CustomerRow,
+        me: crm_dedup::Record,
+    ) -> Result<Check, Error> {
+        let cfg = self.duplicates.matcher();
+        let db = self.store.db();
         let (strong, _) = key_hashes(&me, &cfg);
         let (identifying, names) = name_and_identifying_hashes(&me, &cfg);
         // Strong keys (email, phone) on their own, so common names cannot crowd them out; then

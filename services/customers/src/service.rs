@@ -342,7 +342,8 @@ impl Customers {
         let candidates = match policy {
             Policy::Allow => Vec::new(),
             Policy::Warn | Policy::Block => {
-                let check = self.check_duplicates(principal, &row).await?;
+                let record = crate::duplicates::record_of(&row);
+                let check = self.check_record(principal, &row, record).await?;
                 if policy == Policy::Block && check.blocks() {
                     return Err(Error::Duplicate(Box::new(check)));
                 }
@@ -388,7 +389,15 @@ impl Customers {
     ) -> Result<CustomerRow, Error> {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
-        crate::duplicates::write_keys(&mut tx, &stored, &self.duplicates.matcher()).await?;
+        // A new customer has no contact points yet.
+        let record = crate::duplicates::record_of(&stored);
+        crate::duplicates::write_record_keys(
+            &mut tx,
+            stored.id,
+            &record,
+            &self.duplicates.matcher(),
+        )
+        .await?;
         let mut trail = history::changes(None, Some(&stored));
         trail.extend(
             self.vault
