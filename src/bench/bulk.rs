@@ -64,14 +64,11 @@ async fn customers(url: &str) -> anyhow::Result<crm_customers::service::Customer
 pub async fn import(args: &ImportArgs) -> anyhow::Result<()> {
     let c = customers(&args.database_url).await?;
     let sys = Principal::system();
-    // The generator's columns: its own reference and address parts are not customer fields.
-    // Its source channel "ERP_IMPORT" is none of the API's: mapped, those rows would fail.
+    // The generator's own reference is not a customer field; its address columns become the
+    // customers' addresses. Its source channel "ERP_IMPORT" is none of the API's: mapped, those
+    // rows would fail.
     let ignore = [
         "customer_ref",
-        "country",
-        "city",
-        "street",
-        "postal_code",
         "source_channel",
         "credit_limit",
         "currency",
