@@ -137,9 +137,12 @@ async fn batch(
     size: i64,
 ) -> Result<Option<(Uuid, u64)>, DbError> {
     let mut tx = db.begin().await?;
-    // Locked (PostgreSQL; SQLite's write transaction excludes other writers anyway), so a
-    // customer changed meanwhile cannot get keys made from its older fields.
-    let lock = if tx.backend() == "postgres" {
+    // A re-key locks its rows (PostgreSQL; SQLite's write transaction excludes other writers
+    // anyway): it deletes keys, and a customer changed meanwhile must not be left with only keys
+    // made from its older fields. Filling in missing keys deletes nothing: keys of an older
+    // version of a customer next to those its change wrote only add a candidate, which the
+    // scoring rejects, and locking every row would rewrite every page of the table.
+    let lock = if tx.backend() == "postgres" && mode == Mode::Rekey {
         " FOR UPDATE"
     } else {
         ""
@@ -224,7 +227,11 @@ async fn batch(
             update.push_binds([SqlValue::Uuid(*id), SqlValue::Text(doc.clone())]);
             update.push(")");
         }
-        update.push(") UPDATE customers SET search_doc = v.doc FROM v WHERE customers.id = v.id");
+        // Only where it is still missing: a change meanwhile wrote the document itself.
+        update.push(
+            ") UPDATE customers SET search_doc = v.doc FROM v WHERE customers.id = v.id \
+             AND customers.search_doc = ''",
+        );
         crate::bulk::batch::execute(&mut tx, update).await?;
     }
     tx.commit().await?;

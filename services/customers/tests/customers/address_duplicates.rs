@@ -4,9 +4,8 @@
 //! an address is not a likely duplicate on the name alone.
 use crm_customers::{
     contact_points::{Address, NewContactPoint},
-    domain::{DisplayName, Kind},
-    duplicates::Policy,
-    service::{Created, Customers, NewCustomer},
+    domain::Kind,
+    service::Customers,
     store::{MIGRATIONS, Store},
 };
 use crm_platform::{auth::Principal, db::Db};
@@ -18,25 +17,8 @@ crm_platform::backend_tests!(MIGRATIONS;
 
 async fn person(c: &Customers, name: &str, address: Option<(&str, &str, &str)>) -> Uuid {
     let sys = Principal::system();
-    let new = NewCustomer {
-        display_name: DisplayName::parse(name).unwrap(),
-        kind: Kind::Person,
-        email: None,
-        phone: None,
-        owner_id: None,
-        custom_fields: Default::default(),
-        secrets: Default::default(),
-        profile: Default::default(),
-    };
-    let id = match c
-        .create_checked(&sys, new, Policy::Allow, None, |_, _| Vec::new())
-        .await
-        .unwrap()
-        .0
-    {
-        Created::New(row) => row.id,
-        Created::Replayed(_) => unreachable!("no request id"),
-    };
+    // `create` checks with the default policy (warn): a likely duplicate is still stored.
+    let id = crate::new_customer(c, &sys, name, Kind::Person).await;
     if let Some((street, postal_code, city)) = address {
         let value = serde_json::to_string(&Address {
             country: "DE".into(),
