@@ -203,6 +203,14 @@ impl Generator {
             for f in input.fields().filter(|f| !bound.contains(f)) {
                 if let Some(mut p) = self.query_param(&input, &f) {
                     describe(&mut p, self.field_doc(&f));
+                    // Over REST an update without a mask changes the fields its body holds
+                    // (AIP-134; the transcoder derives the mask), so the mask is optional here
+                    // even where the gRPC request requires it.
+                    if update && f.name() == "update_mask" && matches!(route.body, Body::Field(_)) {
+                        if let Some(o) = p.as_object_mut() {
+                            o.remove("required");
+                        }
+                    }
                     params.push(p);
                 }
             }

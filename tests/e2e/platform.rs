@@ -70,6 +70,17 @@ async fn openapi_document_matches_the_routes() {
             );
         }
     }
+    // A PATCH without updateMask changes the fields in its body (AIP-134), as the README shows:
+    // the document must not call the mask required, or clients would send it needlessly and
+    // fuzzers would flag every maskless PATCH as accepted though invalid.
+    let patch = &paths["/api/v1/customers/{id}"]["patch"];
+    let mask = patch["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "updateMask")
+        .expect("updateMask parameter");
+    assert!(mask.get("required").is_none(), "{mask}");
     operations.sort();
     let mut unique = operations.clone();
     unique.dedup();
