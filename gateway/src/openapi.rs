@@ -206,10 +206,12 @@ impl Generator {
                     // Over REST an update without a mask changes the fields its body holds
                     // (AIP-134; the transcoder derives the mask), so the mask is optional here
                     // even where the gRPC request requires it.
-                    if update && f.name() == "update_mask" && matches!(route.body, Body::Field(_)) {
-                        if let Some(o) = p.as_object_mut() {
-                            o.remove("required");
-                        }
+                    if update
+                        && f.name() == "update_mask"
+                        && matches!(route.body, Body::Field(_))
+                        && let Some(o) = p.as_object_mut()
+                    {
+                        o.remove("required");
                     }
                     params.push(p);
                 }
