@@ -6,7 +6,8 @@
 //! metric: `crm_customers_backfill_remaining` (customers still to do) and
 //! `crm_customers_backfill_rows_total`.
 use crate::{
-    duplicates::{KEYS_VERSION, key_hashes, record_with},
+    contact_points::pairs_of,
+    duplicates::{KEYS_VERSION, insert_keys, key_hashes, record_with},
     store::{COLUMNS, CustomerRow},
 };
 use crm_platform::{
@@ -77,10 +78,12 @@ async fn mode(db: &Db) -> Result<Mode, DbError> {
 
 /// How many customers still need derived data.
 pub async fn pending(db: &Db) -> Result<i64, DbError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM customers WHERE {}",
-        mode(db).await?.pending()
-    );
+    count(db, mode(db).await?).await
+}
+
+/// How many customers `mode` writes.
+async fn count(db: &Db, mode: Mode) -> Result<i64, DbError> {
+    let sql = format!("SELECT COUNT(*) FROM customers WHERE {}", mode.pending());
     let (n,): (i64,) = with_pool!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .fetch_one(pool)
         .await)?;
@@ -90,7 +93,7 @@ pub async fn pending(db: &Db) -> Result<i64, DbError> {
 /// Writes the derived data of every customer that lacks it; returns how many were written.
 pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result<u64, DbError> {
     let mode = mode(db).await?;
-    let mut remaining = pending(db).await?;
+    let mut remaining = count(db, mode).await?;
     metrics::gauge!("crm_customers_backfill_remaining").set(remaining as f64);
     let mut after = Uuid::nil();
     let mut done = 0u64;
@@ -113,15 +116,14 @@ pub async fn run(db: &Db, cfg: &crm_dedup::Config, throttle: Throttle) -> Result
         }
     }
     if mode == Mode::Rekey {
-        let mut tx = db.begin().await?;
-        let delete = SqlBuf::new("DELETE FROM derived_versions WHERE name = 'match_keys'");
-        crate::bulk::batch::execute(&mut tx, delete).await?;
-        let mut insert =
-            SqlBuf::new("INSERT INTO derived_versions (name, version) VALUES ('match_keys', ");
-        insert.push_bind(SqlValue::Int(i64::from(KEYS_VERSION)));
-        insert.push(")");
-        crate::bulk::batch::execute(&mut tx, insert).await?;
-        tx.commit().await?;
+        with_pool!(db, |pool| sqlx::query(
+            "INSERT INTO derived_versions (name, version) VALUES ('match_keys', $1) \
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version"
+        )
+        .bind(KEYS_VERSION)
+        .execute(pool)
+        .await
+        .map(drop))?;
     }
     metrics::gauge!("crm_customers_backfill_remaining").set(0.0);
     Ok(done)
@@ -165,19 +167,13 @@ async fn batch(
     let points = crate::contact_points::of_customers(db, &ids).await?;
     let mut keys: Vec<(i64, Uuid)> = Vec::new();
     for r in &rows {
-        let record = record_with(
-            &r.row,
-            points
-                .get(&r.row.id)
+        let record = record_with(&r.row, pairs_of(&points, r.row.id));
+        keys.extend(
+            key_hashes(&record, cfg)
+                .all()
                 .into_iter()
-                .flatten()
-                .map(|p| (p.kind.as_str(), p.value.as_str())),
+                .map(|h| (h, r.row.id)),
         );
-        let (mut s, w) = key_hashes(&record, cfg);
-        s.extend(w);
-        s.sort_unstable();
-        s.dedup();
-        keys.extend(s.into_iter().map(|h| (h, r.row.id)));
     }
     // Old keys go first. After a bulk load there are none, and no statement is sent. A re-key
     // takes the whole id range of the batch: one index range scan (a list of 1,000 ids can be
@@ -200,15 +196,7 @@ async fn batch(
             crate::bulk::batch::execute(&mut tx, delete).await?;
         }
     }
-    crate::bulk::batch::insert_rows(
-        &mut tx,
-        "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
-        " ON CONFLICT DO NOTHING",
-        2,
-        keys.len(),
-        |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
-    )
-    .await?;
+    insert_keys(&mut tx, &keys).await?;
     // The customers themselves are written only when they lack their search document (an
     // update rewrites the row and every index entry of it, which is what made backfills slow).
     let docs: Vec<(Uuid, String)> = rows

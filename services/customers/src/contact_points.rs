@@ -52,6 +52,11 @@ pub struct ContactPointRow {
 }
 
 impl ContactPointRow {
+    /// As the duplicate matcher takes it: (kind, stored value).
+    pub fn pair(&self) -> (&str, &str) {
+        (&self.kind, &self.value)
+    }
+
     /// The address, for an ADDRESS.
     pub fn address(&self) -> Option<Address> {
         (self.kind == "ADDRESS")
@@ -119,6 +124,18 @@ pub async fn of_customers(
         }
     }
     Ok(out)
+}
+
+/// The contact points of `customer` in a map made by [`of_customers`], as (kind, value).
+pub fn pairs_of(
+    by_customer: &std::collections::HashMap<Uuid, Vec<ContactPointRow>>,
+    customer: Uuid,
+) -> impl Iterator<Item = (&str, &str)> {
+    by_customer
+        .get(&customer)
+        .into_iter()
+        .flatten()
+        .map(ContactPointRow::pair)
 }
 
 pub(crate) async fn of_customer(

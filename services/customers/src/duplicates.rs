@@ -4,6 +4,7 @@
 //! A create, upsert or import runs the check under the request's [`Policy`].
 use crate::{
     access::Reach,
+    contact_points::{ContactPointRow, pairs_of},
     error::Error,
     service::Customers,
     store::{CustomerRow, Store},
@@ -263,63 +264,82 @@ fn hash(key: &str) -> i64 {
     h as i64
 }
 
-/// Whether a key identifies on its own (email, phone) rather than narrowing by name.
-fn strong(key: &str) -> bool {
-    key.starts_with("e:") || key.starts_with("p:")
+/// A customer's hashed blocking keys, by what a check does with them (each sorted, once).
+#[derive(Debug, Default)]
+pub struct KeyHashes {
+    /// Email and phone: they identify on their own.
+    pub strong: Vec<i64>,
+    /// A name pinned down by a postal code or a street and house number, or name initials with
+    /// a birth date.
+    pub pinning: Vec<i64>,
+    /// A birth date alone.
+    pub dates: Vec<i64>,
+    /// Bare names (of persons or firms).
+    pub names: Vec<i64>,
 }
 
-/// The hashed keys of a customer (its record with its contact points): (strong, weak).
-pub fn key_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> (Vec<i64>, Vec<i64>) {
-    let keys = crm_dedup::blocking_keys(record, cfg);
-    let (s, w): (Vec<_>, Vec<_>) = keys.iter().partition(|k| strong(k));
-    let mut s: Vec<i64> = s.into_iter().map(|k| hash(k)).collect();
-    let mut w: Vec<i64> = w.into_iter().map(|k| hash(k)).collect();
-    for v in [&mut s, &mut w] {
+impl KeyHashes {
+    /// Every key once, sorted: what is stored for the customer.
+    pub fn all(&self) -> Vec<i64> {
+        let mut all: Vec<i64> = [&self.strong, &self.pinning, &self.dates, &self.names]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        all.sort_unstable();
+        // Two keys can hash alike.
+        all.dedup();
+        all
+    }
+
+    /// The keys a batch check looks up: those that pin a customer down. A name alone never makes
+    /// a likely duplicate and common names' keys hold thousands of customers; a birth date alone
+    /// would pull in dozens of customers for every row of a batch of 1,000.
+    pub fn identifying(&self) -> Vec<i64> {
+        let mut out: Vec<i64> = self.strong.iter().chain(&self.pinning).copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The hashed keys of a customer (its record with its contact points), from one computation
+/// of its blocking keys.
+pub fn key_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> KeyHashes {
+    let mut out = KeyHashes::default();
+    for k in crm_dedup::blocking_keys(record, cfg) {
+        let prefix = k.split(':').next().unwrap_or_default();
+        let bucket = match prefix {
+            "e" | "p" => &mut out.strong,
+            "b" | "a" | "ah" | "as" => &mut out.pinning,
+            "d" => &mut out.dates,
+            _ => &mut out.names,
+        };
+        bucket.push(hash(&k));
+    }
+    for v in [
+        &mut out.strong,
+        &mut out.pinning,
+        &mut out.dates,
+        &mut out.names,
+    ] {
         v.sort_unstable();
         v.dedup();
     }
-    (s, w)
-}
-
-/// The hashed keys that pin a customer down by an identifier (email, phone, or name initials
-/// with a birth date or postal code): what a bulk check looks up. A name alone never makes a
-/// likely duplicate, and common names' keys hold thousands of customers.
-pub fn identifying_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> Vec<i64> {
-    let mut out: Vec<i64> = crm_dedup::blocking_keys(record, cfg)
-        .iter()
-        .filter(|k| {
-            ["e:", "p:", "b:", "a:", "ah:", "as:"]
-                .iter()
-                .any(|p| k.starts_with(p))
-        })
-        .map(|k| hash(k))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
     out
 }
 
-/// Weak keys split into those that pin a person or firm down with something besides the name
-/// (birth date, postal code, street and house number) and bare name keys: (identifying, names).
-fn name_and_identifying_hashes(
-    record: &crm_dedup::Record,
-    cfg: &crm_dedup::Config,
-) -> (Vec<i64>, Vec<i64>) {
-    let (mut identifying, mut names) = (Vec::new(), Vec::new());
-    for k in crm_dedup::blocking_keys(record, cfg) {
-        if strong(&k) {
-            continue;
-        }
-        let pins = ["b:", "a:", "ah:", "as:", "d:"]
-            .iter()
-            .any(|p| k.starts_with(p));
-        if pins { &mut identifying } else { &mut names }.push(hash(&k));
-    }
-    for v in [&mut identifying, &mut names] {
-        v.sort_unstable();
-        v.dedup();
-    }
-    (identifying, names)
+/// Stores `keys` as (hash, customer) in `tx`, in as few statements as the bind limit allows.
+pub(crate) async fn insert_keys(tx: &mut Tx, keys: &[(i64, Uuid)]) -> Result<(), DbError> {
+    crate::bulk::batch::insert_rows(
+        tx,
+        "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
+        " ON CONFLICT DO NOTHING",
+        2,
+        keys.len(),
+        |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
+    )
+    .await
 }
 
 /// Replaces a customer's keys in `tx` (after an insert, a change of its identifying fields or
@@ -330,10 +350,7 @@ pub async fn write_keys(
     cfg: &crm_dedup::Config,
 ) -> Result<(), DbError> {
     let points = crate::contact_points::of_customer(tx, row.id).await?;
-    let record = record_with(
-        row,
-        points.iter().map(|p| (p.kind.as_str(), p.value.as_str())),
-    );
+    let record = record_with(row, points.iter().map(ContactPointRow::pair));
     write_record_keys(tx, row.id, &record, cfg).await
 }
 
@@ -345,7 +362,6 @@ pub async fn write_record_keys(
     record: &crm_dedup::Record,
     cfg: &crm_dedup::Config,
 ) -> Result<(), DbError> {
-    let (strong, weak) = key_hashes(record, cfg);
     with_tx!(tx, |conn| sqlx::query(
         "DELETE FROM customer_match_keys WHERE customer_id = $1"
     )
@@ -353,20 +369,13 @@ pub async fn write_record_keys(
     .execute(&mut *conn)
     .await
     .map(drop))?;
-    let mut all: Vec<i64> = strong.into_iter().chain(weak).collect();
-    all.sort_unstable();
-    // Two keys can hash alike.
-    all.dedup();
     // One statement for all of them: a round trip per key was a good part of a create's time.
-    crate::bulk::batch::insert_rows(
-        tx,
-        "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
-        " ON CONFLICT DO NOTHING",
-        2,
-        all.len(),
-        |i, v| v.extend([SqlValue::Int(all[i]), SqlValue::Uuid(id)]),
-    )
-    .await?;
+    let keys: Vec<(i64, Uuid)> = key_hashes(record, cfg)
+        .all()
+        .into_iter()
+        .map(|h| (h, id))
+        .collect();
+    insert_keys(tx, &keys).await?;
     Ok(())
 }
 
@@ -444,13 +453,7 @@ impl Customers {
     ) -> Result<Check, Error> {
         // A stored customer is checked with its contact points.
         let own = crate::contact_points::of_customers(self.store.db(), &[row.id]).await?;
-        let me = record_with(
-            row,
-            own.get(&row.id)
-                .into_iter()
-                .flatten()
-                .map(|p| (p.kind.as_str(), p.value.as_str())),
-        );
+        let me = record_with(row, pairs_of(&own, row.id));
         self.check_record(principal, row, me).await
     }
 
@@ -464,16 +467,16 @@ impl Customers {
     ) -> Result<Check, Error> {
         let cfg = self.duplicates.matcher();
         let db = self.store.db();
-        let (strong, _) = key_hashes(&me, &cfg);
-        let (identifying, names) = name_and_identifying_hashes(&me, &cfg);
+        let keys = key_hashes(&me, &cfg);
+        let pinning: Vec<i64> = keys.pinning.iter().chain(&keys.dates).copied().collect();
         // Strong keys (email, phone) on their own, so common names cannot crowd them out; then
         // the keys that pin a person down (birth date, address); then a few namesakes. Every
         // candidate is a random read of its row: reading hundreds of namesakes of a common name
         // for each create made creates slow, and a name alone never makes a likely duplicate.
-        let mut ids = sharing(db, &strong, CANDIDATES, CANDIDATES).await?;
+        let mut ids = sharing(db, &keys.strong, CANDIDATES, CANDIDATES).await?;
         for (hashes, per_key, limit) in [
-            (&identifying, PER_WEAK_KEY, CANDIDATES),
-            (&names, PER_NAME_KEY, NAMESAKES),
+            (&pinning, PER_WEAK_KEY, CANDIDATES),
+            (&keys.names, PER_NAME_KEY, NAMESAKES),
         ] {
             let seen: HashSet<Uuid> = ids.iter().copied().collect();
             ids.extend(
@@ -496,14 +499,7 @@ impl Customers {
         let mut scored: Vec<(CustomerRow, crm_dedup::Match)> = rows
             .into_iter()
             .filter_map(|other| {
-                let record = record_with(
-                    &other,
-                    theirs
-                        .get(&other.id)
-                        .into_iter()
-                        .flatten()
-                        .map(|p| (p.kind.as_str(), p.value.as_str())),
-                );
+                let record = record_with(&other, pairs_of(&theirs, other.id));
                 let them = crm_dedup::Prepared::new(&record, &cfg);
                 let m = crm_dedup::compare_prepared(&me, &them, &cfg)?;
                 Some((other, m))

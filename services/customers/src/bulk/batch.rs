@@ -6,8 +6,8 @@
 use super::contacts::Extras;
 use crate::{
     access::Reach,
-    contact_points::{self, ContactPointRow},
-    duplicates::{Check, key_hashes, record_with},
+    contact_points::{self, ContactPointRow, pairs_of},
+    duplicates::{Check, insert_keys, key_hashes, record_with},
     error::Error,
     events, history,
     service::Customers,
@@ -104,7 +104,7 @@ impl Customers {
         // `identifying_hashes`), and name keys would pull in whole blocks of namesakes.
         let keys: Vec<Vec<i64>> = records
             .iter()
-            .map(|r| crate::duplicates::identifying_hashes(r, &cfg))
+            .map(|r| key_hashes(r, &cfg).identifying())
             .collect();
         let all: Vec<i64> = keys
             .iter()
@@ -177,12 +177,8 @@ impl Customers {
                         continue;
                     }
                     let them = stored_prepared.entry(*id).or_insert_with(|| {
-                        let points = stored_points
-                            .get(id)
-                            .into_iter()
-                            .flatten()
-                            .map(|p| (p.kind.as_str(), p.value.as_str()));
-                        crm_dedup::Prepared::new(&record_with(other, points), &cfg)
+                        let record = record_with(other, pairs_of(&stored_points, *id));
+                        crm_dedup::Prepared::new(&record, &cfg)
                     });
                     if let Some(m) = crm_dedup::compare_prepared(me, them, &cfg) {
                         scored.push((*id, other.display_name.clone(), visible.contains(id), m));
@@ -264,22 +260,11 @@ impl Customers {
             .enumerate()
             .flat_map(|(i, r)| {
                 let record = record_with(r, extras.get(i).into_iter().flat_map(Extras::pairs));
-                let (mut s, w) = key_hashes(&record, &cfg);
-                s.extend(w);
-                s.sort_unstable();
-                s.dedup();
-                s.into_iter().map(move |h| (h, r.id))
+                let all = key_hashes(&record, &cfg).all();
+                all.into_iter().map(move |h| (h, r.id))
             })
             .collect();
-        insert_rows(
-            &mut tx,
-            "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
-            "",
-            2,
-            keys.len(),
-            |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
-        )
-        .await?;
+        insert_keys(&mut tx, &keys).await?;
         let now = db::now();
         let points: Vec<ContactPointRow> = extras
             .iter()

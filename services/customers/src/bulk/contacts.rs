@@ -2,6 +2,7 @@
 //! address from its parts (street lines, city, region, postal code, country). They are checked
 //! like the API's contact points, and a bad cell fails the row naming its column.
 use crate::{
+    bulk::fields::CONTACT_FIELDS,
     contact_points::{Address, ContactPointRow, NewContactPoint},
     domain::{Email, Phone},
 };
@@ -88,17 +89,6 @@ pub fn country_code(text: &str) -> Result<String, String> {
         })
 }
 
-/// A cell of at most `max` characters without control characters, or why not.
-fn part(text: &str, max: usize) -> Result<String, String> {
-    if text.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("must not contain control characters".to_owned());
-    }
-    Ok(text.to_owned())
-}
-
 /// The row's contact points, or every bad cell as (field, why).
 pub fn contact_points(
     cells: &HashMap<&'static str, String>,
@@ -118,20 +108,18 @@ pub fn contact_points(
             Err(e) => bad.push(("phone_2".to_owned(), e.to_owned())),
         }
     }
-    let fields = [
-        "address_line_1",
-        "address_line_2",
-        "address_city",
-        "address_region",
-        "address_postal_code",
-        "address_country",
-    ];
-    if fields.iter().any(|f| !cell(f).trim().is_empty()) {
+    let has_address = CONTACT_FIELDS
+        .iter()
+        .filter(|f| f.starts_with("address_"))
+        .any(|f| !cell(f).trim().is_empty());
+    if has_address {
         let mut checked = |field: &str, max: usize| {
-            part(cell(field), max).unwrap_or_else(|e| {
-                bad.push((field.to_owned(), e));
-                String::new()
-            })
+            crate::profile::short_text(cell(field), max)
+                .map(Option::unwrap_or_default)
+                .unwrap_or_else(|e| {
+                    bad.push((field.to_owned(), e));
+                    String::new()
+                })
         };
         let lines: Vec<String> = [
             checked("address_line_1", 200),

@@ -298,6 +298,9 @@ pub const CONTACT_FIELDS: &[&str] = &[
 ];
 
 /// Trailing words that make a name an organisation's (compared lower-case, dots removed).
+/// Narrower than the matcher's legal suffixes (`crm_dedup::names`), which also strip "co",
+/// "and", "sa", "as", "se" or "ab" before comparing firm names: as the last word of a name those
+/// are too often a person's, and here they would decide the customer's kind.
 const LEGAL_FORMS: &[&str] = &[
     "ltd",
     "limited",

@@ -54,10 +54,7 @@ async fn bulk_loaded_customers_get_documents_and_keys_in_batches(db: Db) {
     // The keys are exactly those a write makes, and search finds the customers again.
     for id in ids.iter().chain([&twin]) {
         let row = c.get(&sys, *id).await.unwrap();
-        let (mut want, weak) = key_hashes(&crm_customers::duplicates::record_of(&row), &cfg);
-        want.extend(weak);
-        want.sort_unstable();
-        want.dedup();
+        let want = key_hashes(&crm_customers::duplicates::record_of(&row), &cfg).all();
         let mut got: Vec<i64> = with_pool!(&db, |pool| sqlx::query_scalar(
             "SELECT key_hash FROM customer_match_keys WHERE customer_id = $1"
         )
