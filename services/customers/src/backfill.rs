@@ -183,7 +183,7 @@ async fn batch(
         delete.push_bind(SqlValue::Uuid(after));
         delete.push(" AND customer_id <= ");
         delete.push_bind(SqlValue::Uuid(last));
-        crate::bulk::batch::execute(&mut tx, delete).await?;
+        crm_platform::bulk::execute(&mut tx, delete).await?;
     } else {
         let keyed: Vec<Uuid> = rows
             .iter()
@@ -193,9 +193,12 @@ async fn batch(
         for id in keyed {
             let mut delete = SqlBuf::new("DELETE FROM customer_match_keys WHERE customer_id = ");
             delete.push_bind(SqlValue::Uuid(id));
-            crate::bulk::batch::execute(&mut tx, delete).await?;
+            crm_platform::bulk::execute(&mut tx, delete).await?;
         }
     }
+    // In the key index's order: the inserts walk the index instead of jumping about it (the
+    // customers' keys are random hashes).
+    keys.sort_unstable();
     insert_keys(&mut tx, &keys).await?;
     // The customers themselves are written only when they lack their search document (an
     // update rewrites the row and every index entry of it, which is what made backfills slow).
@@ -220,7 +223,7 @@ async fn batch(
             ") UPDATE customers SET search_doc = v.doc FROM v WHERE customers.id = v.id \
              AND customers.search_doc = ''",
         );
-        crate::bulk::batch::execute(&mut tx, update).await?;
+        crm_platform::bulk::execute(&mut tx, update).await?;
     }
     tx.commit().await?;
     Ok(Some((last, rows.len() as u64)))

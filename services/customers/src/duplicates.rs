@@ -331,11 +331,28 @@ pub fn key_hashes(record: &crm_dedup::Record, cfg: &crm_dedup::Config) -> KeyHas
 
 /// Stores `keys` as (hash, customer) in `tx`, in as few statements as the bind limit allows.
 pub(crate) async fn insert_keys(tx: &mut Tx, keys: &[(i64, Uuid)]) -> Result<(), DbError> {
-    crate::bulk::batch::insert_rows(
+    crm_platform::bulk::insert_rows(
         tx,
         "INSERT INTO customer_match_keys (key_hash, customer_id) VALUES ",
         " ON CONFLICT DO NOTHING",
         2,
+        keys.len(),
+        |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
+    )
+    .await
+}
+
+/// Stores the keys of customers created in `tx` (who have none yet): a plain append, binary COPY
+/// on PostgreSQL. A customer's key made twice (the same value in two of its fields) is stored
+/// once.
+pub(crate) async fn copy_new_keys(tx: &mut Tx, mut keys: Vec<(i64, Uuid)>) -> Result<(), DbError> {
+    // Sorted by hash, the index's order: the inserts walk the key index instead of jumping.
+    keys.sort_unstable();
+    keys.dedup();
+    crm_platform::bulk::copy_rows(
+        tx,
+        "customer_match_keys",
+        "key_hash, customer_id",
         keys.len(),
         |i, v| v.extend([SqlValue::Int(keys[i].0), SqlValue::Uuid(keys[i].1)]),
     )
@@ -369,6 +386,16 @@ pub async fn write_record_keys(
     .execute(&mut *conn)
     .await
     .map(drop))?;
+    insert_record_keys(tx, id, record, cfg).await
+}
+
+/// Stores the keys of a customer who has none yet (a new one): no DELETE to send first.
+pub async fn insert_record_keys(
+    tx: &mut Tx,
+    id: Uuid,
+    record: &crm_dedup::Record,
+    cfg: &crm_dedup::Config,
+) -> Result<(), DbError> {
     // One statement for all of them: a round trip per key was a good part of a create's time.
     let keys: Vec<(i64, Uuid)> = key_hashes(record, cfg)
         .all()
@@ -379,35 +406,55 @@ pub async fn write_record_keys(
     Ok(())
 }
 
-/// Ids of the customers sharing the most of `hashes`, at most `limit`, looking at no more than
-/// `per_key` customers of each key: a common name's key holds thousands of customers at a
-/// million, and reading them all made every create slow. Each key is its own index range scan
-/// that stops after `per_key` entries.
-async fn sharing(db: &Db, hashes: &[i64], per_key: i64, limit: i64) -> Result<Vec<Uuid>, DbError> {
-    if hashes.is_empty() {
+/// Customers sharing keys with a new record, in one statement for several groups of keys: per
+/// group `(hashes, per_key, limit)`, at most `per_key` customers a key, and of those the `limit`
+/// sharing the most keys. Groups come in order of trust: a customer is listed once, in the
+/// first group it is found in (one round trip: three were a fifth of a create's statements).
+async fn sharing(db: &Db, groups: &[(&[i64], i64, i64)]) -> Result<Vec<Uuid>, DbError> {
+    let mut buf = SqlBuf::new("SELECT g, customer_id, COUNT(*) AS shared FROM (");
+    let mut first = true;
+    for (g, (hashes, per_key, _)) in groups.iter().enumerate() {
+        for h in hashes.iter() {
+            if !first {
+                buf.push(" UNION ALL ");
+            }
+            first = false;
+            buf.push(&format!(
+                "SELECT {g} AS g, customer_id FROM (SELECT customer_id FROM customer_match_keys WHERE key_hash = "
+            ));
+            buf.push_bind(SqlValue::Int(*h));
+            buf.push(" LIMIT ");
+            buf.push_bind(SqlValue::Int(*per_key));
+            buf.push(") AS k");
+        }
+    }
+    if first {
         return Ok(Vec::new());
     }
-    let mut buf = SqlBuf::new("SELECT customer_id, COUNT(*) AS shared FROM (");
-    for (i, h) in hashes.iter().enumerate() {
-        if i > 0 {
-            buf.push(" UNION ALL ");
-        }
-        buf.push("SELECT * FROM (SELECT customer_id FROM customer_match_keys WHERE key_hash = ");
-        buf.push_bind(SqlValue::Int(*h));
-        buf.push(" LIMIT ");
-        buf.push_bind(SqlValue::Int(per_key));
-        buf.push(&format!(") AS k{i}"));
-    }
-    buf.push(") AS k GROUP BY customer_id ORDER BY shared DESC LIMIT ");
-    buf.push_bind(SqlValue::Int(limit));
+    buf.push(") AS k GROUP BY g, customer_id");
     let SqlBuf { sql, binds } = buf;
-    let rows: Vec<(Uuid, i64)> = with_pool!(db, |pool| crm_platform::db::bind_values(
+    let mut rows: Vec<(i32, Uuid, i64)> = with_pool!(db, |pool| crm_platform::db::bind_values(
         sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())),
         &binds
     )
     .fetch_all(pool)
     .await)?;
-    Ok(rows.into_iter().map(|(id, _)| id).collect())
+    // By group, then most keys shared first; the id breaks ties so that the same data always
+    // gives the same candidates.
+    rows.sort_by(|a, b| (a.0, -a.2, a.1).cmp(&(b.0, -b.2, b.1)));
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (g, (_, _, limit)) in groups.iter().enumerate() {
+        let taken = rows
+            .iter()
+            .filter(|r| r.0 as usize == g && !seen.contains(&r.1))
+            .take(*limit as usize)
+            .map(|r| r.1)
+            .collect::<Vec<_>>();
+        seen.extend(taken.iter().copied());
+        ids.extend(taken);
+    }
+    Ok(ids)
 }
 
 /// Pairs a reviewer marked "not a duplicate", among `ids` and `of`.
@@ -473,19 +520,15 @@ impl Customers {
         // the keys that pin a person down (birth date, address); then a few namesakes. Every
         // candidate is a random read of its row: reading hundreds of namesakes of a common name
         // for each create made creates slow, and a name alone never makes a likely duplicate.
-        let mut ids = sharing(db, &keys.strong, CANDIDATES, CANDIDATES).await?;
-        for (hashes, per_key, limit) in [
-            (&pinning, PER_WEAK_KEY, CANDIDATES),
-            (&keys.names, PER_NAME_KEY, NAMESAKES),
-        ] {
-            let seen: HashSet<Uuid> = ids.iter().copied().collect();
-            ids.extend(
-                sharing(db, hashes, per_key, limit)
-                    .await?
-                    .into_iter()
-                    .filter(|id| !seen.contains(id)),
-            );
-        }
+        let mut ids = sharing(
+            db,
+            &[
+                (keys.strong.as_slice(), CANDIDATES, CANDIDATES),
+                (pinning.as_slice(), PER_WEAK_KEY, CANDIDATES),
+                (keys.names.as_slice(), PER_NAME_KEY, NAMESAKES),
+            ],
+        )
+        .await?;
         ids.retain(|id| *id != row.id);
         if ids.is_empty() {
             return Ok(Check::default());

@@ -6,6 +6,8 @@ use crm_proto::crm::events::v1::{Audience, Event};
 
 /// A customer was created.
 pub const CREATED: &str = "crm.customers.v1.customer.created";
+/// A batch of an import created customers (one event for up to 1,000 of them).
+pub const IMPORTED: &str = "crm.customers.v1.customers.imported";
 /// A customer was changed.
 pub const UPDATED: &str = "crm.customers.v1.customer.updated";
 /// A customer was deleted.
@@ -57,6 +59,23 @@ pub fn changed(principal: &Principal, ty: &str, row: &CustomerRow, fields: Vec<S
             changed_fields: fields,
         },
     )
+}
+
+/// `customers.imported`: the customers one batch of import `import` created. Readers: those who
+/// may read customers of the importer's scope (an import's customers are all owned alike).
+pub fn imported(principal: &Principal, import: uuid::Uuid, rows: &[CustomerRow]) -> Option<Event> {
+    let first = rows.first()?;
+    Some(events::event(
+        crate::NAME,
+        IMPORTED,
+        crate::bulk::import_name(import),
+        events::actor(principal),
+        audience(first),
+        &crm_proto::crm::customers::v1::CustomersImported {
+            import: crate::bulk::import_name(import),
+            customers: rows.iter().map(crate::api::to_proto).collect(),
+        },
+    ))
 }
 
 /// `transaction.recorded`: about the customer's transaction, readable by who may read the

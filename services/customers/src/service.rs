@@ -389,9 +389,9 @@ impl Customers {
     ) -> Result<CustomerRow, Error> {
         let mut tx = self.store.db().begin().await?;
         let stored = self.store.insert(&mut tx, row, request, encode).await?;
-        // A new customer has no contact points yet.
+        // A new customer has no contact points yet, and no keys to replace.
         let record = crate::duplicates::record_of(&stored);
-        crate::duplicates::write_record_keys(
+        crate::duplicates::insert_record_keys(
             &mut tx,
             stored.id,
             &record,

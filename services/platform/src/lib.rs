@@ -1,6 +1,7 @@
 //! Shared machinery of every CRM service. It holds no business types: configuration,
 //! telemetry, the error model, storage, the gRPC server stack, auth seam, filters and paging.
 pub mod auth;
+pub mod bulk;
 pub mod config;
 pub mod crypto;
 pub mod db;

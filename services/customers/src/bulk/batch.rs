@@ -1,13 +1,13 @@
 //! Creating a batch of imported customers at once: one duplicate check for the whole batch
 //! (candidates by their shared keys in one query, the batch's own rows compared with each
-//! other), then one transaction of multi-row inserts for the customers, their keys, their
-//! history and their `customer.created` events. Per row this is the same as
-//! `Customers::create_checked`, at a fraction of the round trips.
+//! other), then one transaction that writes the customers, their keys, contact points and
+//! history (binary COPY on PostgreSQL, multi-row inserts on SQLite) and one `customers.imported`
+//! event. Per row this stores what `Customers::create_checked` stores, at a fraction of the cost.
 use super::contacts::Extras;
 use crate::{
     access::Reach,
     contact_points::{self, ContactPointRow, pairs_of},
-    duplicates::{Check, insert_keys, key_hashes, record_with},
+    duplicates::{Check, copy_new_keys, key_hashes, record_with},
     error::Error,
     events, history,
     service::Customers,
@@ -15,62 +15,16 @@ use crate::{
 };
 use crm_platform::{
     auth::Principal,
-    db::{self, DbError, Tx},
+    bulk::copy_rows,
+    db::{self, DbError},
     sql::{SqlBuf, SqlValue},
-    with_pool, with_tx,
+    with_pool,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Existing customers looked at per key: a common name must not pull in thousands.
 const PER_KEY: i64 = 50;
-
-/// Binds per statement, under SQLite's limit (32,766) and PostgreSQL's (65,535).
-const MAX_BINDS: usize = 30_000;
-
-/// Inserts `count` rows of `width` values, as few statements as the bind limit allows:
-/// `head` ("INSERT INTO t (a, b) VALUES "), the rows, then `tail` (e.g. an ON CONFLICT clause).
-pub(crate) async fn insert_rows<F>(
-    tx: &mut Tx,
-    head: &str,
-    tail: &str,
-    width: usize,
-    count: usize,
-    mut row: F,
-) -> Result<(), DbError>
-where
-    F: FnMut(usize, &mut Vec<SqlValue>),
-{
-    let per = (MAX_BINDS / width).max(1);
-    let mut start = 0;
-    while start < count {
-        let end = (start + per).min(count);
-        let mut buf = SqlBuf::new(head);
-        for i in start..end {
-            let mut values = Vec::with_capacity(width);
-            row(i, &mut values);
-            buf.push(if i == start { "(" } else { ", (" });
-            buf.push_binds(values);
-            buf.push(")");
-        }
-        buf.push(tail);
-        execute(tx, buf).await?;
-        start = end;
-    }
-    Ok(())
-}
-
-/// Runs one statement in `tx`.
-pub(crate) async fn execute(tx: &mut Tx, buf: SqlBuf) -> Result<u64, DbError> {
-    let SqlBuf { sql, binds } = buf;
-    Ok(with_tx!(tx, |conn| db::bind_values(
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-        &binds
-    )
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected()))?)
-}
 
 fn text(v: &Option<String>) -> SqlValue {
     match v {
@@ -206,10 +160,12 @@ impl Customers {
     }
 
     /// Stores new customers (already checked) with their keys, contact points, sensitive
-    /// values, history and events, in one transaction. `extras` is empty or one per row.
+    /// values, history and the batch's `customers.imported` event, in one transaction.
+    /// `extras` is empty or one per row.
     pub(crate) async fn insert_batch(
         &self,
         principal: &Principal,
+        import: Uuid,
         rows: &[CustomerRow],
         extras: &[Extras],
     ) -> Result<(), Error> {
@@ -218,8 +174,8 @@ impl Customers {
         }
         let cfg = self.duplicates.matcher();
         let mut tx = self.store.db().begin().await?;
-        let head = format!("INSERT INTO customers ({COLUMNS}, search_doc) VALUES ");
-        insert_rows(&mut tx, &head, "", 30, rows.len(), |i, v| {
+        let columns = format!("{COLUMNS}, search_doc");
+        copy_rows(&mut tx, "customers", &columns, rows.len(), |i, v| {
             let r = &rows[i];
             v.extend([
                 SqlValue::Uuid(r.id),
@@ -264,7 +220,7 @@ impl Customers {
                 all.into_iter().map(move |h| (h, r.id))
             })
             .collect();
-        insert_keys(&mut tx, &keys).await?;
+        copy_new_keys(&mut tx, keys).await?;
         let now = db::now();
         let points: Vec<ContactPointRow> = extras
             .iter()
@@ -283,14 +239,10 @@ impl Customers {
                 })
             })
             .collect();
-        insert_rows(
+        copy_rows(
             &mut tx,
-            &format!(
-                "INSERT INTO contact_points ({}) VALUES ",
-                contact_points::COLUMNS
-            ),
-            "",
-            7,
+            "contact_points",
+            contact_points::COLUMNS,
             points.len(),
             |i, v| {
                 let p = &points[i];
@@ -330,11 +282,10 @@ impl Customers {
             .iter()
             .map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into()))
             .collect();
-        insert_rows(
+        copy_rows(
             &mut tx,
-            "INSERT INTO customer_history (id, customer_id, action, actor, changes, created_at, request_id, trace_id) VALUES ",
-            "",
-            8,
+            "customer_history",
+            history::COLUMNS,
             rows.len(),
             |i, v| {
                 v.extend([
@@ -350,11 +301,11 @@ impl Customers {
             },
         )
         .await?;
-        let created: Vec<_> = rows
-            .iter()
-            .map(|r| events::changed(principal, events::CREATED, r, Vec::new()))
-            .collect();
-        tx.emit_all(&created).await?;
+        // One event for the batch: a million `customer.created` events were a million outbox
+        // rows, stream entries and webhook calls.
+        if let Some(event) = events::imported(principal, import, rows) {
+            tx.emit(&event).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

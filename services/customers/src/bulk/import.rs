@@ -177,7 +177,7 @@ impl Customers {
             };
             let mut reported = Vec::new();
             for outcome in self
-                .import_batch(principal, options, &plan, batch, &mut counts)
+                .import_batch(principal, id, options, &plan, batch, &mut counts)
                 .await?
             {
                 counts.done += 1;
@@ -315,6 +315,7 @@ impl Customers {
     async fn import_batch(
         &self,
         principal: &Principal,
+        id: Uuid,
         options: &ImportOptions,
         plan: &Plan,
         batch: Vec<Result<Row, (u64, String)>>,
@@ -433,7 +434,7 @@ impl Customers {
             return Ok(sorted(outcomes));
         }
         let started = std::time::Instant::now();
-        let inserted = self.insert_batch(principal, &created, &extras).await;
+        let inserted = self.insert_batch(principal, id, &created, &extras).await;
         counts.write += started.elapsed();
         match inserted {
             Ok(()) => Ok(sorted(outcomes)),
@@ -591,17 +592,16 @@ impl Customers {
         rows: &[Outcome],
     ) -> Result<bool, Error> {
         let mut tx = self.store.db().begin().await?;
-        // Multi-row inserts: 8 values a row, 500 rows a statement.
-        for chunk in rows.chunks(500) {
-            let mut buf = crm_platform::sql::SqlBuf::new(
-                "INSERT INTO customer_import_rows (import_id, row_number, outcome, customer_id, candidate, \
-                 field, error, cells) VALUES ",
-            );
-            for (i, r) in chunk.iter().enumerate() {
+        crm_platform::bulk::copy_rows(
+            &mut tx,
+            "customer_import_rows",
+            "import_id, row_number, outcome, customer_id, candidate, field, error, cells",
+            rows.len(),
+            |i, v| {
                 use crm_platform::sql::SqlValue as V;
+                let r = &rows[i];
                 let uuid = |u: Option<Uuid>| u.map_or(V::NullUuid, V::Uuid);
-                buf.push(if i == 0 { "(" } else { ", (" });
-                buf.push_binds([
+                v.extend([
                     V::Uuid(id),
                     V::Int(r.row_number),
                     V::Text(r.outcome.to_owned()),
@@ -611,18 +611,9 @@ impl Customers {
                     V::Text(r.error.clone()),
                     V::Text(serde_json::to_string(&r.cells).unwrap_or_else(|_| "[]".into())),
                 ]);
-                buf.push(")");
-            }
-            buf.push(" ON CONFLICT (import_id, row_number) DO NOTHING");
-            let crm_platform::sql::SqlBuf { sql, binds } = buf;
-            with_tx!(tx, |conn| db::bind_values(
-                sqlx::query(sqlx::AssertSqlSafe(sql.as_str())),
-                &binds
-            )
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        }
+            },
+        )
+        .await?;
         let cancel: (bool,) = with_tx!(tx, |conn| {
             sqlx::query_as(
             "UPDATE customer_imports SET rows_done = $1, created = $2, updated = $3, skipped = $4, failed = $5 \

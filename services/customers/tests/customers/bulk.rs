@@ -17,7 +17,76 @@ crm_platform::backend_tests!(MIGRATIONS;
     a_gbk_csv_imports_with_per_row_results_and_no_value_changed,
     an_xlsx_export_reimports_unchanged,
     a_cancelled_import_stops_after_its_batch,
+    an_import_batch_is_one_event_and_every_row_keeps_its_history,
 );
+
+/// One `customers.imported` event per batch of 1,000 rows, carrying the customers as stored;
+/// no `customer.created` per row; every customer still has its CREATED history entry, with
+/// the awkward text it was imported with.
+async fn an_import_batch_is_one_event_and_every_row_keeps_its_history(db: Db) {
+    use crm_proto::crm::customers::v1::CustomersImported;
+    let c = Customers::new(Store::new(db.clone()));
+    let sys = Principal::system();
+    let mut text = String::from("name,phone,email,notes\n");
+    for i in 0..2500 {
+        text.push_str(&format!(
+            "Kunde {i},+86 138 {i:04} {:04},k{i}@example.com,\"  “{i}”\t=1+1  \"\n",
+            9999 - i
+        ));
+    }
+    let path = write("events.csv", text.as_bytes());
+    let options = ImportOptions {
+        file_name: "events.csv".into(),
+        policy: "ALLOW".into(),
+        ..Default::default()
+    };
+    let done = import(&c, &sys, options, path).await;
+    assert_eq!((done.state.as_str(), done.created, done.failed), ("SUCCEEDED", 2500, 0));
+    let events = crate::outbox(&db).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.r#type == "crm.customers.v1.customer.created")
+            .count(),
+        0
+    );
+    let batches: Vec<CustomersImported> = events
+        .iter()
+        .filter(|e| e.r#type == "crm.customers.v1.customers.imported")
+        .map(|e| {
+            assert_eq!(e.subject, format!("customerImports/{}", done.id));
+            crm_platform::events::payload(e).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        batches.iter().map(|b| b.customers.len()).collect::<Vec<_>>(),
+        vec![1000, 1000, 500]
+    );
+    let (stored, _) = c
+        .list(
+            &sys,
+            &ListParams {
+                page_size: 1000,
+                filter: "display_name = \"Kunde 2499\"".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let last = &stored[0];
+    let in_event = batches[2]
+        .customers
+        .iter()
+        .find(|p| p.name == format!("customers/{}", last.id))
+        .expect("the last row's customer is in the last batch's event");
+    assert_eq!(in_event.display_name, "Kunde 2499");
+    assert_eq!(in_event.phone, "+8613824997500");
+    assert_eq!(last.notes.as_deref(), Some("  “2499”\t=1+1  "));
+    let (trail, _) = c.history(&sys, last.id, &ListParams::default()).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, "CREATED");
+    assert!(trail[0].changes.contains("Kunde 2499"), "{}", trail[0].changes);
+}
 
 async fn a_cancelled_import_stops_after_its_batch(db: Db) {
     let c = Customers::new(Store::new(db.clone()));

@@ -7,7 +7,40 @@ crm_platform::backend_tests!(MIGRATIONS;
     crash_between_publish_and_mark_redelivers_and_the_consumer_applies_once,
     redis_outage_under_writes_loses_nothing_and_applies_nothing_twice,
     two_relays_publish_every_event_exactly_once_in_order,
+    a_commit_with_events_notifies_relays_elsewhere_once,
 );
+
+/// PostgreSQL: a transaction that wrote events wakes the relays of every process with one
+/// notification at commit (asked for in the statement of its first event); a rolled-back one
+/// wakes nobody. The outbox holds every event either way it was committed.
+async fn a_commit_with_events_notifies_relays_elsewhere_once(db: Db) {
+    let Db::Pg(pool) = &db else { return };
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.unwrap();
+    listener
+        .listen(crm_platform::events::outbox::NOTIFY_CHANNEL)
+        .await
+        .unwrap();
+    let service = unique_service();
+    let mut tx = db.begin().await.unwrap();
+    tx.emit(&event(&service, "rolled-back")).await.unwrap();
+    drop(tx);
+    let mut tx = db.begin().await.unwrap();
+    tx.emit(&event(&service, "one")).await.unwrap();
+    tx.emit(&event(&service, "two")).await.unwrap();
+    tx.commit().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .expect("notified at commit")
+        .unwrap();
+    assert_eq!(first.channel(), crm_platform::events::outbox::NOTIFY_CHANNEL);
+    let second = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    assert!(second.is_err(), "one notification per transaction");
+    let stored: Vec<(String,)> = sqlx::query_as("SELECT stream FROM outbox ORDER BY seq")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2, "the rolled-back event is not stored");
+}
 
 async fn crash_between_publish_and_mark_redelivers_and_the_consumer_applies_once(db: Db) {
     create_applied(&db).await;
