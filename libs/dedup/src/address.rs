@@ -347,11 +347,16 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
                 AddressLevel::Same
             }
             Field::Agree | Field::Near => AddressLevel::Similar,
+            // Only one typo in the whole address: the street and postal code
+            // exact ("Kirchgasse 2, 28003" / "Kirchweg 21, 28001" are two
+            // places that happen to look alike).
             Field::Differ
-                if a.house
-                    .as_deref()
-                    .zip(b.house.as_deref())
-                    .is_some_and(|(x, y)| house_typo(x, y)) =>
+                if street == Field::Agree
+                    && postal != Field::Near
+                    && a.house
+                        .as_deref()
+                        .zip(b.house.as_deref())
+                        .is_some_and(|(x, y)| house_typo(x, y)) =>
             {
                 AddressLevel::HouseTypo
             }

@@ -6,8 +6,8 @@
 //! add up naturally and let strong negative evidence (a clearly different
 //! person name, a different birth date) veto a shared phone or e-mail.
 
+use crate::birth::compare_birth;
 use crate::evidence::{Sharing, Tally, address_evidence, contact_evidence};
-use crate::normalize::BirthDate;
 use crate::parts::{PartLevel, PartsMatch, W_SWAPPED, compare_parts, family_weight, given_weight};
 pub use crate::prepared::Prepared;
 pub use crate::reason::Reason;
@@ -109,16 +109,6 @@ impl fmt::Display for Match {
 const PRIOR: f64 = -3.0;
 const W_LEGAL_SAME: f64 = 1.0;
 const W_LEGAL_DIFFERENT: f64 = -2.0;
-const W_BIRTH_SAME: f64 = 3.0;
-/// Day and month swapped, one digit off, two adjacent digits transposed:
-/// typical entry errors, weaker than an exact date but still agreement.
-const W_BIRTH_SIMILAR: f64 = 1.0;
-/// Two typos apart (or day/month swapped plus a typo): duplicates entered
-/// carelessly more often than other people, but not by much.
-const W_BIRTH_NEAR: f64 = -1.5;
-/// A different date outweighs an exact name (namesakes); a shared e-mail
-/// then counts as a household's.
-const W_BIRTH_DIFFERENT: f64 = -3.0;
 /// Without anything identifying, the log-odds are capped here (score
 /// ≈0.82): a name plus a postal code or a legal name is worth a review,
 /// never an automatic merge, however rare the name.
@@ -173,53 +163,6 @@ fn best_name(a: &Prepared, b: &Prepared, org: bool) -> Option<NameScore> {
         }
     }
     best
-}
-
-fn compare_birth(a: BirthDate, b: BirthDate) -> (Reason, f64) {
-    if a == b {
-        return (Reason::SameBirthDate, W_BIRTH_SAME);
-    }
-    // Digits of YYYYMMDD, without allocating.
-    let digits = |d: BirthDate| {
-        let v = u32::from(d.year) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day);
-        let mut out = [0u32; 8];
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = (v / 10u32.pow(7 - i as u32)) % 10;
-        }
-        out
-    };
-    // Typos between two digit strings: substitutions, an adjacent
-    // transposition counting as one.
-    let typos = |x: [u32; 8], y: [u32; 8]| {
-        let mut n = 0;
-        let mut i = 0;
-        while i < 8 {
-            if x[i] != y[i] {
-                if i + 1 < 8 && x[i] == y[i + 1] && x[i + 1] == y[i] && x[i + 1] != y[i + 1] {
-                    i += 1;
-                }
-                n += 1;
-            }
-            i += 1;
-        }
-        n
-    };
-    let swapped = BirthDate {
-        year: b.year,
-        month: b.day,
-        day: b.month,
-    };
-    let plain = typos(digits(a), digits(b));
-    let with_swap = if b.day <= 12 {
-        1 + typos(digits(a), digits(swapped))
-    } else {
-        u32::MAX as usize
-    };
-    match plain.min(with_swap) {
-        1 => (Reason::SimilarBirthDate, W_BIRTH_SIMILAR),
-        2 => (Reason::NearBirthDate, W_BIRTH_NEAR),
-        _ => (Reason::DifferentBirthDate, W_BIRTH_DIFFERENT),
-    }
 }
 
 /// Reasons for a name-parts comparison (only when explaining).
@@ -365,7 +308,7 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     // surely as another given name: shared contacts are the household's.
     // (A shared address with the same full name still counts in full:
     // a duplicate whose birth date was mistyped beyond recognition.)
-    let other_birth = birth.is_some_and(|(r, _)| r == Reason::DifferentBirthDate);
+    let other_birth = birth.is_some_and(|m| m.reason == Reason::DifferentBirthDate);
     let sharing = if household || other_birth {
         Sharing::All
     } else if unsure {
@@ -382,11 +325,13 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.add(Reason::DifferentLegalName, W_LEGAL_DIFFERENT);
         }
     }
-    if let Some((r, bw)) = birth {
-        // Only an exact date identifies: namesakes with dates one typo apart
-        // are too common among common names.
-        t.identifying |= r == Reason::SameBirthDate;
-        t.add(r, bw);
+    if let Some(m) = birth {
+        // An exact date identifies; a date one slip away (day and month
+        // swapped, digits transposed) only with the full name, and one
+        // digit replaced never: namesakes with such dates are too common
+        // among common names (see the `birth` module).
+        t.identifying |= m.reason == Reason::SameBirthDate || (full_name && m.identifies_with_name);
+        t.add(m.reason, m.weight);
     }
     address_evidence(a, b, org, names_agree, full_name, &mut t);
 
@@ -450,40 +395,6 @@ mod tests {
         assert_eq!(name_weight(1.0, false), 4.0);
         assert_eq!(name_weight(0.0, false), -6.0);
         assert!((name_weight(1.0, true) - 4.5).abs() < 1e-9);
-    }
-
-    #[test]
-    fn birth_comparison() {
-        let d = |s: &str| parse_birth_date(s).unwrap();
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1980-05-01")).0,
-            Reason::SameBirthDate
-        );
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1980-01-05")).0,
-            Reason::SimilarBirthDate
-        );
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1981-05-01")).0,
-            Reason::SimilarBirthDate
-        );
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1975-11-23")).0,
-            Reason::DifferentBirthDate
-        );
-        // Transposed digits, a swap plus a typo, two typos.
-        assert_eq!(
-            compare_birth(d("1985-05-01"), d("1958-05-01")).0,
-            Reason::SimilarBirthDate
-        );
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1980-01-06")).0,
-            Reason::NearBirthDate
-        );
-        assert_eq!(
-            compare_birth(d("1980-05-01"), d("1981-05-11")).0,
-            Reason::NearBirthDate
-        );
     }
 
     #[test]
