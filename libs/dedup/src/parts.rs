@@ -271,7 +271,7 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         PartLevel::Typo
     } else if given && (fuzzy(a, b.first()) || fuzzy(b, a.first())) {
         PartLevel::Nickname
-    } else if s >= CLOSE && !han {
+    } else if !han && (s >= CLOSE || (given && two_slips_each(&a.key, &b.key))) {
         // Romanised Han names differ in whole syllables ("yingwei" /
         // "linwei"), so only a typo-level likeness counts there.
         PartLevel::Close
@@ -292,6 +292,15 @@ fn typo_distance(a: &str, b: &str) -> bool {
         _ => 2,
     };
     x.len().abs_diff(y.len()) <= allowed && osa_distance(&x, &y) <= allowed
+}
+
+/// Whether two long names (7+ letters: among shorter ones three edits
+/// turn Daniel into Samuel) may be two typo variants of one name, each a
+/// slip or two from it ("Cynthai" / "Fynyhia" from "Cynthia"): at most
+/// three edits apart. Such a pair is ambiguous, not two people.
+fn two_slips_each(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    x.len().min(y.len()) >= 7 && x.len().abs_diff(y.len()) <= 1 && osa_distance(&x, &y) <= 3
 }
 
 /// Whether `b` is `a` with two neighbouring characters swapped.
@@ -496,6 +505,12 @@ mod tests {
         let m = level("张伟", "张玮").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Typo));
         let m = level("张伟", "张敏").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Different));
+        // Two typo variants of Cynthia are ambiguous, not two people; two
+        // short names three edits apart are.
+        let m = level("Cynthai Moore", "Fynyhia Moore").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Close));
+        let m = level("Daniel Moore", "Samuel Moore").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Different));
     }
 
