@@ -3,6 +3,10 @@
 //! pairs with the matcher's score and reasons.
 //!
 //! `cargo run --release -p crm-dedup --example explain_csv -- IN.csv [N]`
+//!
+//! Environment: `DEDUP_ONLY=unblocked` shows only missed pairs of that class
+//! (`unblocked`, `unscored`, `Duplicate`, `Possible`); `DEDUP_WHY=1` shows,
+//! for missed pairs scored `Duplicate`, the cross pairs of their clusters.
 
 // Each example uses only part of the shared CSV helpers.
 #[allow(dead_code)]
@@ -75,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys: Vec<&&str> = by_entity.keys().collect();
     keys.sort();
     let mut missed = 0;
+    let mut shown = 0;
     let mut levels: HashMap<String, usize> = HashMap::new();
     println!("== missed true pairs");
     for e in keys {
@@ -101,11 +106,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     } else {
                         ""
                     };
-                    *levels.entry(format!("{level}{keyed}")).or_insert(0usize) += 1;
+                    let class = format!("{level}{keyed}");
+                    *levels.entry(class.clone()).or_insert(0usize) += 1;
+                    // DEDUP_ONLY=unblocked (or Duplicate, …): show only
+                    // missed pairs of that class.
+                    if std::env::var("DEDUP_ONLY").is_ok_and(|c| !class.contains(&c)) {
+                        continue;
+                    }
+                    shown += 1;
                     if std::env::var("DEDUP_WHY").is_ok()
                         && m.as_ref()
                             .is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
-                        && missed <= n
+                        && shown <= n
                     {
                         // Which cross pair of the two clusters conflicts.
                         let members = |k: usize| -> Vec<usize> {
@@ -131,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             }
                         }
                     }
-                    if missed <= n {
+                    if shown <= n {
                         println!(
                             "{}\n  {}\n  {}",
                             m.map_or("none".into(), |m| m.to_string()),

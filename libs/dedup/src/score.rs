@@ -47,6 +47,10 @@ pub struct Config {
     /// this much net evidence (log-odds without the prior): records that
     /// clearly differ (other name, other birth date, all contacts
     /// different) never end up in one cluster through a chain of matches.
+    /// Slightly negative by default: a pair with little evidence either way
+    /// (an initial, a birth date two typos off, another e-mail) is not a
+    /// contradiction, and a field that says "another person" (given name,
+    /// address) vetoes regardless.
     pub min_link_evidence: f64,
     /// A record whose `Duplicate` links to two records that contradict each
     /// other (see `min_link_evidence`) score within this many log-odds of
@@ -72,7 +76,7 @@ impl Default for Config {
             window: 20,
             common_name: 20,
             max_cluster: 100,
-            min_link_evidence: 0.5,
+            min_link_evidence: -1.0,
             ambiguity_margin: 0.0,
             threads: 0,
         }

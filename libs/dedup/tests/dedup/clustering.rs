@@ -200,3 +200,40 @@ fn compacting_keeps_comparisons() {
         }
     }
 }
+
+/// A mildly unfavourable pair inside a cluster is no contradiction: "A.
+/// Kowalski" with a birth date two typos off and another e-mail than Anna
+/// has little net evidence for or against Anna, and nothing that says
+/// "another person" (no other given name, no other address). Through B,
+/// who shares Anna's phone and the second record's e-mail, all three are
+/// one customer.
+#[test]
+fn weak_but_consistent_pairs_do_not_split_a_cluster() {
+    let mut a = person(1, "Anna Kowalski");
+    a.birth_date = Some("1980-05-01".into());
+    a.emails.push("anna@example.com".into());
+    a.phones.push("+48 22 1234567".into());
+    let mut b = person(2, "Anna Kowalski");
+    b.birth_date = Some("1980-05-01".into());
+    b.emails.push("ak@example.org".into());
+    b.phones.push("0048 22 1234567".into());
+    let mut c = person(3, "A. Kowalski");
+    c.birth_date = Some("1980-01-06".into());
+    c.emails.push("AK@example.org".into());
+    let records = vec![a, b, c];
+    let cfg = Config::default();
+    let m = compare(
+        &records[0],
+        &records[2],
+        &Config {
+            possible: 0.0,
+            ..cfg.clone()
+        },
+    );
+    let reasons = m.map(|m| m.reasons).unwrap_or_default();
+    assert!(reasons.contains(&Reason::NearBirthDate), "{reasons:?}");
+    assert!(reasons.contains(&Reason::DifferentEmail), "{reasons:?}");
+    let result = scan(&records, &cfg);
+    assert_eq!(result.clusters.len(), 1, "{:?}", result.clusters);
+    assert_eq!(result.clusters[0].members, vec![1, 2, 3]);
+}
