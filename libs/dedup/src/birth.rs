@@ -20,8 +20,11 @@ const W_BIRTH_SIMILAR: f64 = 1.0;
 /// carelessly more often than other people, but not by much.
 const W_BIRTH_NEAR: f64 = -1.5;
 /// A different date outweighs an exact name (namesakes); a shared e-mail
-/// then counts as a household's.
-const W_BIRTH_DIFFERENT: f64 = -3.0;
+/// then counts as a household's. Not by more: the full name at the same
+/// house (street typo and all) still makes a duplicate whose date was
+/// entered wrongly beyond recognition, while namesakes elsewhere or without
+/// an address stay apart (another address counts against on its own).
+const W_BIRTH_DIFFERENT: f64 = -2.5;
 
 /// How two birth dates compare.
 #[derive(Debug, Clone, Copy, PartialEq)]

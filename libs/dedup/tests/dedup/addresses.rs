@@ -246,3 +246,71 @@ fn candidates_are_found_through_the_address() {
     assert!(result.stats.comparisons >= 1);
     assert_eq!(result.clusters.len(), 1, "{:?}", result.possible);
 }
+
+/// A birth date entered wrongly beyond recognition (FEBRL replaces whole
+/// dates) does not outweigh the full name at the same house with a typo
+/// in the street; at a neighbour's house number, or with no address, the
+/// same pair is a namesake and stays apart.
+#[test]
+fn a_wrong_birth_date_does_not_outweigh_name_and_address() {
+    let a = person(
+        1,
+        "Christopher",
+        "Vilums",
+        Some("1985-11-27"),
+        addr("Friedrichstraße 152", "10318", "Berlin"),
+    );
+    let typo_street = person(
+        2,
+        "Christopher",
+        "Vilums",
+        Some("1919-12-11"),
+        addr("Friedrichstrase 152", "10318", "Berlin"),
+    );
+    assert_eq!(level(&a, &typo_street), Some(Level::Duplicate));
+    let r = reasons(&a, &typo_street);
+    assert!(r.contains(&Reason::DifferentBirthDate), "{r:?}");
+    let neighbour = person(
+        3,
+        "Christopher",
+        "Vilums",
+        Some("1919-12-11"),
+        addr("Friedrichstraße 158", "10318", "Berlin"),
+    );
+    assert_ne!(level(&a, &neighbour), Some(Level::Duplicate));
+    let mut nowhere = neighbour.clone();
+    nowhere.addresses.clear();
+    assert_eq!(level(&a, &nowhere), None);
+}
+
+/// A house number one keystroke off (transposed, a digit dropped) with the
+/// full name and birth date is the same customer; one in the last digit
+/// is a neighbour (covered by `neighbours_are_not_duplicates`).
+#[test]
+fn a_house_number_typo_is_not_a_neighbour() {
+    let a = person(
+        1,
+        "Amber",
+        "Held",
+        None,
+        addr("24 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    let b = person(
+        2,
+        "Amber",
+        "Held",
+        None,
+        addr("42 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    assert_eq!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::SimilarHouseNumber));
+    // Another given name at that number: no evidence for a household.
+    let c = person(
+        3,
+        "Sarsha",
+        "Held",
+        None,
+        addr("42 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    assert_eq!(level(&a, &c), None);
+}
