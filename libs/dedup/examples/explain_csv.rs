@@ -6,7 +6,8 @@
 //!
 //! Environment: `DEDUP_ONLY=unblocked` shows only missed pairs of that class
 //! (`unblocked`, `unscored`, `Duplicate`, `Possible`); `DEDUP_WHY=1` shows,
-//! for missed pairs scored `Duplicate`, the cross pairs of their clusters.
+//! for missed pairs scored `Duplicate`, the cross pairs of their clusters;
+//! `DEDUP_KEYS=1` the blocking keys each missed pair shares.
 
 // Each example uses only part of the shared CSV helpers.
 #[allow(dead_code)]
@@ -142,6 +143,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 );
                             }
                         }
+                    }
+                    if shown <= n && std::env::var("DEDUP_KEYS").is_ok() {
+                        // Which keys the pair shares (blocked but unscored:
+                        // all of them oversized).
+                        let shared: Vec<&String> = ka.iter().filter(|k| kb.contains(k)).collect();
+                        println!("  shared keys {shared:?}");
                     }
                     if shown <= n {
                         println!(

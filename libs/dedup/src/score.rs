@@ -304,6 +304,9 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             t.note(Reason::CommonName { records: count });
         }
     }
+    // A name shared by many records of the scan: its namesakes are many,
+    // and one of them born a date slip away is no longer unlikely.
+    let common = a.name_count.max(b.name_count) > cfg.common_name;
     let birth = match (a.birth, b.birth) {
         (Some(x), Some(y)) if !org => Some(compare_birth(x, y)),
         _ => None,
@@ -331,10 +334,12 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
     }
     if let Some(m) = birth {
         // An exact date identifies; a date one slip away (day and month
-        // swapped, digits transposed) only with the full name, and one
+        // swapped, digits transposed) only with the full name, not a common
+        // one, and one
         // digit replaced never: namesakes with such dates are too common
         // among common names (see the `birth` module).
-        t.identifying |= m.reason == Reason::SameBirthDate || (full_name && m.identifies_with_name);
+        t.identifying |=
+            m.reason == Reason::SameBirthDate || (full_name && !common && m.identifies_with_name);
         t.add(m.reason, m.weight);
     }
     address_evidence(a, b, org, names_agree, full_name, &mut t);
