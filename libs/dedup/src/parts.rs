@@ -299,8 +299,14 @@ fn typo_distance(a: &str, b: &str) -> bool {
 /// slip or two from it ("Cynthai" / "Fynyhia" from "Cynthia"): at most
 /// three edits apart. Such a pair is ambiguous, not two people.
 fn two_slips_each(a: &str, b: &str) -> bool {
+    // Lengths first: most given names compared in a block are short or
+    // of other lengths, and need no edit distance (nor its allocation).
+    let (m, n) = (a.chars().count(), b.chars().count());
+    if m.min(n) < 7 || m.abs_diff(n) > 1 {
+        return false;
+    }
     let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    x.len().min(y.len()) >= 7 && x.len().abs_diff(y.len()) <= 1 && osa_distance(&x, &y) <= 3
+    osa_distance(&x, &y) <= 3
 }
 
 /// Whether `b` is `a` with two neighbouring characters swapped.
@@ -355,7 +361,8 @@ pub struct PartsMatch {
 /// family name is rarer among non-matches than an exact given name; a
 /// clearly different given name outweighs an agreeing family name, birth
 /// date and address together (twins), a different family name much less
-/// (names change at marriage; spouses do not share the given name).
+/// (names change at marriage; spouses do not share the given name): the
+/// same given name, birth date and home outweigh it.
 pub fn given_weight(l: PartLevel) -> f64 {
     match l {
         PartLevel::Exact => 2.0,
@@ -372,7 +379,7 @@ pub fn family_weight(l: PartLevel) -> f64 {
         PartLevel::Exact => 2.5,
         PartLevel::Typo => 1.5,
         PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => -1.5,
-        PartLevel::Different => -3.0,
+        PartLevel::Different => -2.0,
     }
 }
 

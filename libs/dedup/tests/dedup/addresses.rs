@@ -314,3 +314,31 @@ fn a_house_number_typo_is_not_a_neighbour() {
     );
     assert_eq!(level(&a, &c), None);
 }
+
+/// A family name changed at marriage: the same given name (here with a
+/// typo), birth date and home (a typo in the street) make the same
+/// customer. Without the birth
+/// date, a given name and an address are only worth a review.
+#[test]
+fn a_changed_family_name_with_birth_date_and_home_is_a_duplicate() {
+    let a = person(
+        1,
+        "Bailee",
+        "Dent",
+        Some("1995-01-12"),
+        addr("58 Maddock Place", "4171", "Nowra"),
+    );
+    let b = person(
+        2,
+        "Baile",
+        "Leitis",
+        Some("1995-01-12"),
+        addr("58 Madock Place", "4171", "Nowra"),
+    );
+    assert_eq!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::DifferentFamilyName));
+    let (mut a, mut b) = (a, b);
+    a.birth_date = None;
+    b.birth_date = None;
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+}
