@@ -19,12 +19,13 @@ const W_BIRTH_SIMILAR: f64 = 1.0;
 /// Two typos apart (or day/month swapped plus a typo): duplicates entered
 /// carelessly more often than other people, but not by much.
 const W_BIRTH_NEAR: f64 = -1.5;
-/// A different date outweighs an exact name (namesakes); a shared e-mail
-/// then counts as a household's. Not by more: the full name at the same
+/// A different date cancels an exact family name or most of a full name
+/// (namesakes), and a shared e-mail or home then counts as a household's
+/// unless the full name agrees. Not by more: the full name at the same
 /// house (street typo and all) still makes a duplicate whose date was
 /// entered wrongly beyond recognition, while namesakes elsewhere or without
 /// an address stay apart (another address counts against on its own).
-const W_BIRTH_DIFFERENT: f64 = -2.5;
+const W_BIRTH_DIFFERENT: f64 = -2.0;
 
 /// How two birth dates compare.
 #[derive(Debug, Clone, Copy, PartialEq)]

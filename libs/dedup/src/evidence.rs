@@ -27,7 +27,7 @@ const W_DOMAIN_DIFFERENT: f64 = -2.0;
 /// Same street address with a house number: a strong identifier of a
 /// person or firm together with an agreeing name...
 const W_ADDRESS_SAME: f64 = 4.0;
-const W_ADDRESS_SIMILAR: f64 = 3.0;
+const W_ADDRESS_SIMILAR: f64 = 3.5;
 /// ...but only of a household when the names disagree (relatives, flat
 /// mates, firms sharing an office), so then it weighs less.
 const W_HOUSEHOLD_SAME: f64 = 2.0;

@@ -342,7 +342,11 @@ pub(crate) fn evaluate(a: &Prepared, b: &Prepared, cfg: &Config, explain: bool) 
             m.reason == Reason::SameBirthDate || (full_name && !common && m.identifies_with_name);
         t.add(m.reason, m.weight);
     }
-    address_evidence(a, b, org, names_agree, full_name, &mut t);
+    // With another birth date, only the full name makes a shared home the
+    // customer's own (a date mistyped beyond recognition); a lone family
+    // name there is a relative's.
+    let same_person = names_agree && (full_name || !other_birth);
+    address_evidence(a, b, org, same_person, full_name, &mut t);
 
     t.log_odds = PRIOR + t.evidence - discount;
     if !t.identifying && t.log_odds > UNCORROBORATED_MAX {

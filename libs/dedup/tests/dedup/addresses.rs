@@ -342,3 +342,19 @@ fn a_changed_family_name_with_birth_date_and_home_is_a_duplicate() {
     b.birth_date = None;
     assert_ne!(level(&a, &b), Some(Level::Duplicate));
 }
+
+/// A record with only the family name, another birth date and the family's
+/// home and phone is a relative, not the customer: only the full name
+/// makes a shared home outweigh another birth date.
+#[test]
+fn a_lone_family_name_with_another_birth_date_is_a_relative() {
+    let home = addr("Lindenweg 153", "00176", "Roma");
+    let mut a = person(1, "Joshua", "Moreau", Some("1954-07-10"), home.clone());
+    a.phones.push("+1 (589) 422-0328".into());
+    let mut b = Record::new(2, Kind::Person, "Moreau");
+    b.birth_date = Some("1989-08-14".into());
+    b.addresses.push(home);
+    b.phones.push("+1-589-422-0328".into());
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::SharedByHousehold));
+}
