@@ -395,7 +395,6 @@ pub fn compare(a: &Record, b: &Record, cfg: &Config) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::parse_birth_date;
 
     #[test]
     fn interpolation_is_monotone_and_bounded() {
