@@ -44,7 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|r| r.get(1).map_or("", String::as_str))
         .collect();
-    // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE.
+    // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE,
+    // DEDUP_MAX_WEAK, DEDUP_MAX_LOOSE (block caps).
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     let mut cfg = Config::default();
     if let Some(v) = env("DEDUP_MIN_LINK") {
@@ -55,6 +56,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = env("DEDUP_DUPLICATE") {
         cfg.duplicate = v;
+    }
+    if let Some(v) = env("DEDUP_MAX_WEAK") {
+        cfg.max_block_weak = v as usize;
+    }
+    if let Some(v) = env("DEDUP_MAX_LOOSE") {
+        cfg.max_block_loose = v as usize;
     }
     let result = scan(&records, &cfg);
     let mut cluster = vec![usize::MAX; records.len()];
