@@ -358,3 +358,44 @@ fn a_lone_family_name_with_another_birth_date_is_a_relative() {
     assert_ne!(level(&a, &b), Some(Level::Duplicate));
     assert!(reasons(&a, &b).contains(&Reason::SharedByHousehold));
 }
+
+/// Another birth date at the same home: sisters one letter apart (Mary /
+/// Mark) and father and son (John / Jonathan) stay apart; a long given
+/// name with a typo does not ("Cynthia" / "Cynthai" is one person).
+#[test]
+fn another_birth_date_at_home_needs_the_exact_given_name() {
+    let home = addr("Bridge Road 24", "80371", "München");
+    let pair = |g1: &str, g2: &str| {
+        let a = person(1, g1, "King", Some("1997-10-26"), home.clone());
+        let b = person(2, g2, "King", Some("1983-06-22"), home.clone());
+        level(&a, &b)
+    };
+    assert_ne!(pair("Mary", "Mark"), Some(Level::Duplicate));
+    assert_ne!(pair("John", "Jonathan"), Some(Level::Duplicate));
+    assert_eq!(pair("Cynthia", "Cynthai"), Some(Level::Duplicate));
+    assert_eq!(pair("Mary", "Mary"), Some(Level::Duplicate));
+}
+
+/// A namesake of the same year in the same town, born a day/month swap
+/// away, on another street: the date slip does not identify there.
+#[test]
+fn a_birth_date_slip_on_another_street_is_a_namesake() {
+    let a = person(
+        1,
+        "Kenneth",
+        "Miller",
+        Some("1951-08-10"),
+        addr("George Avenue 49", "80325", "München"),
+    );
+    let b = person(
+        2,
+        "Kenneth",
+        "Miller",
+        Some("1951-08-01"),
+        addr("Queen Drive 6", "80356", "München"),
+    );
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+    let mut c = b.clone();
+    c.addresses.clear();
+    assert_eq!(level(&a, &c), Some(Level::Duplicate));
+}
