@@ -3,6 +3,11 @@
 //! pairs with the matcher's score and reasons.
 //!
 //! `cargo run --release -p crm-dedup --example explain_csv -- IN.csv [N]`
+//!
+//! Environment: `DEDUP_ONLY=unblocked` shows only missed pairs of that class
+//! (`unblocked`, `unscored`, `Duplicate`, `Possible`); `DEDUP_WHY=1` shows,
+//! for missed pairs scored `Duplicate`, the cross pairs of their clusters;
+//! `DEDUP_KEYS=1` the blocking keys each missed pair shares.
 
 // Each example uses only part of the shared CSV helpers.
 #[allow(dead_code)]
@@ -39,7 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|r| r.get(1).map_or("", String::as_str))
         .collect();
-    // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE.
+    // Tuning knobs: DEDUP_MIN_LINK, DEDUP_AMBIGUITY, DEDUP_DUPLICATE,
+    // DEDUP_MAX_WEAK, DEDUP_MAX_LOOSE (block caps).
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     let mut cfg = Config::default();
     if let Some(v) = env("DEDUP_MIN_LINK") {
@@ -50,6 +56,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(v) = env("DEDUP_DUPLICATE") {
         cfg.duplicate = v;
+    }
+    if let Some(v) = env("DEDUP_MAX_WEAK") {
+        cfg.max_block_weak = v as usize;
+    }
+    if let Some(v) = env("DEDUP_MAX_LOOSE") {
+        cfg.max_block_loose = v as usize;
     }
     let result = scan(&records, &cfg);
     let mut cluster = vec![usize::MAX; records.len()];
@@ -75,6 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut keys: Vec<&&str> = by_entity.keys().collect();
     keys.sort();
     let mut missed = 0;
+    let mut shown = 0;
     let mut levels: HashMap<String, usize> = HashMap::new();
     println!("== missed true pairs");
     for e in keys {
@@ -101,11 +114,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     } else {
                         ""
                     };
-                    *levels.entry(format!("{level}{keyed}")).or_insert(0usize) += 1;
+                    let class = format!("{level}{keyed}");
+                    *levels.entry(class.clone()).or_insert(0usize) += 1;
+                    // DEDUP_ONLY=unblocked (or Duplicate, …): show only
+                    // missed pairs of that class.
+                    if std::env::var("DEDUP_ONLY").is_ok_and(|c| !class.contains(&c)) {
+                        continue;
+                    }
+                    shown += 1;
                     if std::env::var("DEDUP_WHY").is_ok()
                         && m.as_ref()
                             .is_some_and(|m| m.level == crm_dedup::Level::Duplicate)
-                        && missed <= n
+                        && shown <= n
                     {
                         // Which cross pair of the two clusters conflicts.
                         let members = |k: usize| -> Vec<usize> {
@@ -131,7 +151,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             }
                         }
                     }
-                    if missed <= n {
+                    if shown <= n && std::env::var("DEDUP_KEYS").is_ok() {
+                        // Which keys the pair shares (blocked but unscored:
+                        // all of them oversized).
+                        let shared: Vec<&String> = ka.iter().filter(|k| kb.contains(k)).collect();
+                        println!("  shared keys {shared:?}");
+                    }
+                    if shown <= n {
                         println!(
                             "{}\n  {}\n  {}",
                             m.map_or("none".into(), |m| m.to_string()),

@@ -237,6 +237,10 @@ pub enum AddressLevel {
     OtherStreet,
     /// Postal codes differ, streets unknown.
     OtherPostal,
+    /// Same street and place, house numbers one keystroke apart (24 /
+    /// 42, 276 / 26, 15 / 16): a typo far more often than a neighbour
+    /// with the same name.
+    HouseTypo,
     /// Same street and place, another house number: neighbours.
     OtherHouse,
     /// Street and place both differ.
@@ -285,6 +289,33 @@ fn postal_field(a: Option<&str>, b: Option<&str>) -> Field {
     }
 }
 
+/// Whether two house numbers differ by one keystroke: a digit dropped or
+/// added, two neighbouring digits swapped, or a digit replaced except the
+/// last (10 / 12 are neighbours, and a mother and daughter of one name
+/// may live there; 152 / 182 are a block apart, a namesake that far down
+/// the same street is rarer than a typo). Letters ("12a") are left to the
+/// caller's exact comparison.
+fn house_typo(a: &str, b: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) || a == b {
+        return false;
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    match x.len().abs_diff(y.len()) {
+        0 => {
+            let last = x.len() - 1;
+            let replaced = (0..x.len()).filter(|&i| x[i] != y[i]).collect::<Vec<_>>();
+            (replaced.len() == 1 && replaced[0] != last) || transposed(a, b)
+        }
+        1 => {
+            // One digit dropped: the longer one minus some digit is the shorter.
+            let (long, short) = if x.len() > y.len() { (x, y) } else { (y, x) };
+            (0..long.len()).any(|i| long[..i] == short[..i] && long[i + 1..] == short[i..])
+        }
+        _ => false,
+    }
+}
+
 /// Compares two parsed addresses field by field.
 pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
     let postal = postal_field(a.postal.as_deref(), b.postal.as_deref());
@@ -316,6 +347,19 @@ pub fn compare_addresses(a: &ParsedAddress, b: &ParsedAddress) -> AddressLevel {
                 AddressLevel::Same
             }
             Field::Agree | Field::Near => AddressLevel::Similar,
+            // Only one typo in the whole address: the street and postal code
+            // exact ("Kirchgasse 2, 28003" / "Kirchweg 21, 28001" are two
+            // places that happen to look alike).
+            Field::Differ
+                if street == Field::Agree
+                    && postal != Field::Near
+                    && a.house
+                        .as_deref()
+                        .zip(b.house.as_deref())
+                        .is_some_and(|(x, y)| house_typo(x, y)) =>
+            {
+                AddressLevel::HouseTypo
+            }
             Field::Differ => AddressLevel::OtherHouse,
             Field::Unknown if place_agrees => AddressLevel::SameStreet,
             Field::Unknown => AddressLevel::Unknown,
@@ -402,6 +446,28 @@ mod tests {
         );
         assert_eq!(
             c(home, "Friedrichstraße 58, 10318 Berlin"),
+            AddressLevel::OtherHouse
+        );
+        // One keystroke: a typo rather than a neighbour.
+        for typo in ["125", "15", "1552", "152 "] {
+            let level = c(home, &format!("Friedrichstraße {typo}, 10318 Berlin"));
+            let expected = if typo == "152 " {
+                AddressLevel::Same
+            } else {
+                AddressLevel::HouseTypo
+            };
+            assert_eq!(level, expected, "{typo}");
+        }
+        assert_eq!(
+            c(home, "Friedrichstraße 182, 10318 Berlin"),
+            AddressLevel::HouseTypo
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße 153, 10318 Berlin"),
+            AddressLevel::OtherHouse
+        );
+        assert_eq!(
+            c(home, "Friedrichstraße 215, 10318 Berlin"),
             AddressLevel::OtherHouse
         );
         assert_eq!(

@@ -27,13 +27,17 @@ const W_DOMAIN_DIFFERENT: f64 = -2.0;
 /// Same street address with a house number: a strong identifier of a
 /// person or firm together with an agreeing name...
 const W_ADDRESS_SAME: f64 = 4.0;
-const W_ADDRESS_SIMILAR: f64 = 3.0;
+const W_ADDRESS_SIMILAR: f64 = 3.5;
 /// ...but only of a household when the names disagree (relatives, flat
 /// mates, firms sharing an office), so then it weighs less.
 const W_HOUSEHOLD_SAME: f64 = 2.0;
 const W_HOUSEHOLD_SIMILAR: f64 = 1.5;
 /// Same street and place, a house number missing on one side.
 const W_SAME_STREET: f64 = 1.0;
+/// Same street and place, house numbers one keystroke apart: with an
+/// agreeing name a typo (neighbours rarely share a name), so nearly a
+/// similar address; with names that disagree it says nothing either way.
+const W_HOUSE_TYPO: f64 = 2.0;
 const W_POSTAL_SAME: f64 = 0.7;
 /// Persons move; a different postal code alone is mild evidence against.
 const W_POSTAL_DIFFERENT_PERSON: f64 = -0.5;
@@ -207,6 +211,8 @@ fn address_weight(level: AddressLevel, org: bool, names_agree: bool) -> Option<(
         AddressLevel::OtherStreet => (Reason::DifferentStreet, W_STREET_DIFFERENT),
         AddressLevel::OtherPostal if org => (Reason::DifferentPostalCode, W_POSTAL_DIFFERENT_ORG),
         AddressLevel::OtherPostal => (Reason::DifferentPostalCode, W_POSTAL_DIFFERENT_PERSON),
+        AddressLevel::HouseTypo if household => (Reason::SimilarHouseNumber, 0.0),
+        AddressLevel::HouseTypo => (Reason::SimilarHouseNumber, W_HOUSE_TYPO),
         AddressLevel::OtherHouse => (Reason::DifferentHouseNumber, W_HOUSE_DIFFERENT),
         // A branch of a firm: reported as before, as another postal code.
         AddressLevel::Different if org => (Reason::DifferentPostalCode, W_POSTAL_DIFFERENT_ORG),
@@ -241,10 +247,11 @@ pub(crate) fn address_evidence(
     let Some((level, reason, w)) = best else {
         return;
     };
-    // The same street without a house number on one side identifies only
-    // with the full name: neighbours rarely share it.
+    // The same street without a house number on one side, or with one a
+    // typo away, identifies only with the full name: neighbours rarely
+    // share it.
     if matches!(level, AddressLevel::Same | AddressLevel::Similar)
-        || (full_name && level == AddressLevel::SameStreet)
+        || (full_name && matches!(level, AddressLevel::SameStreet | AddressLevel::HouseTypo))
     {
         t.identify(reason, w);
     } else {

@@ -22,6 +22,7 @@
 //! pronunciation differs from the everyday one (曾 zeng, 单 shan, 解 xie, …).
 
 pub mod address;
+mod birth;
 pub mod blocking;
 mod cluster;
 pub mod evidence;

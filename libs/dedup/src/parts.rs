@@ -271,7 +271,7 @@ pub fn compare_part(a: &Part, b: &Part, given: bool) -> PartLevel {
         PartLevel::Typo
     } else if given && (fuzzy(a, b.first()) || fuzzy(b, a.first())) {
         PartLevel::Nickname
-    } else if s >= CLOSE && !han {
+    } else if !han && (s >= CLOSE || (given && two_slips_each(&a.key, &b.key))) {
         // Romanised Han names differ in whole syllables ("yingwei" /
         // "linwei"), so only a typo-level likeness counts there.
         PartLevel::Close
@@ -292,6 +292,21 @@ fn typo_distance(a: &str, b: &str) -> bool {
         _ => 2,
     };
     x.len().abs_diff(y.len()) <= allowed && osa_distance(&x, &y) <= allowed
+}
+
+/// Whether two long names (7+ letters: among shorter ones three edits
+/// turn Daniel into Samuel) may be two typo variants of one name, each a
+/// slip or two from it ("Cynthai" / "Fynyhia" from "Cynthia"): at most
+/// three edits apart. Such a pair is ambiguous, not two people.
+fn two_slips_each(a: &str, b: &str) -> bool {
+    // Lengths first: most given names compared in a block are short or
+    // of other lengths, and need no edit distance (nor its allocation).
+    let (m, n) = (a.chars().count(), b.chars().count());
+    if m.min(n) < 7 || m.abs_diff(n) > 1 {
+        return false;
+    }
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    osa_distance(&x, &y) <= 3
 }
 
 /// Whether `b` is `a` with two neighbouring characters swapped.
@@ -346,7 +361,8 @@ pub struct PartsMatch {
 /// family name is rarer among non-matches than an exact given name; a
 /// clearly different given name outweighs an agreeing family name, birth
 /// date and address together (twins), a different family name much less
-/// (names change at marriage; spouses do not share the given name).
+/// (names change at marriage; spouses do not share the given name): the
+/// same given name, birth date and home outweigh it.
 pub fn given_weight(l: PartLevel) -> f64 {
     match l {
         PartLevel::Exact => 2.0,
@@ -363,7 +379,7 @@ pub fn family_weight(l: PartLevel) -> f64 {
         PartLevel::Exact => 2.5,
         PartLevel::Typo => 1.5,
         PartLevel::Nickname | PartLevel::Initial | PartLevel::Close => -1.5,
-        PartLevel::Different => -3.0,
+        PartLevel::Different => -2.0,
     }
 }
 
@@ -496,6 +512,12 @@ mod tests {
         let m = level("张伟", "张玮").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Typo));
         let m = level("张伟", "张敏").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Different));
+        // Two typo variants of Cynthia are ambiguous, not two people; two
+        // short names three edits apart are.
+        let m = level("Cynthai Moore", "Fynyhia Moore").unwrap_or_else(|| panic!("comparable"));
+        assert_eq!(m.given, Some(PartLevel::Close));
+        let m = level("Daniel Moore", "Samuel Moore").unwrap_or_else(|| panic!("comparable"));
         assert_eq!(m.given, Some(PartLevel::Different));
     }
 

@@ -35,6 +35,8 @@ pub enum Reason {
     DifferentPhone,
     /// Same postal code or street, but another house number.
     DifferentHouseNumber,
+    /// Same street and place, house numbers one keystroke apart (24 / 42).
+    SimilarHouseNumber,
     /// The name is shared by `records` records of the scan, so agreeing on
     /// it is weak evidence (its weight is reduced).
     CommonName {
@@ -101,6 +103,7 @@ impl fmt::Display for Reason {
             Reason::DifferentEmailDomain => f.write_str("different email domain"),
             Reason::DifferentPhone => f.write_str("different phone"),
             Reason::DifferentHouseNumber => f.write_str("different house number"),
+            Reason::SimilarHouseNumber => f.write_str("house number one typo apart"),
             Reason::CommonName { records } => write!(f, "common name ({records} records)"),
             Reason::Uncorroborated => f.write_str("no shared contact, birth date or address"),
             Reason::SameGivenName => f.write_str("same given name"),

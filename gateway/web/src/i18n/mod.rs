@@ -317,6 +317,7 @@ const REASONS: &[(&str, &str)] = &[
     ("different email domain", "reason.different_email_domain"),
     ("different phone", "reason.different_phone"),
     ("different house number", "reason.different_house_number"),
+    ("house number one typo apart", "reason.similar_house_number"),
     (
         "no shared contact, birth date or address",
         "reason.uncorroborated",

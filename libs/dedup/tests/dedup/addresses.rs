@@ -246,3 +246,156 @@ fn candidates_are_found_through_the_address() {
     assert!(result.stats.comparisons >= 1);
     assert_eq!(result.clusters.len(), 1, "{:?}", result.possible);
 }
+
+/// A birth date entered wrongly beyond recognition (FEBRL replaces whole
+/// dates) does not outweigh the full name at the same house with a typo
+/// in the street; at a neighbour's house number, or with no address, the
+/// same pair is a namesake and stays apart.
+#[test]
+fn a_wrong_birth_date_does_not_outweigh_name_and_address() {
+    let a = person(
+        1,
+        "Christopher",
+        "Vilums",
+        Some("1985-11-27"),
+        addr("Friedrichstraße 152", "10318", "Berlin"),
+    );
+    let typo_street = person(
+        2,
+        "Christopher",
+        "Vilums",
+        Some("1919-12-11"),
+        addr("Friedrichstrase 152", "10318", "Berlin"),
+    );
+    assert_eq!(level(&a, &typo_street), Some(Level::Duplicate));
+    let r = reasons(&a, &typo_street);
+    assert!(r.contains(&Reason::DifferentBirthDate), "{r:?}");
+    let neighbour = person(
+        3,
+        "Christopher",
+        "Vilums",
+        Some("1919-12-11"),
+        addr("Friedrichstraße 158", "10318", "Berlin"),
+    );
+    assert_ne!(level(&a, &neighbour), Some(Level::Duplicate));
+    let mut nowhere = neighbour.clone();
+    nowhere.addresses.clear();
+    assert_eq!(level(&a, &nowhere), None);
+}
+
+/// A house number one keystroke off (transposed, a digit dropped) with the
+/// full name and birth date is the same customer; one in the last digit
+/// is a neighbour (covered by `neighbours_are_not_duplicates`).
+#[test]
+fn a_house_number_typo_is_not_a_neighbour() {
+    let a = person(
+        1,
+        "Amber",
+        "Held",
+        None,
+        addr("24 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    let b = person(
+        2,
+        "Amber",
+        "Held",
+        None,
+        addr("42 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    assert_eq!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::SimilarHouseNumber));
+    // Another given name at that number: no evidence for a household.
+    let c = person(
+        3,
+        "Sarsha",
+        "Held",
+        None,
+        addr("42 Lampard Circuit", "2447", "Golden Bay"),
+    );
+    assert_eq!(level(&a, &c), None);
+}
+
+/// A family name changed at marriage: the same given name (here with a
+/// typo), birth date and home (a typo in the street) make the same
+/// customer. Without the birth
+/// date, a given name and an address are only worth a review.
+#[test]
+fn a_changed_family_name_with_birth_date_and_home_is_a_duplicate() {
+    let a = person(
+        1,
+        "Bailee",
+        "Dent",
+        Some("1995-01-12"),
+        addr("58 Maddock Place", "4171", "Nowra"),
+    );
+    let b = person(
+        2,
+        "Baile",
+        "Leitis",
+        Some("1995-01-12"),
+        addr("58 Madock Place", "4171", "Nowra"),
+    );
+    assert_eq!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::DifferentFamilyName));
+    let (mut a, mut b) = (a, b);
+    a.birth_date = None;
+    b.birth_date = None;
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+}
+
+/// A record with only the family name, another birth date and the family's
+/// home and phone is a relative, not the customer: only the full name
+/// makes a shared home outweigh another birth date.
+#[test]
+fn a_lone_family_name_with_another_birth_date_is_a_relative() {
+    let home = addr("Lindenweg 153", "00176", "Roma");
+    let mut a = person(1, "Joshua", "Moreau", Some("1954-07-10"), home.clone());
+    a.phones.push("+1 (589) 422-0328".into());
+    let mut b = Record::new(2, Kind::Person, "Moreau");
+    b.birth_date = Some("1989-08-14".into());
+    b.addresses.push(home);
+    b.phones.push("+1-589-422-0328".into());
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+    assert!(reasons(&a, &b).contains(&Reason::SharedByHousehold));
+}
+
+/// Another birth date at the same home: sisters one letter apart (Mary /
+/// Mark) and father and son (John / Jonathan) stay apart; a long given
+/// name with a typo does not ("Cynthia" / "Cynthai" is one person).
+#[test]
+fn another_birth_date_at_home_needs_the_exact_given_name() {
+    let home = addr("Bridge Road 24", "80371", "München");
+    let pair = |g1: &str, g2: &str| {
+        let a = person(1, g1, "King", Some("1997-10-26"), home.clone());
+        let b = person(2, g2, "King", Some("1983-06-22"), home.clone());
+        level(&a, &b)
+    };
+    assert_ne!(pair("Mary", "Mark"), Some(Level::Duplicate));
+    assert_ne!(pair("John", "Jonathan"), Some(Level::Duplicate));
+    assert_eq!(pair("Cynthia", "Cynthai"), Some(Level::Duplicate));
+    assert_eq!(pair("Mary", "Mary"), Some(Level::Duplicate));
+}
+
+/// A namesake of the same year in the same town, born a day/month swap
+/// away, on another street: the date slip does not identify there.
+#[test]
+fn a_birth_date_slip_on_another_street_is_a_namesake() {
+    let a = person(
+        1,
+        "Kenneth",
+        "Miller",
+        Some("1951-08-10"),
+        addr("George Avenue 49", "80325", "München"),
+    );
+    let b = person(
+        2,
+        "Kenneth",
+        "Miller",
+        Some("1951-08-01"),
+        addr("Queen Drive 6", "80356", "München"),
+    );
+    assert_ne!(level(&a, &b), Some(Level::Duplicate));
+    let mut c = b.clone();
+    c.addresses.clear();
+    assert_eq!(level(&a, &c), Some(Level::Duplicate));
+}

@@ -410,3 +410,32 @@ fn same_address_and_birth_date_with_another_name_is_a_household() {
     );
     assert!(cmp(&a, &b).is_none_or(|m| m.level == Level::Possible));
 }
+
+/// Day and month swapped, or neighbouring digits transposed, with the full
+/// name: one specific slip, about as telling as the same date. One digit
+/// replaced is not: some 30 dates are that close to any date, and among
+/// common names such namesakes are ordinary.
+#[test]
+fn a_birth_date_slip_with_the_full_name_is_a_duplicate() {
+    let a = with_birth(person(1, "John Jackson"), "1976-06-02");
+    let swapped = with_birth(person(2, "John Jackson"), "1976-02-06");
+    assert_eq!(cmp(&a, &swapped).map(|m| m.level), Some(Level::Duplicate));
+    let transposed = with_birth(person(3, "John Jackson"), "1967-06-02");
+    assert_eq!(
+        cmp(&a, &transposed).map(|m| m.level),
+        Some(Level::Duplicate)
+    );
+    let replaced = with_birth(person(4, "John Jackson"), "1976-06-09");
+    let m = cmp(&a, &replaced);
+    assert!(
+        m.as_ref().is_none_or(|m| m.level == Level::Possible),
+        "{m:?}"
+    );
+    // With only the initial the slip identifies nobody.
+    let initial = with_birth(person(5, "J. Jackson"), "1976-02-06");
+    let m = cmp(&a, &initial);
+    assert!(
+        m.as_ref().is_none_or(|m| m.level == Level::Possible),
+        "{m:?}"
+    );
+}

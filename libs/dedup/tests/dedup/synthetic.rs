@@ -33,9 +33,10 @@ fn synthetic_precision_and_recall() {
     assert!(m.true_pairs > 1500, "generator should make many duplicates");
     assert!(m.precision >= 0.995, "precision {:.4}", m.precision);
     // Issue 14 asks for F1 >= 0.99; on this generator the matcher reaches
-    // about 0.98 (the rest are duplicates that share nothing but a name, or
-    // are indistinguishable from a twin). Guard what is reached.
-    assert!(m.f1 >= 0.97, "F1 {:.4}", m.f1);
+    // about 0.985 (the rest are duplicates that share nothing but a name,
+    // or are indistinguishable from a twin or a namesake). Guard what is
+    // reached.
+    assert!(m.f1 >= 0.98, "F1 {:.4}", m.f1);
 }
 
 /// The generator really is hard: every kind of corruption and look-alike
