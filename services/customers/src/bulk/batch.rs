@@ -33,16 +33,27 @@ fn text(v: &Option<String>) -> SqlValue {
     }
 }
 
+/// The rows of a checked batch that are still to be written when the next batch is checked
+/// (an import writes one batch while it checks the next): the next batch's rows are compared
+/// with them in memory, as they are not in the database yet.
+#[derive(Default)]
+pub(crate) struct Carry {
+    rows: Vec<(Uuid, String, crm_dedup::Prepared)>,
+    by_key: HashMap<i64, Vec<usize>>,
+}
+
 impl Customers {
-    /// The duplicate check of a batch of new customers: each against the stored customers and
-    /// the batch's earlier rows.
+    /// The duplicate check of a batch of new customers: each against the stored customers, the
+    /// rows `carry` holds (the previous batch, being written) and the batch's earlier rows.
+    /// Returns the checks and the carry of this batch's rows that will be written.
     pub(crate) async fn check_batch(
         &self,
         principal: &Principal,
         rows: &[CustomerRow],
         extras: &[Extras],
         block: bool,
-    ) -> Result<Vec<Check>, Error> {
+        carry: &Carry,
+    ) -> Result<(Vec<Check>, Carry), Error> {
         let cfg = self.duplicates.matcher();
         // The batch's rows with the contact points they bring, prepared once each.
         let records: Vec<crm_dedup::Record> = rows
@@ -123,6 +134,14 @@ impl Customers {
             let mut seen = HashSet::new();
             let mut scored: Vec<crate::duplicates::Scored> = Vec::new();
             for h in &keys[i] {
+                for k in carry.by_key.get(h).into_iter().flatten() {
+                    let (id, name, them) = &carry.rows[*k];
+                    if seen.insert(*id)
+                        && let Some(m) = crm_dedup::compare_prepared(me, them, &cfg)
+                    {
+                        scored.push((*id, name.clone(), true, m));
+                    }
+                }
                 for id in by_key.get(h).into_iter().flatten() {
                     let Some(other) = stored.get(id) else {
                         continue;
@@ -156,7 +175,17 @@ impl Customers {
             }
             checks.push(check);
         }
-        Ok(checks)
+        let mut next = Carry::default();
+        for (i, p) in prepared.into_iter().enumerate() {
+            if block && checks[i].blocks() {
+                continue;
+            }
+            for h in &keys[i] {
+                next.by_key.entry(*h).or_default().push(next.rows.len());
+            }
+            next.rows.push((rows[i].id, rows[i].display_name.clone(), p));
+        }
+        Ok((checks, next))
     }
 
     /// Stores new customers (already checked) with their keys, contact points, sensitive

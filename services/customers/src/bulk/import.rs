@@ -5,6 +5,7 @@
 //! as text and never guessed: dates parse only in unambiguous or declared forms.
 use super::contacts::{Extras, already_has, second_contacts};
 pub use super::rows::{ImportOptions, MatchKey};
+use super::batch::Carry;
 use super::rows::{Outcome, Plan, Read, parse_row, read_file, skip_reason, sorted};
 use super::{ImportRow, fields, import_name};
 use crate::{
@@ -23,6 +24,17 @@ use crm_tabular::{Format, Mapper, Row};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use uuid::Uuid;
+
+/// A checked batch, to be written: every row's outcome so far, and the new customers (with the
+/// rows they come from and what they bring besides) to insert.
+struct Checked {
+    outcomes: Vec<Outcome>,
+    kept: Vec<Row>,
+    created: Vec<CustomerRow>,
+    extras: Vec<Extras>,
+    parse: std::time::Duration,
+    check: std::time::Duration,
+}
 
 /// The job's running counts, and where its time went (logged at the end).
 #[derive(Default)]
@@ -166,38 +178,54 @@ impl Customers {
         };
         let mut counts = Counts::default();
         let mut finished = true;
+        // A batch is written while the next one is read and checked: the database writes one
+        // while this process checks the other. Rows matched for an update are the exception:
+        // they may be customers of the batch being written, so with a match key each batch is
+        // written before the next is looked at.
+        let pipelined = options.match_key == MatchKey::None;
+        let mut pending: Option<Checked> = None;
+        let mut carry = Carry::default();
         loop {
             let waited = std::time::Instant::now();
-            let Some(read) = rx.recv().await else { break };
-            counts.read += waited.elapsed();
-            let batch = match read {
-                Read::Rows(batch) => batch,
-                Read::Failed(e) => return Err(Error::field("file", e)),
-                Read::Header(..) => continue,
+            let batch = match rx.recv().await {
+                Some(Read::Rows(batch)) => Some(batch),
+                Some(Read::Failed(e)) => return Err(Error::field("file", e)),
+                Some(Read::Header(..)) => continue,
+                None => None,
             };
-            let mut reported = Vec::new();
-            for outcome in self
-                .import_batch(principal, id, options, &plan, batch, &mut counts)
-                .await?
+            counts.read += waited.elapsed();
+            let write = async {
+                match pending.take() {
+                    Some(checked) => Some(self.write_checked(principal, id, options, &plan, checked).await),
+                    None => None,
+                }
+            };
+            let Some(batch) = batch else {
+                if let Some(written) = write.await
+                    && !self.finish_batch(id, written?, &mut counts).await?
+                {
+                    finished = false;
+                }
+                break;
+            };
+            let check = self.check_rows(principal, options, &plan, batch, &carry);
+            let (written, checked) = if pipelined {
+                tokio::join!(write, check)
+            } else {
+                let written = write.await;
+                (written, check.await)
+            };
+            if let Some(written) = written
+                && !self.finish_batch(id, written?, &mut counts).await?
             {
-                counts.done += 1;
-                match outcome.outcome {
-                    "CREATED" => counts.created += 1,
-                    "UPDATED" => counts.updated += 1,
-                    "SKIPPED_DUPLICATE" => counts.skipped += 1,
-                    _ => counts.failed += 1,
-                }
-                if outcome.outcome != "CREATED" || outcome.candidate.is_some() {
-                    reported.push(outcome);
-                }
-            }
-            let recording = std::time::Instant::now();
-            let cancelled = self.record_progress(id, &counts, &reported).await?;
-            counts.progress += recording.elapsed();
-            if cancelled {
                 finished = false;
                 break;
             }
+            let (checked, next) = checked?;
+            counts.parse += checked.parse;
+            counts.check += checked.check;
+            carry = next;
+            pending = Some(checked);
         }
         drop(rx);
         let _ = reader.await;
@@ -311,16 +339,45 @@ impl Customers {
         })
     }
 
-    /// Checks and writes a batch: updates row by row, creates together.
-    async fn import_batch(
+    /// Counts a written batch's outcomes and records its reported rows; false when a cancel was
+    /// asked for.
+    async fn finish_batch(
+        &self,
+        id: Uuid,
+        (outcomes, took): (Vec<Outcome>, std::time::Duration),
+        counts: &mut Counts,
+    ) -> Result<bool, Error> {
+        counts.write += took;
+        let mut reported = Vec::new();
+        for outcome in outcomes {
+            counts.done += 1;
+            match outcome.outcome {
+                "CREATED" => counts.created += 1,
+                "UPDATED" => counts.updated += 1,
+                "SKIPPED_DUPLICATE" => counts.skipped += 1,
+                _ => counts.failed += 1,
+            }
+            if outcome.outcome != "CREATED" || outcome.candidate.is_some() {
+                reported.push(outcome);
+            }
+        }
+        let recording = std::time::Instant::now();
+        let cancelled = self.record_progress(id, counts, &reported).await?;
+        counts.progress += recording.elapsed();
+        Ok(!cancelled)
+    }
+
+    /// Checks a batch: each row parsed, matched rows updated (row by row), the new customers
+    /// checked for duplicates together. Returns what is to be written and the carry for the
+    /// next batch's check.
+    async fn check_rows(
         &self,
         principal: &Principal,
-        id: Uuid,
         options: &ImportOptions,
         plan: &Plan,
         batch: Vec<Result<Row, (u64, String)>>,
-        counts: &mut Counts,
-    ) -> Result<Vec<Outcome>, Error> {
+        carry: &Carry,
+    ) -> Result<(Checked, Carry), Error> {
         let started = std::time::Instant::now();
         let mut outcomes = Vec::with_capacity(batch.len());
         // What the caller may change, once per batch (matched rows are updated).
@@ -393,13 +450,19 @@ impl Customers {
             drafts.push(draft);
             all_extras.push(extra);
         }
-        counts.parse += started.elapsed();
+        let parse = started.elapsed();
         let started = std::time::Instant::now();
-        let checks = match policy {
-            Policy::Allow => vec![Default::default(); drafts.len()],
+        let (checks, next) = match policy {
+            Policy::Allow => (vec![Default::default(); drafts.len()], Carry::default()),
             _ => {
-                self.check_batch(principal, &drafts, &all_extras, policy == Policy::Block)
-                    .await?
+                self.check_batch(
+                    principal,
+                    &drafts,
+                    &all_extras,
+                    policy == Policy::Block,
+                    carry,
+                )
+                .await?
             }
         };
         let mut kept = Vec::new();
@@ -429,15 +492,44 @@ impl Customers {
                 outcomes.push(outcome);
             }
         }
-        counts.check += started.elapsed();
-        if options.dry_run || created.is_empty() {
-            return Ok(sorted(outcomes));
-        }
+        Ok((
+            Checked {
+                outcomes,
+                kept,
+                created,
+                extras,
+                parse,
+                check: started.elapsed(),
+            },
+            next,
+        ))
+    }
+
+    /// Writes a checked batch's new customers in one transaction (or, when one of them cannot be
+    /// stored, row by row so that only that row fails). Returns every row's outcome, in row
+    /// order, and the time the write took.
+    async fn write_checked(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        options: &ImportOptions,
+        plan: &Plan,
+        checked: Checked,
+    ) -> Result<(Vec<Outcome>, std::time::Duration), Error> {
         let started = std::time::Instant::now();
+        let Checked {
+            mut outcomes,
+            kept,
+            created,
+            extras,
+            ..
+        } = checked;
+        if options.dry_run || created.is_empty() {
+            return Ok((sorted(outcomes), started.elapsed()));
+        }
         let inserted = self.insert_batch(principal, id, &created, &extras).await;
-        counts.write += started.elapsed();
-        match inserted {
-            Ok(()) => Ok(sorted(outcomes)),
+        let outcomes = match inserted {
+            Ok(()) => sorted(outcomes),
             // A row the batch cannot take (an external id already used): row by row, so that
             // only that row fails.
             Err(Error::Db(e)) if e.is_unique("external") => {
@@ -445,10 +537,11 @@ impl Customers {
                 for row in kept {
                     outcomes.push(self.create_one(principal, options, plan, row).await?);
                 }
-                Ok(sorted(outcomes))
+                sorted(outcomes)
             }
-            Err(e) => Err(e),
-        }
+            Err(e) => return Err(e),
+        };
+        Ok((outcomes, started.elapsed()))
     }
 
     /// Updates the customer a row matched (only the mapped fields).

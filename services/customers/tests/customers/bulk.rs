@@ -18,7 +18,48 @@ crm_platform::backend_tests!(MIGRATIONS;
     an_xlsx_export_reimports_unchanged,
     a_cancelled_import_stops_after_its_batch,
     an_import_batch_is_one_event_and_every_row_keeps_its_history,
+    a_row_like_one_of_the_batch_being_written_is_a_duplicate,
 );
+
+/// A batch is checked while the one before it is still being written: a row that repeats a row
+/// of that batch (not yet in the database) is still found, under BLOCK skipped, and one that
+/// repeats a row two batches back (stored by then) too.
+async fn a_row_like_one_of_the_batch_being_written_is_a_duplicate(db: Db) {
+    let c = Customers::new(Store::new(db.clone()));
+    let sys = Principal::system();
+    let mut text = String::from("name,email,phone\n");
+    for i in 0..2600 {
+        // Rows 1,500 and 2,500 repeat rows 10 and 20 (a batch and two batches back).
+        let n = match i {
+            1500 => 10,
+            2500 => 20,
+            n => n,
+        };
+        text.push_str(&format!(
+            "Person Number{n},p{n}@example.com,+49 30 {:07}\n",
+            1_000_000 + n
+        ));
+    }
+    let path = write("carry.csv", text.as_bytes());
+    let options = ImportOptions {
+        file_name: "carry.csv".into(),
+        policy: "BLOCK".into(),
+        ..Default::default()
+    };
+    let done = import(&c, &sys, options, path).await;
+    assert_eq!(
+        (done.state.as_str(), done.created, done.skipped, done.failed),
+        ("SUCCEEDED", 2598, 2, 0)
+    );
+    let skipped: Vec<i64> = c
+        .list_import_rows(&sys, done.id, Some("SKIPPED_DUPLICATE"), 100, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.row_number)
+        .collect();
+    assert_eq!(skipped, vec![1502, 2502], "file rows (after the header)");
+}
 
 /// One `customers.imported` event per batch of 1,000 rows, carrying the customers as stored;
 /// no `customer.created` per row; every customer still has its CREATED history entry, with
