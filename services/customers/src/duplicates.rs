@@ -441,7 +441,7 @@ async fn sharing(db: &Db, groups: &[(&[i64], i64, i64)]) -> Result<Vec<Uuid>, Db
     .await)?;
     // By group, then most keys shared first; the id breaks ties so that the same data always
     // gives the same candidates.
-    rows.sort_by(|a, b| (a.0, -a.2, a.1).cmp(&(b.0, -b.2, b.1)));
+    rows.sort_by_key(|r| (r.0, -r.2, r.1));
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     for (g, (_, _, limit)) in groups.iter().enumerate() {

@@ -183,7 +183,8 @@ impl Customers {
             for h in &keys[i] {
                 next.by_key.entry(*h).or_default().push(next.rows.len());
             }
-            next.rows.push((rows[i].id, rows[i].display_name.clone(), p));
+            next.rows
+                .push((rows[i].id, rows[i].display_name.clone(), p));
         }
         Ok((checks, next))
     }

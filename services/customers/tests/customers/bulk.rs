@@ -82,7 +82,10 @@ async fn an_import_batch_is_one_event_and_every_row_keeps_its_history(db: Db) {
         ..Default::default()
     };
     let done = import(&c, &sys, options, path).await;
-    assert_eq!((done.state.as_str(), done.created, done.failed), ("SUCCEEDED", 2500, 0));
+    assert_eq!(
+        (done.state.as_str(), done.created, done.failed),
+        ("SUCCEEDED", 2500, 0)
+    );
     let events = crate::outbox(&db).await;
     assert_eq!(
         events
@@ -100,7 +103,10 @@ async fn an_import_batch_is_one_event_and_every_row_keeps_its_history(db: Db) {
         })
         .collect();
     assert_eq!(
-        batches.iter().map(|b| b.customers.len()).collect::<Vec<_>>(),
+        batches
+            .iter()
+            .map(|b| b.customers.len())
+            .collect::<Vec<_>>(),
         vec![1000, 1000, 500]
     );
     let (stored, _) = c
@@ -123,10 +129,17 @@ async fn an_import_batch_is_one_event_and_every_row_keeps_its_history(db: Db) {
     assert_eq!(in_event.display_name, "Kunde 2499");
     assert_eq!(in_event.phone, "+8613824997500");
     assert_eq!(last.notes.as_deref(), Some("  “2499”\t=1+1  "));
-    let (trail, _) = c.history(&sys, last.id, &ListParams::default()).await.unwrap();
+    let (trail, _) = c
+        .history(&sys, last.id, &ListParams::default())
+        .await
+        .unwrap();
     assert_eq!(trail.len(), 1);
     assert_eq!(trail[0].action, "CREATED");
-    assert!(trail[0].changes.contains("Kunde 2499"), "{}", trail[0].changes);
+    assert!(
+        trail[0].changes.contains("Kunde 2499"),
+        "{}",
+        trail[0].changes
+    );
 }
 
 async fn a_cancelled_import_stops_after_its_batch(db: Db) {

@@ -15,7 +15,9 @@ crm_platform::backend_tests!(MIGRATIONS;
 /// wakes nobody. The outbox holds every event either way it was committed.
 async fn a_commit_with_events_notifies_relays_elsewhere_once(db: Db) {
     let Db::Pg(pool) = &db else { return };
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+        .await
+        .unwrap();
     listener
         .listen(crm_platform::events::outbox::NOTIFY_CHANNEL)
         .await
@@ -32,7 +34,10 @@ async fn a_commit_with_events_notifies_relays_elsewhere_once(db: Db) {
         .await
         .expect("notified at commit")
         .unwrap();
-    assert_eq!(first.channel(), crm_platform::events::outbox::NOTIFY_CHANNEL);
+    assert_eq!(
+        first.channel(),
+        crm_platform::events::outbox::NOTIFY_CHANNEL
+    );
     let second = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
     assert!(second.is_err(), "one notification per transaction");
     let stored: Vec<(String,)> = sqlx::query_as("SELECT stream FROM outbox ORDER BY seq")
