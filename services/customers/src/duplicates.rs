@@ -411,25 +411,26 @@ pub async fn insert_record_keys(
 /// sharing the most keys. Groups come in order of trust: a customer is listed once, in the
 /// first group it is found in (one round trip: three were a fifth of a create's statements).
 async fn sharing(db: &Db, groups: &[(&[i64], i64, i64)]) -> Result<Vec<Uuid>, DbError> {
-    let mut buf = SqlBuf::new("SELECT g, customer_id, COUNT(*) AS shared FROM (");
-    let mut first = true;
-    for (g, (hashes, per_key, _)) in groups.iter().enumerate() {
-        for h in hashes.iter() {
-            if !first {
-                buf.push(" UNION ALL ");
-            }
-            first = false;
-            buf.push(&format!(
-                "SELECT {g} AS g, customer_id FROM (SELECT customer_id FROM customer_match_keys WHERE key_hash = "
-            ));
-            buf.push_bind(SqlValue::Int(*h));
-            buf.push(" LIMIT ");
-            buf.push_bind(SqlValue::Int(*per_key));
-            buf.push(") AS k");
-        }
-    }
-    if first {
+    let keys: Vec<(usize, i64, i64)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, (hashes, per_key, _))| hashes.iter().map(move |h| (g, *h, *per_key)))
+        .collect();
+    if keys.is_empty() {
         return Ok(Vec::new());
+    }
+    let mut buf = SqlBuf::new("SELECT g, customer_id, COUNT(*) AS shared FROM (");
+    for (i, (g, h, per_key)) in keys.iter().enumerate() {
+        if i > 0 {
+            buf.push(" UNION ALL ");
+        }
+        buf.push(&format!(
+            "SELECT {g} AS g, customer_id FROM (SELECT customer_id FROM customer_match_keys WHERE key_hash = "
+        ));
+        buf.push_bind(SqlValue::Int(*h));
+        buf.push(" LIMIT ");
+        buf.push_bind(SqlValue::Int(*per_key));
+        buf.push(") AS k");
     }
     buf.push(") AS k GROUP BY g, customer_id");
     let SqlBuf { sql, binds } = buf;
