@@ -61,21 +61,35 @@ pub fn changed(principal: &Principal, ty: &str, row: &CustomerRow, fields: Vec<S
     )
 }
 
-/// `customers.imported`: the customers one batch of import `import` created. Readers: those who
-/// may read customers of the importer's scope (an import's customers are all owned alike).
-pub fn imported(principal: &Principal, import: uuid::Uuid, rows: &[CustomerRow]) -> Option<Event> {
-    let first = rows.first()?;
-    Some(events::event(
-        crate::NAME,
-        IMPORTED,
-        crate::bulk::import_name(import),
-        events::actor(principal),
-        audience(first),
-        &crm_proto::crm::customers::v1::CustomersImported {
-            import: crate::bulk::import_name(import),
-            customers: rows.iter().map(crate::api::to_proto).collect(),
-        },
-    ))
+/// `customers.imported`: the customers one batch of import `import` created, one event per
+/// audience (rows may name their owner, and each event is delivered only to who may read its
+/// customers): one event for a batch whose customers are all owned alike.
+pub fn imported(principal: &Principal, import: uuid::Uuid, rows: &[CustomerRow]) -> Vec<Event> {
+    let mut groups: Vec<(Audience, Vec<crm_proto::crm::customers::v1::Customer>)> = Vec::new();
+    for row in rows {
+        let readers = audience(row);
+        let customer = crate::api::to_proto(row);
+        match groups.iter_mut().find(|(a, _)| *a == readers) {
+            Some((_, customers)) => customers.push(customer),
+            None => groups.push((readers, vec![customer])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(readers, customers)| {
+            events::event(
+                crate::NAME,
+                IMPORTED,
+                crate::bulk::import_name(import),
+                events::actor(principal),
+                readers,
+                &crm_proto::crm::customers::v1::CustomersImported {
+                    import: crate::bulk::import_name(import),
+                    customers,
+                },
+            )
+        })
+        .collect()
 }
 
 /// `transaction.recorded`: about the customer's transaction, readable by who may read the

@@ -331,11 +331,10 @@ impl Customers {
             },
         )
         .await?;
-        // One event for the batch: a million `customer.created` events were a million outbox
-        // rows, stream entries and webhook calls.
-        if let Some(event) = events::imported(principal, import, rows) {
-            tx.emit(&event).await?;
-        }
+        // One event for the batch (per owner): a million `customer.created` events were a
+        // million outbox rows, stream entries and webhook calls.
+        tx.emit_all(&events::imported(principal, import, rows))
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -19,7 +19,47 @@ crm_platform::backend_tests!(MIGRATIONS;
     a_cancelled_import_stops_after_its_batch,
     an_import_batch_is_one_event_and_every_row_keeps_its_history,
     a_row_like_one_of_the_batch_being_written_is_a_duplicate,
+    an_import_batch_with_two_owners_is_one_event_per_owner,
 );
+
+/// Rows that name their owner: the batch's event is split by owner, so that each goes only to
+/// who may read its customers.
+async fn an_import_batch_with_two_owners_is_one_event_per_owner(db: Db) {
+    use crm_proto::crm::customers::v1::CustomersImported;
+    let c = Customers::new(Store::new(db.clone()));
+    let sys = Principal::system();
+    let owners = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    let mut text = String::from("name,owner_id\n");
+    for i in 0..10 {
+        text.push_str(&format!("Owned {i},{}\n", owners[i % 2]));
+    }
+    let path = write("owners.csv", text.as_bytes());
+    let options = ImportOptions {
+        file_name: "owners.csv".into(),
+        policy: "ALLOW".into(),
+        ..Default::default()
+    };
+    let done = import(&c, &sys, options, path).await;
+    assert_eq!((done.created, done.failed), (10, 0));
+    let events: Vec<_> = crate::outbox(&db)
+        .await
+        .into_iter()
+        .filter(|e| e.r#type == "crm.customers.v1.customers.imported")
+        .collect();
+    assert_eq!(events.len(), 2);
+    for (event, owner) in events.iter().zip(owners) {
+        let readers = event.audience.as_ref().unwrap();
+        assert_eq!(readers.owner, format!("users/{owner}"));
+        let batch: CustomersImported = crm_platform::events::payload(event).unwrap();
+        assert_eq!(batch.customers.len(), 5);
+        assert!(
+            batch
+                .customers
+                .iter()
+                .all(|p| p.owner_id == owner.to_string())
+        );
+    }
+}
 
 /// A batch is checked while the one before it is still being written: a row that repeats a row
 /// of that batch (not yet in the database) is still found, under BLOCK skipped, and one that
