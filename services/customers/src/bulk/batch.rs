@@ -38,7 +38,9 @@ fn text(v: &Option<String>) -> SqlValue {
 /// with them in memory, as they are not in the database yet.
 #[derive(Default)]
 pub(crate) struct Carry {
+    /// Every row of the batch: id, display name, prepared form.
     rows: Vec<(Uuid, String, crm_dedup::Prepared)>,
+    /// Positions in `rows` by key, of the rows that will be written.
     by_key: HashMap<i64, Vec<usize>>,
 }
 
@@ -175,17 +177,15 @@ impl Customers {
             }
             checks.push(check);
         }
-        let mut next = Carry::default();
-        for (i, p) in prepared.into_iter().enumerate() {
-            if block && checks[i].blocks() {
-                continue;
-            }
-            for h in &keys[i] {
-                next.by_key.entry(*h).or_default().push(next.rows.len());
-            }
-            next.rows
-                .push((rows[i].id, rows[i].display_name.clone(), p));
-        }
+        // The batch's index is the next batch's carry: skipped rows are in no key's list.
+        let next = Carry {
+            rows: rows
+                .iter()
+                .zip(prepared)
+                .map(|(r, p)| (r.id, r.display_name.clone(), p))
+                .collect(),
+            by_key: earlier,
+        };
         Ok((checks, next))
     }
 
